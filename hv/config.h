@@ -28,6 +28,7 @@ enum vm_result {
 	RESULT_EXIT,      /* guest called the exit hypercall; status is its value */
 	RESULT_SHUTDOWN,  /* triple fault (or other shutdown condition) */
 	RESULT_LIMIT,     /* ran past its configured run limit */
+	RESULT_HALT,      /* every vCPU halted or stopped, nothing can wake them */
 	RESULT_FAULT,     /* hv ended it: bad access, unsupported instruction, ... */
 };
 
