@@ -1,0 +1,39 @@
+/*
+ * hv/bootinfo.h - the one record a boot path hands to the core.
+ *
+ * Whichever loader ran (UEFI today, Multiboot2 later), it parses the config,
+ * loads the guest images, reserves one physically contiguous pool of memory
+ * for hv and its guests, and then calls hv_main() with this record. After
+ * that the core never calls the firmware again.
+ */
+#ifndef HV_BOOTINFO_H
+#define HV_BOOTINFO_H
+
+#include "config.h"
+
+#define BOOTINFO_MAGIC 0x68764254u /* "TBvh" */
+
+struct boot_image {
+	u64 pa;      /* where the loader put the file */
+	u64 size;    /* its size in bytes */
+};
+
+struct boot_info {
+	u32 magic;
+	const char *loader;              /* "uefi", "multiboot2" */
+	const char *config_name;         /* file name, for messages */
+	struct hv_config *config;        /* parsed and validated */
+	struct boot_image images[CFG_MAX_VMS]; /* image of config->vms[i] */
+	u64 pool_pa, pool_size;          /* 2 MiB-aligned memory for hv and guests */
+	u64 phys_top;                    /* highest RAM address + 1 */
+	u64 image_start, image_end;      /* hv's own loaded image */
+	u64 acpi_rsdp;                   /* 0 if unknown */
+};
+
+/* The core's entry point; does not return. */
+void hv_main(struct boot_info *bi) __attribute__((noreturn));
+
+/* How much pool memory the core needs for a config (loaders reserve this). */
+u64 hv_pool_size(const struct hv_config *cfg);
+
+#endif

@@ -1,0 +1,22 @@
+/* hv/x86/trap.h - interrupt/exception frames and hv's own vectors. */
+#ifndef HV_X86_TRAP_H
+#define HV_X86_TRAP_H
+
+#include "../lib.h"
+
+#define VEC_TIMER 0x20
+#define VEC_SPURIOUS 0xff
+
+/* What entry.S pushes, lowest address first; the CPU pushed the tail. */
+struct trap_frame {
+	u64 r15, r14, r13, r12, r11, r10, r9, r8;
+	u64 rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	u64 vector, error;
+	u64 rip, cs, rflags, rsp, ss;    /* pushed by the CPU */
+};
+
+void trap_handler(struct trap_frame *f);
+void desc_init_cpu(unsigned cpu);
+extern const u64 isr_stub_table[256];
+
+#endif
