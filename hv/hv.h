@@ -38,6 +38,7 @@ void platform_exit(enum hv_exit_code code) __attribute__((noreturn));
 void page_alloc_init(u64 base, u64 size);
 void *page_alloc(size_t npages);            /* zeroed, 4 KiB aligned; panics when empty */
 void *page_alloc_aligned(size_t npages, u64 align);
+void *kzalloc(size_t n);                     /* small zeroed object, 64-byte aligned */
 u64 page_alloc_used(void);
 static inline u64 va_to_pa(const void *p) { return (u64)(uintptr_t)p; }
 static inline void *pa_to_va(u64 pa) { return (void *)(uintptr_t)pa; }

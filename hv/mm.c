@@ -65,3 +65,22 @@ void paging_init(u64 phys_top)
 	}
 	write_cr3(va_to_pa(pml4));
 }
+
+/* Small objects (vCPU structs, vendor bookkeeping): 64-byte aligned, zeroed. */
+void *kzalloc(size_t n)
+{
+	static u8 *chunk;
+	static size_t left;
+	n = ALIGN_UP(n, 64);
+	if (n > left) {
+		size_t pages = ALIGN_UP(n, 4096) / 4096;
+		if (pages < 4)
+			pages = 4;
+		chunk = page_alloc(pages);
+		left = pages * 4096;
+	}
+	void *p = chunk;
+	chunk += n;
+	left -= n;
+	return p;
+}

@@ -19,6 +19,7 @@
 #include "../../hv/bootinfo.h"
 #include "../../hv/guest_layout.h"
 #include "../../hv/hv.h"
+#include "../../hv/x86/cpu.h"
 
 #define CONFIG_FILE "hv.cfg"
 

@@ -1,0 +1,141 @@
+# hv - one non-recursive Makefile. `make help` lists the targets.
+#
+# Build products go to build/: hv.efi (the hypervisor, a UEFI application),
+# guest/*.bin (test guests), unit/ (host unit tests), oracle (trace checker).
+
+CC       := gcc
+LD       := ld
+OBJCOPY  := objcopy
+NASM     := nasm
+PYTHON   := python3
+B        := build
+
+EFI_INC  := /usr/include/efi
+EFI_LIB  := /usr/lib
+EFI_CRT0 := $(EFI_LIB)/crt0-efi-x86_64.o
+
+CONFIG   ?= tests/configs/demo.cfg
+
+# Debian packages hv needs to build and test (`make deps` installs the missing ones).
+DEPS := gcc make binutils nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools \
+        libcmocka-dev python3
+
+WARN     := -Wall -Wextra -Werror -Wmissing-prototypes
+# Freestanding, position independent (the UEFI loader relocates us), no SSE
+# (guest FPU state stays in the registers), no red zone (interrupts).
+HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin -nostdinc \
+        -isystem $(shell $(CC) -print-file-name=include) \
+        -fpic -fno-stack-protector -fno-strict-aliasing -fshort-wchar \
+        -mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
+        -DGNU_EFI_USE_MS_ABI -I$(EFI_INC) -I$(EFI_INC)/x86_64 -I$(B)
+HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Ihv
+
+HV_C := \
+	boot/efi/efi_main.c \
+	hv/main.c hv/mm.c hv/vm.c hv/vcpu.c hv/sched.c hv/guest_mem.c \
+	hv/policy.c hv/barrier.c hv/trace.c hv/report.c \
+	hv/config.c hv/insn.c hv/pagetable.c \
+	hv/lib/string.c hv/lib/format.c \
+	hv/x86/serial.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c \
+	hv/svm/svm.c
+HV_S := hv/x86/entry.S hv/x86/rsb.S hv/svm/svm_entry.S
+HV_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(HV_C)) $(patsubst %.S,$(B)/obj/%.o,$(HV_S))
+
+GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
+
+UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_insn $(B)/unit/test_pagetable \
+	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive
+
+.PHONY: all deps run test unit bench qemu-gdb clean help
+all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
+
+help:
+	@echo "make            build hv.efi, the guests, unit tests and the oracle"
+	@echo "make deps       install missing Debian packages (apt-get, as root)"
+	@echo "make run        boot the default scenario ($(CONFIG)) in QEMU"
+	@echo "make run CONFIG=file.cfg   boot another config"
+	@echo "make test       unit tests, exhaustive policy check, all QEMU scenarios"
+	@echo "make qemu-gdb   boot CONFIG with QEMU waiting for gdb on :1234"
+
+# ---- dependencies -----------------------------------------------------------
+deps:
+	@missing=""; for p in $(DEPS); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make deps: need root for apt-get (sudo make deps)"; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# ---- hv.efi -------------------------------------------------------------------
+$(B)/asm-offsets.h: hv/asm-offsets.c hv/*.h
+	@mkdir -p $(@D)
+	$(CC) $(HV_CFLAGS) -S -o $(B)/asm-offsets.s $<
+	@( echo "/* generated from hv/asm-offsets.c - do not edit */"; \
+	   sed -n 's/^.*->\([A-Z0-9_]*\) \$$\{0,1\}\([0-9]*\).*$$/#define \1 \2/p' $(B)/asm-offsets.s ) > $@
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(HV_CFLAGS) -MMD -c -o $@ $<
+
+$(B)/obj/%.o: %.S $(B)/asm-offsets.h
+	@mkdir -p $(@D)
+	$(CC) $(HV_CFLAGS) -MMD -D__ASSEMBLY__ -c -o $@ $<
+
+$(B)/hv.so: $(HV_OBJS) linker.ld
+	$(LD) -nostdlib -znocombreloc -z defs -shared -Bsymbolic -T linker.ld -o $@ \
+		$(EFI_CRT0) $(HV_OBJS) $(EFI_LIB)/libgnuefi.a
+
+$(B)/hv.efi: $(B)/hv.so
+	$(OBJCOPY) -j .text -j .reloc -j .data -j .dynamic -j .dynsym -j .rela \
+		--target efi-app-x86_64 $< $@
+
+# ---- guests -------------------------------------------------------------------
+$(B)/guest/%.bin: guest/%.asm guest/hv.inc
+	@mkdir -p $(@D)
+	$(NASM) -f bin -I guest/ -o $@ $<
+
+# ---- host tests ---------------------------------------------------------------
+$(B)/unit/test_config: tests/unit/test_config.c hv/config.c hv/lib/format.c hv/config.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -DCONFIG_GOLDEN_DIR='"tests/unit/config-golden"' -o $@ $(filter %.c,$^) -lcmocka
+$(B)/unit/test_insn: tests/unit/test_insn.c hv/insn.c hv/lib/format.c hv/insn.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
+$(B)/unit/test_pagetable: tests/unit/test_pagetable.c hv/pagetable.c hv/lib/format.c hv/pagetable.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
+$(B)/unit/test_report: tests/unit/test_report.c hv/report.c hv/config.c hv/policy.c hv/lib/format.c hv/report.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
+$(B)/unit/test_policy: tests/unit/test_policy.c hv/policy.c hv/lib/format.c hv/policy.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
+$(B)/unit/test_exhaustive: tests/exhaustive.c tests/oracle/oracle.c hv/policy.c hv/lib/format.c hv/policy.h tests/oracle/oracle.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -Itests/oracle -o $@ $(filter %.c,$^)
+$(B)/oracle: tests/oracle/oracle.c tests/oracle/main.c tests/oracle/oracle.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^)
+
+unit: $(UNIT_TESTS)
+
+# ---- running --------------------------------------------------------------------
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) tests/run.py boot $(CONFIG)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) tests/run.py test
+
+qemu-gdb: deps
+	@$(MAKE) --no-print-directory all
+	@echo "in another terminal: gdb -ex 'target remote :1234' (see docs/debugging.md for symbols)"
+	$(PYTHON) tests/run.py boot $(CONFIG) --gdb
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

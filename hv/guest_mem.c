@@ -1,0 +1,79 @@
+/*
+ * hv/guest_mem.c - guest page-table walks (SDM Vol. 3 ch. 4: 32-bit, PAE and
+ * 4-level paging), reading only memory inside the VM's RAM.
+ */
+#include "guest_mem.h"
+#include "x86/cpu.h"
+
+#define PTE_P BIT(0)
+#define PTE_PS BIT(7)
+
+bool guest_phys_ok(const struct vm *vm, u64 gpa, u64 len)
+{
+	return gpa < vm->mem_size && len <= vm->mem_size - gpa;
+}
+
+static bool read_pte(const struct vm *vm, u64 gpa, unsigned size, u64 *out)
+{
+	if (!guest_phys_ok(vm, gpa, size))
+		return false;
+	*out = size == 8 ? *(const u64 *)guest_phys_ptr(vm, gpa) : *(const u32 *)guest_phys_ptr(vm, gpa);
+	return true;
+}
+
+bool guest_linear_to_phys(const struct vm *vm, const struct guest_paging *g, u64 la, u64 *gpa)
+{
+	u64 e;
+	if (!(g->cr0 & CR0_PG)) {
+		*gpa = la & 0xffffffffull;
+		return true;
+	}
+	if (!(g->cr4 & CR4_PAE)) {
+		/* 32-bit paging: 10/10/12, 4 MiB pages with PSE (CR4 bit 4). */
+		u32 l = (u32)la;
+		if (!read_pte(vm, (g->cr3 & 0xfffff000u) + ((l >> 22) << 2), 4, &e) || !(e & PTE_P))
+			return false;
+		if ((e & PTE_PS) && (g->cr4 & BIT(4))) {
+			*gpa = (e & 0xffc00000u) + (l & 0x3fffff);
+			return true;
+		}
+		if (!read_pte(vm, (e & 0xfffff000u) + (((l >> 12) & 0x3ff) << 2), 4, &e) || !(e & PTE_P))
+			return false;
+		*gpa = (e & 0xfffff000u) + (l & 0xfff);
+		return true;
+	}
+	int levels = (g->efer & EFER_LMA) ? 4 : 3;
+	u64 table = levels == 4 ? (g->cr3 & 0x000ffffffffff000ull) : (g->cr3 & 0xffffffe0u);
+	for (int l = levels - 1; l >= 0; l--) {
+		unsigned idx = levels == 3 && l == 2 ? (la >> 30) & 3 : (la >> (12 + 9 * l)) & 511;
+		if (!read_pte(vm, table + idx * 8, 8, &e) || !(e & PTE_P))
+			return false;
+		if (l > 0 && l < 3 && (e & PTE_PS) && !(levels == 3 && l == 2)) {
+			u64 size = BIT(12 + 9 * l);
+			*gpa = (e & 0x000ffffffffff000ull & ~(size - 1)) + (la & (size - 1));
+			return true;
+		}
+		table = e & 0x000ffffffffff000ull;
+	}
+	*gpa = table + (la & 0xfff);
+	return true;
+}
+
+size_t guest_read_linear(const struct vm *vm, const struct guest_paging *g, u64 la, void *buf, size_t n)
+{
+	u8 *out = buf;
+	size_t done = 0;
+	while (done < n) {
+		u64 gpa;
+		if (!guest_linear_to_phys(vm, g, la + done, &gpa))
+			break;
+		size_t chunk = 4096 - ((la + done) & 0xfff);
+		if (chunk > n - done)
+			chunk = n - done;
+		if (!guest_phys_ok(vm, gpa, chunk))
+			break;
+		memcpy(out + done, guest_phys_ptr(vm, gpa), chunk);
+		done += chunk;
+	}
+	return done;
+}

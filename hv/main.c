@@ -1,0 +1,169 @@
+/*
+ * hv/main.c - the core's entry: from the boot-info record to running VMs.
+ */
+#include "barrier.h"
+#include "bootinfo.h"
+#include "hv.h"
+#include "report.h"
+#include "trace.h"
+#include "vendor.h"
+#include "x86/apic.h"
+#include "x86/cpu.h"
+#include "x86/trap.h"
+
+const struct vendor_ops *vendor;
+struct pcpu *pcpus[CFG_MAX_PCPUS];
+unsigned npcpus;
+const struct hv_config *hv_cfg;
+extern struct boot_info *hv_bootinfo;
+static u64 vcpu_bytes_total;
+
+void paging_init(u64 phys_top);
+
+u64 hv_pool_size(const struct hv_config *cfg)
+{
+	u64 n = MiB(8);                                  /* hv's tables, stacks, slack */
+	n += MiB(2) * (cfg->max_pcpus ? cfg->max_pcpus : 1);   /* trace buffers */
+	for (unsigned i = 0; i < cfg->nvms; i++)
+		n += ALIGN_UP(cfg->vms[i].memory, MiB(2)) + KiB(64) + (u64)cfg->vms[i].vcpus * KiB(32);
+	return ALIGN_UP(n, MiB(2));
+}
+
+static const struct vendor_ops *pick_vendor(void)
+{
+	static const struct vendor_ops *const all[] = { &svm_ops };
+	for (unsigned i = 0; i < ARRAY_SIZE(all); i++) {
+		const char *why = all[i]->probe();
+		if (!why)
+			return all[i];
+		printk("hv: error: %s\n", why);
+	}
+	return NULL;
+}
+
+static void pcpu_init(unsigned id)
+{
+	struct pcpu *p = kzalloc(sizeof(*p));
+	p->id = id;
+	desc_init_cpu(id);
+	apic_init_cpu();
+	p->apic_id = apic_id();
+	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT);
+	barrier_pcpu_init(&p->bar, id);
+	vendor->cpu_init(p);
+	pcpus[id] = p;
+}
+
+/* Checks that need the running machine (the parser cannot know them). */
+static bool config_fits_machine(const struct hv_config *cfg, const char *file)
+{
+	for (unsigned i = 0; i < cfg->nvms; i++)
+		for (unsigned j = 0; j < cfg->vms[i].vcpus; j++)
+			if (cfg->vms[i].pin[j] >= (int)npcpus) {
+				printk("hv: config error: %s:%u: vm '%s' pins vCPU %u to pCPU %d, but only %u pCPU(s) run hv\n",
+				       file, cfg->vms[i].line, cfg->vms[i].name, j, cfg->vms[i].pin[j], npcpus);
+				return false;
+			}
+	return true;
+}
+
+void hv_main(struct boot_info *bi)
+{
+	serial_init();
+	printk("\nhv: core started by the %s loader\n", bi->loader);
+	if (bi->magic != BOOTINFO_MAGIC)
+		PANIC("bad boot-info magic 0x%x", bi->magic);
+	hv_bootinfo = bi;
+	hv_cfg = bi->config;
+	page_alloc_init(bi->pool_pa, bi->pool_size);
+
+	vendor = pick_vendor();
+	if (!vendor)
+		platform_exit(HV_EXIT_CONFIG_ERROR);
+
+	paging_init(bi->phys_top);
+	pcpu_init(0);
+	npcpus = 1;
+	if (hv_cfg->max_pcpus > 1)
+		printk("hv: note: pcpus = %u asked, but this hv runs on the boot CPU only\n", hv_cfg->max_pcpus);
+	if (!config_fits_machine(hv_cfg, bi->config_name))
+		platform_exit(HV_EXIT_CONFIG_ERROR);
+
+	apic_calibrate();
+	barrier_init(hv_cfg);
+	trace_init();
+	vms_create();
+	for (unsigned i = 0; i < nvms; i++)
+		for (unsigned j = 0; j < vms[i]->nvcpus; j++)
+			vcpu_bytes_total += vms[i]->vcpus[j]->hv_bytes;
+	printk("hv: %u VM(s) ready, %llu KiB of hv memory in use; running\n", nvms,
+	       (unsigned long long)((page_alloc_used()) >> 10));
+	sched_run(pcpus[0]);
+}
+
+/* ---- report glue: snapshot the live objects for the pure formatter ---- */
+
+static void emit_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	printk("%s\n", line);
+}
+
+static struct report_vm rvms[CFG_MAX_VMS];
+static struct report_pcpu rpcpus[CFG_MAX_PCPUS];
+
+static void snapshot(struct report_run *run)
+{
+	unsigned total_vcpus = 0;
+	u64 guest_mem = 0, now = rdtsc();
+	for (unsigned i = 0; i < nvms; i++) {
+		struct vm *vm = vms[i];
+		struct report_vm *r = &rvms[i];
+		*r = (struct report_vm){
+			.name = vm->name, .result = vm->result, .expect = vm->cfg->expect,
+			.status = vm->status, .expect_status = vm->cfg->expect_status,
+			.reason = vm->reason, .vcpus = vm->nvcpus, .memory = vm->mem_size,
+			.counters_set = vm->counters_set, .bar = vm->stats,
+			.pred_cmd_writes = vm->pred_cmd_writes,
+			.run_ms = tsc_per_ms ? vm->run_tsc / tsc_per_ms : 0,
+			.opted_in = barrier_vm_opted(&vm->bar),
+		};
+		memcpy(r->counters, vm->counters, sizeof(r->counters));
+		for (unsigned j = 0; j < vm->nvcpus; j++)
+			for (int k = 0; k < EXIT_COUNT; k++)
+				r->exits[k] += vm->vcpus[j]->exits[k];
+		total_vcpus += vm->nvcpus;
+		guest_mem += vm->mem_size;
+	}
+	for (unsigned i = 0; i < npcpus; i++) {
+		struct pcpu *p = pcpus[i];
+		u64 wall = now - p->start_tsc;
+		rpcpus[i] = (struct report_pcpu){
+			.id = p->id, .bar = p->stats, .pred_cmd_writes = p->pred_cmd_writes,
+			.busy_permille = wall ? (unsigned)(p->busy_tsc * 1000 / wall) : 0,
+		};
+	}
+	*run = (struct report_run){
+		.policy = policy_name(hv_cfg->policy), .track = track_name(barrier_caps.track),
+		.barrier_mode = barrier_mode_names[barrier_caps.mode],
+		.barriers_executed = barrier_caps.mode == BARRIER_HARDWARE || barrier_caps.mode == BARRIER_FORCED,
+		.nvms = nvms, .npcpus = npcpus, .vms = rvms, .pcpus = rpcpus,
+		.hv_memory = page_alloc_used() - guest_mem, .guest_memory = guest_mem,
+		.bytes_per_vcpu = total_vcpus ? vcpu_bytes_total / total_vcpus : 0,
+	};
+}
+
+void report_print(void)
+{
+	struct report_run run;
+	snapshot(&run);
+	report_format(&run, emit_line, NULL);
+}
+
+bool report_all_ok(void)
+{
+	for (unsigned i = 0; i < nvms; i++)
+		if (!report_vm_ok(&rvms[i]))
+			return false;
+	return true;
+}

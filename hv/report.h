@@ -1,0 +1,54 @@
+/*
+ * hv/report.h - the end-of-run report: a table for people and `kv` lines for
+ * machines (docs/output.md). Pure logic: the core fills these snapshots and
+ * the formatter turns them into lines; the host unit tests do the same.
+ */
+#ifndef HV_REPORT_H
+#define HV_REPORT_H
+
+#include "config.h"
+#include "exits.h"
+
+struct report_vm {
+	const char *name;
+	enum vm_result result, expect;
+	int status, expect_status;
+	const char *reason;
+	unsigned vcpus;
+	u64 memory;
+	u64 exits[EXIT_COUNT];
+	u64 counters[16];
+	u32 counters_set;
+	struct bar_stats bar;
+	u64 pred_cmd_writes;
+	u64 run_ms;
+	bool opted_in;
+};
+
+struct report_pcpu {
+	unsigned id;
+	struct bar_stats bar;
+	u64 pred_cmd_writes;
+	unsigned busy_permille;   /* share of wall time spent running guests */
+};
+
+struct report_run {
+	const char *policy, *track, *barrier_mode;
+	bool barriers_executed;
+	unsigned nvms, npcpus;
+	const struct report_vm *vms;
+	const struct report_pcpu *pcpus;
+	u64 hv_memory, guest_memory;
+	u64 bytes_per_vcpu;
+};
+
+typedef void (*report_emit_fn)(void *ctx, const char *line);
+
+/* Did this VM end the way its config expected? */
+bool report_vm_ok(const struct report_vm *vm);
+/* "exit 0", "shutdown", ... into buf. */
+void report_result_str(enum vm_result r, int status, char *buf, size_t n);
+/* Emit the whole report, one line per call, without newlines. */
+void report_format(const struct report_run *run, report_emit_fn emit, void *ctx);
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * hv/sched.c - the vCPU scheduler: per-pCPU round-robin run queues.
+ *
+ * A vCPU runs until it yields, halts, stops or its time slice (LAPIC
+ * one-shot timer, armed when it is dispatched) runs out; then the next one
+ * in the queue goes. Queue operations are O(1), so a switch costs the same
+ * with 2 or 256 vCPUs on a pCPU. With guests that only yield, the order is
+ * fully deterministic, which the tests rely on for exact counts.
+ *
+ * The barrier decision is taken here, at dispatch, and the barrier (if any)
+ * is issued right before the vCPU enters: nothing but hv runs in between.
+ */
+#include "barrier.h"
+#include "hv.h"
+#include "trace.h"
+#include "vendor.h"
+#include "x86/apic.h"
+#include "x86/cpu.h"
+
+void sched_enqueue(struct pcpu *p, struct vcpu *v)
+{
+	if (v->queued || v->state != VCPU_RUNNABLE)
+		return;
+	v->queued = true;
+	v->rq_next = NULL;
+	if (p->rq_tail)
+		p->rq_tail->rq_next = v;
+	else
+		p->rq_head = v;
+	p->rq_tail = v;
+	p->rq_len++;
+}
+
+static struct vcpu *rq_pop(struct pcpu *p)
+{
+	while (p->rq_head) {
+		struct vcpu *v = p->rq_head;
+		p->rq_head = v->rq_next;
+		if (!p->rq_head)
+			p->rq_tail = NULL;
+		p->rq_len--;
+		v->queued = false;
+		if (v->state == VCPU_RUNNABLE)
+			return v;
+	}
+	return NULL;
+}
+
+static bool all_vms_ended(void)
+{
+	for (unsigned i = 0; i < nvms; i++)
+		if (!vm_ended(vms[i]))
+			return false;
+	return true;
+}
+
+static void count_decision(struct bar_stats *s, const struct bar_decision *d, bool switched)
+{
+	s->entries++;
+	s->switches += switched;
+	s->by_reason[d->reason]++;
+}
+
+/* Put v's FPU/SSE state in the registers (hv itself never touches them). */
+static void fpu_load(struct pcpu *p, struct vcpu *v)
+{
+	if (p->fpu_owner == v && p->fpu_gen == v->fpu_gen)
+		return;
+	fxrstor(v->fpu);
+	p->fpu_owner = v;
+	p->fpu_gen = v->fpu_gen;
+}
+
+static void fpu_save(struct pcpu *p, struct vcpu *v)
+{
+	fxsave(v->fpu);
+	p->fpu_gen = ++v->fpu_gen;
+}
+
+/* Dispatch v on p and run it until it gives up the pCPU. */
+static void run_vcpu(struct pcpu *p, struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct vm_exit e;
+	enum exit_action action;
+	bool switched = p->current != v;
+
+	struct bar_decision d = barrier_on_entry(&barrier_ctx, &p->bar, &v->bar, &vm->bar);
+	count_decision(&p->stats, &d, switched);
+	count_decision(&vm->stats, &d, switched);
+	trace_add(p, TR_ENTRY, v->gid, 0, d.barrier, (u8)d.reason);
+	p->current = v;
+
+	fpu_load(p, v);
+	apic_timer_take();
+	apic_timer_oneshot(hv_cfg->slice_us);
+	if (d.barrier)
+		barrier_execute();             /* last thing before the guest runs */
+
+	u64 dispatched = rdtsc(), t0 = dispatched, t1;
+	for (;;) {
+		vendor->run(p, v, &e);
+		t1 = rdtsc();
+		vm->run_tsc += t1 - t0;
+		action = vcpu_handle_exit(v, p, &e);
+		if (vm_ended(vm))
+			action = ACTION_STOP;
+		if (action != ACTION_RESUME)
+			break;
+		if (vm->limit_tsc && vm->run_tsc >= vm->limit_tsc) {
+			vm_end(vm, RESULT_LIMIT, -1, "ran for its limit of %llu ms",
+			       (unsigned long long)vm->cfg->limit_ms);
+			action = ACTION_STOP;
+			break;
+		}
+		if (apic_timer_take()) {       /* slice used up: preempt */
+			trace_add(p, TR_PREEMPT, v->gid, 0, 0, 0);
+			action = ACTION_YIELD;
+			break;
+		}
+		t0 = rdtsc();
+	}
+	apic_timer_stop();
+	p->busy_tsc += t1 - dispatched;
+	fpu_save(p, v);
+
+	switch (action) {
+	case ACTION_YIELD:
+		sched_enqueue(v->home, v);
+		break;
+	case ACTION_BLOCK:
+		v->state = VCPU_HALTED;
+		vm_check_halted(vm);
+		break;
+	default:
+		break;
+	}
+}
+
+static void finish(void) __attribute__((noreturn));
+static void finish(void)
+{
+	trace_print();
+	report_print();
+	platform_exit(report_all_ok() ? HV_EXIT_PASS : HV_EXIT_FAIL);
+}
+
+void sched_run(struct pcpu *p)
+{
+	p->start_tsc = rdtsc();
+	for (;;) {
+		struct vcpu *v = rq_pop(p);
+		if (v) {
+			run_vcpu(p, v);
+			continue;
+		}
+		if (all_vms_ended())
+			finish();
+		/* Nothing runnable here: idle until the next tick. */
+		apic_timer_oneshot(hv_cfg->slice_us);
+		sti_hlt();
+		apic_timer_take();
+	}
+}

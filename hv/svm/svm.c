@@ -1,0 +1,407 @@
+/*
+ * hv/svm/svm.c - the AMD-V (SVM) backend: AMD APM Vol. 2 ch. 15.
+ *
+ * Per pCPU: EFER.SVME, a host save area (VM_HSAVE_PA) and a page for the
+ * VMSAVE of hv's own segment state. Per VM: a nested page table mapping
+ * exactly its RAM, and an ASID. Per vCPU: a VMCB and an MSR permission map
+ * (per vCPU because the PRED_CMD passthrough is per vCPU). One I/O
+ * permission map for everybody: every port is intercepted.
+ */
+#include "../guest_layout.h"
+#include "../guest_mem.h"
+#include "../hv.h"
+#include "../insn.h"
+#include "../pagetable.h"
+#include "../vendor.h"
+#include "../x86/cpu.h"
+#include "vmcb.h"
+
+#define MSR_VM_CR 0xc0010114
+#define MSR_VM_HSAVE_PA 0xc0010117
+#define VM_CR_SVMDIS BIT(4)
+
+struct svm_pcpu {
+	void *hsave;           /* VM_HSAVE_PA: VMRUN's host state */
+	struct vmcb *host;     /* VMSAVE/VMLOAD target for hv's own state */
+};
+
+struct svm_vm {
+	u64 *npt;              /* nested PML4 */
+	u32 asid;
+};
+
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	u8 *msrpm;
+	bool ran;
+};
+
+void svm_enter(struct guest_regs *regs, u64 vmcb_pa, u64 host_vmcb_pa);
+
+static bool has_nrips;
+static u8 *iopm;
+
+static struct svm_vcpu *sv(struct vcpu *v) { return v->vendor; }
+
+static const char *svm_probe(void)
+{
+	if (!cpu_vendor_is("AuthenticAMD") && !cpu_vendor_is("HygonGenuine"))
+		return "not an AMD CPU (SVM backend)";
+	if (cpuid(0x80000000, 0).eax < 0x8000000a || !(cpuid(0x80000001, 0).ecx & BIT(2)))
+		return "this CPU has no SVM (AMD-V): CPUID 8000_0001h ECX[2] is clear";
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS)
+		return "SVM is disabled by the firmware (VM_CR.SVMDIS): enable virtualization (SVM mode) in the firmware setup";
+	struct cpuid_regs r = cpuid(0x8000000a, 0);
+	if (!(r.edx & BIT(0)))
+		return "this CPU has SVM but no nested paging (CPUID 8000_000Ah EDX[0])";
+	has_nrips = r.edx & BIT(3);
+	printk("hv: SVM rev %u, %u ASIDs, nested paging, NRIPS %s\n", r.eax & 0xff, r.ebx,
+	       has_nrips ? "yes" : "no (instruction lengths decoded by hv)");
+	return NULL;
+}
+
+static void svm_cpu_init(struct pcpu *p)
+{
+	struct svm_pcpu *s = kzalloc(sizeof(*s));
+	s->hsave = page_alloc(1);
+	s->host = page_alloc(1);
+	p->vendor = s;
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, va_to_pa(s->hsave));
+	if (!iopm) {
+		iopm = page_alloc(3);
+		memset(iopm, 0xff, 3 * 4096);   /* intercept every port */
+	}
+}
+
+static void *npt_alloc(void *ctx)
+{
+	(void)ctx;
+	return page_alloc(1);
+}
+
+/* NPT entries: the guest's accesses are user accesses (APM 15.25.5), so U=1. */
+static const struct pt_format npt_format = {
+	.table_bits = BIT(0) | BIT(1) | BIT(2),
+	.leaf_bits = BIT(0) | BIT(1) | BIT(2),
+	.large_bits = BIT(0) | BIT(1) | BIT(2) | PT_PS,
+	.present_mask = BIT(0),
+	.alloc_page = npt_alloc,
+};
+
+static void svm_vm_init(struct vm *vm)
+{
+	struct svm_vm *s = kzalloc(sizeof(*s));
+	s->npt = page_alloc(1);
+	s->asid = vm->id + 1;     /* ASID 0 belongs to the host */
+	if (pt_map(s->npt, &npt_format, 0, vm->mem_pa, vm->mem_size))
+		PANIC("cannot build the nested page table of vm %s", vm->name);
+	vm->vendor = s;
+}
+
+/* MSR permission map: 2 bits per MSR (read, write), APM 15.11. */
+static bool msrpm_bit(u32 msr, unsigned *byte, unsigned *shift)
+{
+	u32 base;
+	if (msr <= 0x1fff)
+		base = 0;
+	else if (msr >= 0xc0000000 && msr <= 0xc0001fff)
+		base = 0x800, msr -= 0xc0000000;
+	else if (msr >= 0xc0010000 && msr <= 0xc0011fff)
+		base = 0x1000, msr -= 0xc0010000;
+	else
+		return false;
+	*byte = base + msr / 4;
+	*shift = (msr % 4) * 2;
+	return true;
+}
+
+static void msrpm_set(u8 *map, u32 msr, bool intercept_read, bool intercept_write)
+{
+	unsigned byte, shift;
+	if (!msrpm_bit(msr, &byte, &shift))
+		return;
+	map[byte] &= ~(3u << shift);
+	map[byte] |= (intercept_read ? 1u : 0) << shift | (intercept_write ? 2u : 0) << shift;
+}
+
+/*
+ * The deliberate exceptions to "intercept every MSR": state that VMLOAD and
+ * VMSAVE switch per vCPU anyway, so the guest may touch its own copy.
+ */
+static const u32 passthrough_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
+	MSR_SFMASK, MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
+};
+
+static void seg(struct vmcb_seg *s, u16 sel, u16 attrib, u32 limit, u64 base)
+{
+	*s = (struct vmcb_seg){ .selector = sel, .attrib = attrib, .limit = limit, .base = base };
+}
+
+static void svm_vcpu_init(struct vcpu *v)
+{
+	struct svm_vcpu *s = kzalloc(sizeof(*s));
+	struct svm_vm *svm = v->vm->vendor;
+	s->vmcb = page_alloc(1);
+	s->msrpm = page_alloc(2);
+	memset(s->msrpm, 0xff, 2 * 4096);
+	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
+		msrpm_set(s->msrpm, passthrough_msrs[i], false, false);
+	v->vendor = s;
+	v->hv_bytes += sizeof(*s) + 3 * 4096;   /* VMCB + 8 KiB MSR permission map */
+
+	struct vmcb_control *c = &s->vmcb->control;
+	c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT |
+			     INTERCEPT_CPUID | INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_INVLPGA |
+			     INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN;
+	c->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
+			     INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT |
+			     INTERCEPT_WBINVD | INTERCEPT_MONITOR | INTERCEPT_MWAIT | INTERCEPT_XSETBV;
+	c->iopm_base_pa = va_to_pa(iopm);
+	c->msrpm_base_pa = va_to_pa(s->msrpm);
+	c->asid = svm->asid;
+	c->v_intr = VINTR_MASKING;       /* guest IF does not gate host interrupts */
+	c->np_control = NP_ENABLE;
+	c->n_cr3 = va_to_pa(svm->npt);
+
+	struct vmcb_save *g = &s->vmcb->save;
+	g->g_pat = 0x0007040600070406ull;   /* the reset value */
+	g->dr6 = 0xffff0ff0;
+	g->dr7 = 0x400;
+	g->rflags = 0x2;
+	seg(&g->ldtr, 0, 0x82, 0xffff, 0);
+	seg(&g->tr, 0, 0x8b, 0xffff, 0);    /* busy TSS, needed only for checks */
+	if (v->vm->cfg->mode == GUEST_MODE_REAL) {
+		seg(&g->cs, 0, 0x9b, 0xffff, 0);
+		seg(&g->ds, 0, 0x93, 0xffff, 0);
+		g->es = g->ss = g->fs = g->gs = g->ds;
+		seg(&g->gdtr, 0, 0, 0xffff, 0);
+		seg(&g->idtr, 0, 0, 0x3ff, 0);
+		g->cr0 = CR0_ET;
+		g->efer = EFER_SVME;
+		g->rip = GUEST_REAL_LOAD;
+		g->rsp = GUEST_REAL_LOAD - v->id * GUEST_REAL_STACK;
+	} else {
+		seg(&g->cs, 0x08, 0xa9b, 0xffffffff, 0);  /* P S DPL0 code, L=1, G=1 */
+		seg(&g->ds, 0x10, 0xc93, 0xffffffff, 0);  /* P S DPL0 data, DB=1, G=1 */
+		g->es = g->ss = g->fs = g->gs = g->ds;
+		seg(&g->gdtr, 0, 0, 0x17, GUEST_GDT);
+		seg(&g->idtr, 0, 0, 0, 0);
+		g->cr0 = CR0_PG | CR0_WP | CR0_NE | CR0_ET | CR0_MP | CR0_PE;
+		g->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+		g->cr3 = GUEST_PML4;
+		g->efer = EFER_LME | EFER_LMA | EFER_SVME;
+		g->rip = GUEST_LONG_LOAD;
+		g->rsp = v->vm->mem_size - v->id * GUEST_LONG_STACK;
+	}
+}
+
+static u64 svm_get_rip(struct vcpu *v) { return sv(v)->vmcb->save.rip; }
+static void svm_set_rip(struct vcpu *v, u64 rip) { sv(v)->vmcb->save.rip = rip; }
+
+static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
+{
+	sv(v)->vmcb->control.event_inj = vector | EVENTINJ_TYPE_EXCEPTION | EVENTINJ_VALID |
+					 (has_error ? EVENTINJ_EV | ((u64)error << 32) : 0);
+}
+
+/* Code size the guest executes in, from CS.L / CS.D and CR0.PE. */
+static enum insn_mode code_mode(const struct vmcb_save *g)
+{
+	if (!(g->cr0 & CR0_PE))
+		return INSN_MODE_16;
+	if ((g->efer & EFER_LMA) && (g->cs.attrib & BIT(9)))
+		return INSN_MODE_64;
+	return (g->cs.attrib & BIT(10)) ? INSN_MODE_32 : INSN_MODE_16;
+}
+
+/*
+ * Length of the instruction that caused this exit: the CPU's nRIP when it
+ * has NRIPS, else decoded from the guest's memory. 0 if the bytes there
+ * are not the instruction the exit claims (or cannot be read).
+ */
+static u32 insn_len(struct vcpu *v, enum insn_kind kind)
+{
+	struct vmcb *vmcb = sv(v)->vmcb;
+	if (has_nrips && vmcb->control.next_rip > vmcb->save.rip)
+		return (u32)(vmcb->control.next_rip - vmcb->save.rip);
+	struct vmcb_save *g = &vmcb->save;
+	struct guest_paging pg = { g->cr0, g->cr3, g->cr4, g->efer };
+	enum insn_mode mode = code_mode(g);
+	u64 la = mode == INSN_MODE_64 ? g->rip : (g->cs.base + g->rip) & 0xffffffffull;
+	u8 bytes[INSN_MAX_LEN];
+	size_t n = guest_read_linear(v->vm, &pg, la, bytes, sizeof(bytes));
+	int len = insn_length(bytes, n, mode, kind);
+	return len > 0 ? (u32)len : 0;
+}
+
+static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
+{
+	struct svm_vcpu *s = sv(v);
+	struct vmcb *vmcb = s->vmcb;
+	struct svm_pcpu *sp = p->vendor;
+
+	vmcb->control.tlb_control = s->ran ? 0 : TLB_CONTROL_FLUSH_ALL;
+	s->ran = true;
+	vmcb->save.rax = v->regs.rax;
+	svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
+	v->regs.rax = vmcb->save.rax;
+
+	u64 code = vmcb->control.exit_code;
+	u64 info1 = vmcb->control.exit_info1;
+	e->raw = code;
+	e->insn_len = 0;
+	if ((u32)code == SVM_EXIT_INVALID) {
+		e->reason = EXIT_INVALID;
+		return;
+	}
+	switch (code) {
+	case SVM_EXIT_IOIO:
+		e->reason = EXIT_IO;
+		e->io.port = (u16)(info1 >> 16);
+		e->io.size = info1 & IOIO_SZ32 ? 4 : info1 & IOIO_SZ16 ? 2 : 1;
+		e->io.in = info1 & IOIO_IN;
+		e->io.string = info1 & IOIO_STR;
+		e->io.rep = info1 & IOIO_REP;
+		e->insn_len = (u32)(vmcb->control.exit_info2 - vmcb->save.rip);
+		break;
+	case SVM_EXIT_MSR:
+		e->reason = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		e->insn_len = insn_len(v, info1 ? INSN_WRMSR : INSN_RDMSR);
+		break;
+	case SVM_EXIT_CPUID:
+		e->reason = EXIT_CPUID;
+		e->insn_len = insn_len(v, INSN_CPUID);
+		break;
+	case SVM_EXIT_HLT:
+		e->reason = EXIT_HLT;
+		e->insn_len = insn_len(v, INSN_HLT);
+		break;
+	case SVM_EXIT_VMMCALL:
+		e->reason = EXIT_HYPERCALL;
+		e->insn_len = insn_len(v, INSN_VMMCALL);
+		break;
+	case SVM_EXIT_INVD:
+		e->reason = EXIT_CACHE;
+		e->insn_len = insn_len(v, INSN_INVD);
+		break;
+	case SVM_EXIT_WBINVD:
+		e->reason = EXIT_CACHE;
+		e->insn_len = insn_len(v, INSN_WBINVD);
+		break;
+	case SVM_EXIT_XSETBV:
+		e->reason = EXIT_XSETBV;
+		break;
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+	case SVM_EXIT_INIT:
+		e->reason = EXIT_INTR;
+		break;
+	case SVM_EXIT_SHUTDOWN:
+		e->reason = EXIT_SHUTDOWN;
+		break;
+	case SVM_EXIT_NPF:
+		e->reason = EXIT_NPF;
+		e->npf.error = info1;
+		e->npf.gpa = vmcb->control.exit_info2;
+		break;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+		e->reason = EXIT_VIRT_INSN;
+		break;
+	default:
+		if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
+			e->reason = EXIT_EXCEPTION;
+			e->exc.vector = (u8)(code - SVM_EXIT_EXCP_BASE);
+			e->exc.error = (u32)info1;
+		} else {
+			e->reason = EXIT_OTHER;
+		}
+		break;
+	}
+}
+
+static bool svm_msr_read(struct vcpu *v, u32 msr, u64 *val)
+{
+	struct vmcb_save *g = &sv(v)->vmcb->save;
+	switch (msr) {
+	case MSR_EFER:
+		*val = g->efer & ~EFER_SVME;   /* no nested virtualization */
+		return true;
+	case MSR_PAT:
+		*val = g->g_pat;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool svm_msr_write(struct vcpu *v, u32 msr, u64 val)
+{
+	struct vmcb_save *g = &sv(v)->vmcb->save;
+	switch (msr) {
+	case MSR_EFER:
+		/* SCE, LME, LMA (read-only: kept), NXE; SVME stays hv's. */
+		if (val & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
+			return false;
+		g->efer = (val & ~EFER_LMA) | (g->efer & EFER_LMA) | EFER_SVME;
+		return true;
+	case MSR_PAT:
+		for (int i = 0; i < 8; i++) {
+			u8 t = (u8)(val >> (i * 8));
+			if (t == 2 || t == 3 || t > 7)
+				return false;   /* reserved memory types (SDM 11.12.2) */
+		}
+		g->g_pat = val;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void svm_pred_cmd_passthrough(struct vcpu *v)
+{
+	msrpm_set(sv(v)->msrpm, MSR_PRED_CMD, true, false);
+}
+
+static void svm_dump(struct vcpu *v)
+{
+	struct vmcb *vmcb = sv(v)->vmcb;
+	struct vmcb_save *g = &vmcb->save;
+	struct guest_regs *r = &v->regs;
+	printk("  exit 0x%llx info1 0x%llx info2 0x%llx\n", (unsigned long long)vmcb->control.exit_code,
+	       (unsigned long long)vmcb->control.exit_info1, (unsigned long long)vmcb->control.exit_info2);
+	printk("  rip %016llx rsp %016llx rflags %016llx cs %04x cpl %u\n", (unsigned long long)g->rip,
+	       (unsigned long long)g->rsp, (unsigned long long)g->rflags, g->cs.selector, g->cpl);
+	printk("  cr0 %016llx cr3 %016llx cr4 %016llx efer %016llx\n", (unsigned long long)g->cr0,
+	       (unsigned long long)g->cr3, (unsigned long long)g->cr4, (unsigned long long)g->efer);
+	printk("  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", (unsigned long long)r->rax,
+	       (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
+	printk("  rsi %016llx rdi %016llx rbp %016llx\n", (unsigned long long)r->rsi,
+	       (unsigned long long)r->rdi, (unsigned long long)r->rbp);
+}
+
+const struct vendor_ops svm_ops = {
+	.name = "svm",
+	.probe = svm_probe,
+	.cpu_init = svm_cpu_init,
+	.vm_init = svm_vm_init,
+	.vcpu_init = svm_vcpu_init,
+	.run = svm_run,
+	.get_rip = svm_get_rip,
+	.set_rip = svm_set_rip,
+	.inject_exception = svm_inject_exception,
+	.msr_read = svm_msr_read,
+	.msr_write = svm_msr_write,
+	.pred_cmd_passthrough = svm_pred_cmd_passthrough,
+	.dump = svm_dump,
+};

@@ -1,0 +1,88 @@
+/*
+ * hv/svm/svm_entry.S - one round trip into an SVM guest.
+ *
+ * void svm_enter(struct guest_regs *regs, u64 vmcb_pa, u64 host_vmcb_pa);
+ *
+ * VMRUN switches only part of the state (APM Vol. 2 15.5); FS, GS, TR, LDTR,
+ * KernelGsBase and the SYSCALL/SYSENTER MSRs are switched here with
+ * VMSAVE/VMLOAD, so a guest can never leave its TR (and thus its IST stacks)
+ * in hv. Interrupts: hv runs with IF=0; inside a GIF=0 window it sets IF=1
+ * so a host interrupt (the LAPIC timer) pending or arriving while the guest
+ * runs causes an INTR #VMEXIT (PLATFORMS.md: clgi; sti; vmrun; cli; stgi).
+ * The interrupt itself stays pending in the LAPIC; the caller takes it.
+ * RAX, RSP and RIP of the guest live in the VMCB; the other 14 general
+ * registers in *regs.
+ */
+#include "asm-offsets.h"
+
+	.text
+	.globl svm_enter
+	.type svm_enter, @function
+svm_enter:
+	pushq %rbp
+	pushq %rbx
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	pushq %rdi                  /* regs */
+	pushq %rsi                  /* guest VMCB */
+	pushq %rdx                  /* host save VMCB */
+
+	clgi
+	movq %rdx, %rax
+	vmsave %rax                 /* hv's FS/GS/TR/LDTR/... */
+	movq %rsi, %rax
+	vmload %rax                 /* the guest's */
+	sti                         /* GIF=0 holds interrupts until VMRUN */
+
+	movq REGS_RBX(%rdi), %rbx
+	movq REGS_RCX(%rdi), %rcx
+	movq REGS_RDX(%rdi), %rdx
+	movq REGS_RSI(%rdi), %rsi
+	movq REGS_RBP(%rdi), %rbp
+	movq REGS_R8(%rdi), %r8
+	movq REGS_R9(%rdi), %r9
+	movq REGS_R10(%rdi), %r10
+	movq REGS_R11(%rdi), %r11
+	movq REGS_R12(%rdi), %r12
+	movq REGS_R13(%rdi), %r13
+	movq REGS_R14(%rdi), %r14
+	movq REGS_R15(%rdi), %r15
+	movq REGS_RDI(%rdi), %rdi
+
+	vmrun %rax                  /* RAX = guest VMCB; back here on #VMEXIT */
+
+	pushq %rdi                  /* guest RDI; RAX is hv's again (VMCB pa) */
+	movq 24(%rsp), %rdi         /* regs */
+	movq %rbx, REGS_RBX(%rdi)
+	movq %rcx, REGS_RCX(%rdi)
+	movq %rdx, REGS_RDX(%rdi)
+	movq %rsi, REGS_RSI(%rdi)
+	movq %rbp, REGS_RBP(%rdi)
+	movq %r8, REGS_R8(%rdi)
+	movq %r9, REGS_R9(%rdi)
+	movq %r10, REGS_R10(%rdi)
+	movq %r11, REGS_R11(%rdi)
+	movq %r12, REGS_R12(%rdi)
+	movq %r13, REGS_R13(%rdi)
+	movq %r14, REGS_R14(%rdi)
+	movq %r15, REGS_R15(%rdi)
+	popq REGS_RDI(%rdi)
+
+	vmsave %rax                 /* guest FS/GS/TR/... back into its VMCB */
+	movq (%rsp), %rax
+	vmload %rax                 /* hv's TR etc. before any interrupt */
+	cli
+	stgi
+
+	addq $24, %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbx
+	popq %rbp
+	ret
+	.size svm_enter, . - svm_enter
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,135 @@
+/*
+ * hv/vm.c - creating VMs from the config and ending them.
+ */
+#include "barrier.h"
+#include "bootinfo.h"
+#include "guest_layout.h"
+#include "hv.h"
+#include "trace.h"
+#include "vendor.h"
+#include "x86/apic.h"
+
+struct vm *vms[CFG_MAX_VMS];
+unsigned nvms;
+struct boot_info *hv_bootinfo;
+
+/* Long-mode start: a flat GDT and an identity map with 2 MiB pages (guest-abi.md). */
+static void build_long_mode_tables(struct vm *vm)
+{
+	u64 *gdt = guest_phys_ptr(vm, GUEST_GDT);
+	gdt[0] = 0;
+	gdt[1] = 0x00af9b000000ffffull;   /* 0x08: 64-bit code */
+	gdt[2] = 0x00cf93000000ffffull;   /* 0x10: flat data */
+	u64 *pml4 = guest_phys_ptr(vm, GUEST_PML4);
+	u64 *pdpt = guest_phys_ptr(vm, GUEST_PDPT);
+	u64 *pd = guest_phys_ptr(vm, GUEST_PD);
+	pml4[0] = GUEST_PDPT | 0x3;       /* present, writable */
+	pdpt[0] = GUEST_PD | 0x3;
+	for (u64 i = 0; i < vm->mem_size / MiB(2); i++)
+		pd[i] = i * MiB(2) | 0x83;    /* present, writable, 2 MiB page */
+}
+
+static void vcpu_fpu_init(struct vcpu *v)
+{
+	memset(v->fpu, 0, sizeof(v->fpu));
+	*(u16 *)&v->fpu[0] = 0x37f;       /* FCW after FNINIT */
+	*(u32 *)&v->fpu[24] = 0x1f80;     /* MXCSR reset value */
+}
+
+void vms_create(void)
+{
+	const struct hv_config *cfg = hv_cfg;
+	unsigned gid = 0;
+	for (unsigned i = 0; i < cfg->nvms; i++) {
+		const struct vm_config *c = &cfg->vms[i];
+		struct vm *vm = kzalloc(sizeof(*vm));
+		vm->id = i;
+		vm->cfg = c;
+		vm->name = c->name;
+		vm->mem_size = c->memory;
+		vm->mem_pa = va_to_pa(page_alloc_aligned(c->memory / 4096, MiB(2)));
+		vm->nvcpus = c->vcpus;
+		vm->limit_tsc = c->limit_ms * tsc_per_ms;
+		barrier_vm_init(&vm->bar, vm->id, c->ibpb);
+
+		const struct boot_image *img = &hv_bootinfo->images[i];
+		memcpy(guest_phys_ptr(vm, guest_load_addr(c)), pa_to_va(img->pa), img->size);
+		if (c->mode == GUEST_MODE_LONG)
+			build_long_mode_tables(vm);
+		vendor->vm_init(vm);
+
+		vm->vcpus = kzalloc(sizeof(struct vcpu *) * c->vcpus);
+		for (unsigned j = 0; j < c->vcpus; j++) {
+			struct vcpu *v = kzalloc(sizeof(*v));
+			vm->vcpus[j] = v;
+			v->vm = vm;
+			v->id = j;
+			v->gid = gid++;
+			v->state = VCPU_RUNNABLE;
+			v->pin = c->pin[j];
+			v->hv_bytes = sizeof(*v);
+			v->regs.rdi = j;
+			v->regs.rsi = c->vcpus;
+			vcpu_fpu_init(v);
+			barrier_vcpu_init(&v->bar, v->gid, vm->id);
+			vendor->vcpu_init(v);
+			v->home = pcpus[v->pin >= 0 ? (unsigned)v->pin : v->gid % npcpus];
+			sched_enqueue(v->home, v);
+		}
+		vms[nvms++] = vm;
+		printk("hv: vm %s: %u vCPU(s), %llu MiB at 0x%llx, %s mode, image %s (%llu bytes), ibpb %s\n",
+		       vm->name, vm->nvcpus, (unsigned long long)(vm->mem_size >> 20),
+		       (unsigned long long)vm->mem_pa, c->mode == GUEST_MODE_REAL ? "real" : "long",
+		       c->image, (unsigned long long)img->size, vm_ibpb_name(c->ibpb));
+	}
+}
+
+bool vm_ended(const struct vm *vm)
+{
+	return vm->result != RESULT_NONE;
+}
+
+void vm_end(struct vm *vm, enum vm_result r, int status, const char *fmt, ...)
+{
+	if (vm_ended(vm))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	kvsnprintf(vm->reason, sizeof(vm->reason), fmt, ap);
+	va_end(ap);
+	vm->result = r;
+	if (r == RESULT_EXIT)
+		vm->status = status;
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		vm->vcpus[i]->state = VCPU_STOPPED;   /* run queues drop them lazily */
+	if (r == RESULT_EXIT)
+		printk("hv: vm %s ended: exit %d (%s)\n", vm->name, vm->status, vm->reason);
+	else
+		printk("hv: vm %s ended: %s (%s)\n", vm->name, result_name(r), vm->reason);
+	if (npcpus)
+		trace_add(pcpus[0], TR_VMEND, vm->id, r, 0, 0);
+}
+
+void vm_fail(struct vcpu *v, const char *fmt, ...)
+{
+	char msg[sizeof(v->vm->reason)];
+	va_list ap;
+	va_start(ap, fmt);
+	kvsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	printk("hv: vm %s vCPU %u: %s; guest state:\n", v->vm->name, v->id, msg);
+	vendor->dump(v);
+	vm_end(v->vm, RESULT_FAULT, -1, "%s", msg);
+}
+
+void vm_check_halted(struct vm *vm)
+{
+	unsigned halted = 0;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		if (vm->vcpus[i]->state == VCPU_RUNNABLE)
+			return;
+		halted += vm->vcpus[i]->state == VCPU_HALTED;
+	}
+	if (halted)
+		vm_end(vm, RESULT_HALT, -1, "%u vCPU(s) halted and nothing can wake them (hv delivers no guest interrupts)", halted);
+}
