@@ -110,7 +110,7 @@ def run_scenario(sc, accel_name, verbose):
         if not sc.oracle:
             notes.append("%s, oracle disabled" % n)
         else:
-            res = oracle.run(sc.name, trace_path)
+            res = oracle.run(sc.name, trace_path, sc.oracle_violations)
             if not res.ok:
                 reason = res.message
             elif res.ran:

@@ -8,7 +8,7 @@ from typing import List, Optional, Tuple
 
 OUTCOMES = ("pass", "fail", "config-error", "panic")
 KEYS = ("config", "smp", "timeout", "exit", "expect", "log", "qemu_args",
-        "groups", "oracle")
+        "groups", "oracle", "oracle_violations")
 DEFAULT_TIMEOUT = 60.0
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -25,6 +25,7 @@ class Scenario:
     qemu_args: List[str] = field(default_factory=list)
     groups: List[str] = field(default_factory=list)
     oracle: bool = True
+    oracle_violations: int = 0       # violations the oracle must find (known holes)
     error: Optional[str] = None      # problem in its section: the scenario fails
 
 
@@ -92,6 +93,8 @@ def _section(name, sec):
             sc.groups = sec["groups"].replace(",", " ").split()
         if "oracle" in sec:
             sc.oracle = sec.getboolean("oracle")
+        if "oracle_violations" in sec:
+            sc.oracle_violations = sec.getint("oracle_violations")
     except ValueError as e:
         sc.error = "scenarios.cfg [%s]: %s" % (name, e)
     return sc
