@@ -46,7 +46,7 @@ GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
 UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_insn $(B)/unit/test_pagetable \
 	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive
 
-.PHONY: all deps run test unit bench qemu-gdb clean help
+.PHONY: all deps run test unit compare qemu-gdb clean help
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
 
 help:
@@ -55,6 +55,7 @@ help:
 	@echo "make run        boot the default scenario ($(CONFIG)) in QEMU"
 	@echo "make run CONFIG=file.cfg   boot another config"
 	@echo "make test       unit tests, exhaustive policy check, all QEMU scenarios"
+	@echo "make compare    run CONFIG under every barrier policy, print a comparison table"
 	@echo "make qemu-gdb   boot CONFIG with QEMU waiting for gdb on :1234"
 
 # ---- dependencies -----------------------------------------------------------
@@ -129,6 +130,10 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory all
 	$(PYTHON) tests/run.py test
+
+compare: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) tests/compare.py $(CONFIG) $(if $(TRACKS),--tracks $(TRACKS))
 
 qemu-gdb: deps
 	@$(MAKE) --no-print-directory all

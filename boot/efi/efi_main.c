@@ -200,9 +200,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	st = systab;
 	bs = systab->BootServices;
 	bs->SetWatchdogTimer(0, 0, 0, NULL);
-	efi_print("hv: UEFI loader starting\n");
-
 	root = open_boot_volume(image);
+	/* gdb: symbol-file -o <this address> build/hv.so (docs/debugging.md) */
+	efi_print("hv: UEFI loader starting, image at 0x%llx\n", (unsigned long long)bootinfo.image_start);
 	if (!root) {
 		efi_print("hv: error: cannot open the volume hv.efi was loaded from\n");
 		return fail(EFI_LOAD_ERROR);
