@@ -61,3 +61,10 @@ void barrier_execute(void)
 	if (!b->cpu_ibpb_ret)
 		rsb_stuff();
 }
+
+/* AMD's selective barrier, where the CPU has it; elsewhere nothing to run. */
+void barrier_execute_sbpb(void)
+{
+	if (barrier_caps.cpu_sbpb && barrier_caps.mode == BARRIER_HARDWARE)
+		wrmsr(MSR_PRED_CMD, PRED_CMD_SBPB);
+}

@@ -28,6 +28,8 @@ extern struct barrier_ctx barrier_ctx;
 void barrier_init(const struct hv_config *cfg);
 /* Issue one IBPB now (or record it), with return-stack stuffing if needed. */
 void barrier_execute(void);
+/* A guest's SBPB (PRED_CMD bit 7 alone). */
+void barrier_execute_sbpb(void);
 /* Stuff the return stack buffer (asm). */
 void rsb_stuff(void);
 

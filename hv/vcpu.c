@@ -127,6 +127,8 @@ static void guest_pred_cmd(struct pcpu *p, struct vcpu *v, u64 val)
 	p->pred_cmd_writes++;
 	if (val & PRED_CMD_IBPB)
 		barrier_execute();         /* the guest's own barrier, done by hv */
+	else if (val & PRED_CMD_SBPB)
+		barrier_execute_sbpb();
 	if (barrier_on_guest_pred_cmd(&barrier_ctx, &p->bar, &v->bar, &v->vm->bar, val))
 		vendor->pred_cmd_passthrough(v);
 }
