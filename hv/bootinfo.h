@@ -36,4 +36,7 @@ void hv_main(struct boot_info *bi) __attribute__((noreturn));
 /* How much pool memory the core needs for a config (loaders reserve this). */
 u64 hv_pool_size(const struct hv_config *cfg);
 
+/* FNV-1a over hv's code and read-only data (integrity check at the end). */
+u64 hv_image_checksum(void);
+
 #endif

@@ -18,6 +18,26 @@ const struct hv_config *hv_cfg;
 extern struct boot_info *hv_bootinfo;
 static u64 vcpu_bytes_total;
 
+/*
+ * hv's code and constants must be the same at the end of a run as at the
+ * start, whatever the guests did: checksum them (FNV-1a) at both ends.
+ */
+extern const u8 __hv_text_start[], __hv_text_end[], __hv_rodata_start[], __hv_rodata_end[];
+static u64 image_checksum_start;
+
+static u64 fnv1a(u64 h, const u8 *p, const u8 *end)
+{
+	for (; p < end; p++)
+		h = (h ^ *p) * 0x100000001b3ull;
+	return h;
+}
+
+u64 hv_image_checksum(void)
+{
+	u64 h = fnv1a(0xcbf29ce484222325ull, __hv_text_start, __hv_text_end);
+	return fnv1a(h, __hv_rodata_start, __hv_rodata_end);
+}
+
 void paging_init(u64 phys_top);
 
 u64 hv_pool_size(const struct hv_config *cfg)
@@ -81,6 +101,7 @@ void hv_main(struct boot_info *bi)
 	if (!vendor)
 		platform_exit(HV_EXIT_CONFIG_ERROR);
 
+	image_checksum_start = hv_image_checksum();
 	paging_init(bi->phys_top);
 	pcpu_init(0);
 	npcpus = 1;
@@ -150,6 +171,8 @@ static void snapshot(struct report_run *run)
 		.nvms = nvms, .npcpus = npcpus, .vms = rvms, .pcpus = rpcpus,
 		.hv_memory = page_alloc_used() - guest_mem, .guest_memory = guest_mem,
 		.bytes_per_vcpu = total_vcpus ? vcpu_bytes_total / total_vcpus : 0,
+		.image_checksum = hv_image_checksum(),
+		.image_intact = hv_image_checksum() == image_checksum_start,
 	};
 }
 
@@ -162,6 +185,8 @@ void report_print(void)
 
 bool report_all_ok(void)
 {
+	if (hv_image_checksum() != image_checksum_start)
+		return false;
 	for (unsigned i = 0; i < nvms; i++)
 		if (!report_vm_ok(&rvms[i]))
 			return false;

@@ -40,6 +40,8 @@ struct report_run {
 	const struct report_pcpu *pcpus;
 	u64 hv_memory, guest_memory;
 	u64 bytes_per_vcpu;
+	u64 image_checksum;       /* FNV-1a of hv's code and constants at the end */
+	bool image_intact;        /* ... equal to the value at boot */
 };
 
 typedef void (*report_emit_fn)(void *ctx, const char *line);
