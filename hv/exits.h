@@ -16,6 +16,7 @@ enum exit_reason {
 	EXIT_HLT,
 	EXIT_HYPERCALL,
 	EXIT_INTR,        /* host interrupt (timer tick) */
+	EXIT_SLICE,       /* the backend's own slice timer expired (VMX preemption timer) */
 	EXIT_SHUTDOWN,    /* triple fault */
 	EXIT_NPF,         /* nested/EPT page fault */
 	EXIT_VIRT_INSN,   /* SVM/VMX instruction in the guest: #UD */

@@ -4,7 +4,7 @@
 const char *const exit_reason_names[EXIT_COUNT] = {
 	[EXIT_IO] = "io", [EXIT_MSR_READ] = "rdmsr", [EXIT_MSR_WRITE] = "wrmsr",
 	[EXIT_CPUID] = "cpuid", [EXIT_HLT] = "hlt", [EXIT_HYPERCALL] = "hypercall",
-	[EXIT_INTR] = "intr", [EXIT_SHUTDOWN] = "shutdown", [EXIT_NPF] = "npf",
+	[EXIT_INTR] = "intr", [EXIT_SLICE] = "slice", [EXIT_SHUTDOWN] = "shutdown", [EXIT_NPF] = "npf",
 	[EXIT_VIRT_INSN] = "virt-insn", [EXIT_CACHE] = "cache", [EXIT_XSETBV] = "xsetbv",
 	[EXIT_EXCEPTION] = "exception", [EXIT_INVALID] = "invalid", [EXIT_OTHER] = "other",
 };

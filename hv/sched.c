@@ -94,6 +94,7 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	fpu_load(p, v);
 	apic_timer_take();
 	apic_timer_oneshot(hv_cfg->slice_us);
+	p->slice_end_tsc = rdtsc() + hv_cfg->slice_us * tsc_per_ms / 1000;
 	if (d.barrier)
 		barrier_execute();             /* last thing before the guest runs */
 
@@ -114,8 +115,7 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 			break;
 		}
 		if (apic_timer_take()) {       /* slice used up: preempt */
-			trace_add(p, TR_PREEMPT, v->gid, 0, 0, 0);
-			action = ACTION_YIELD;
+			action = ACTION_PREEMPT;
 			break;
 		}
 		t0 = rdtsc();
@@ -125,6 +125,9 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	fpu_save(p, v);
 
 	switch (action) {
+	case ACTION_PREEMPT:
+		trace_add(p, TR_PREEMPT, v->gid, 0, 0, 0);
+		/* fall through */
 	case ACTION_YIELD:
 		sched_enqueue(v->home, v);
 		break;

@@ -287,6 +287,8 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		__asm__ volatile("nop");
 		cli();
 		return ACTION_RESUME;      /* the run loop checks the slice */
+	case EXIT_SLICE:
+		return ACTION_PREEMPT;
 	case EXIT_VIRT_INSN:
 	case EXIT_XSETBV:
 		vendor->inject_exception(v, EXC_UD, false, 0);

@@ -91,6 +91,7 @@ struct pcpu {
 	u64 pred_cmd_writes;
 	u64 fpu_gen;                     /* fpu_owner's fpu_gen when loaded */
 	u64 busy_tsc, start_tsc;
+	u64 slice_end_tsc;               /* when the running vCPU's slice ends */
 };
 
 extern struct vm *vms[CFG_MAX_VMS];
@@ -120,6 +121,7 @@ static inline void *guest_phys_ptr(const struct vm *vm, u64 gpa)
 enum exit_action {
 	ACTION_RESUME,    /* enter the same vCPU again at once */
 	ACTION_YIELD,     /* back of the run queue */
+	ACTION_PREEMPT,   /* slice used up: back of the run queue */
 	ACTION_BLOCK,     /* vCPU halted */
 	ACTION_STOP,      /* vCPU (or its whole VM) ended */
 };

@@ -120,6 +120,20 @@ static int ev_str(int e, char *buf, size_t n)
 
 /* ---- the world --------------------------------------------------------------- */
 
+static void world_init_policy(struct world *w, const struct cfg *c)
+{
+	memset(w, 0, offsetof(struct world, o));
+	barrier_ctx_init(&w->ctx, c->policy, c->track);
+	for (unsigned p = 0; p < NP; p++) {
+		barrier_pcpu_init(&w->pc[p], p);
+		w->cur[p] = -1;
+	}
+	for (unsigned V = 0; V < NVM; V++)
+		barrier_vm_init(&w->vm[V], V, c->knob[V]);
+	for (unsigned v = 0; v < NV; v++)
+		barrier_vcpu_init(&w->vc[v], v, VM_OF(v));
+}
+
 static void world_init(struct world *w, const struct cfg *c)
 {
 	memset(w, 0, sizeof(*w));
@@ -154,6 +168,47 @@ static void world_copy(struct world *dst, const struct world *src)
 static bool ev_enabled(const struct world *w, int e)
 {
 	return ev_is_enter(e) || w->cur[ev_p(e)] >= 0;
+}
+
+/* A pool of initialised worlds, so the frontier costs no malloc per state. */
+static struct world **pool;
+static size_t pool_n, pool_cap;
+
+static struct world *world_get(const struct cfg *c)
+{
+	struct world *w;
+	if (pool_n) {
+		w = pool[--pool_n];
+		struct oracle o = w->o;
+		world_init_policy(w, c);
+		w->o = o;
+		return w; /* the oracle part is overwritten by world_copy */
+	}
+	w = malloc(sizeof(*w));
+	if (!w)
+		abort();
+	world_init(w, c);
+	return w;
+}
+
+static void world_put(struct world *w)
+{
+	if (pool_n == pool_cap) {
+		pool_cap = pool_cap ? 2 * pool_cap : 1024;
+		pool = realloc(pool, pool_cap * sizeof(*pool));
+		if (!pool)
+			abort();
+	}
+	pool[pool_n++] = w;
+}
+
+static void pool_drain(void)
+{
+	while (pool_n) {
+		struct world *w = pool[--pool_n];
+		oracle_free(&w->o);
+		free(w);
+	}
 }
 
 /* Apply event e, feeding hv's policy exactly as hv does. */
@@ -203,13 +258,19 @@ struct policy_part {
 	bool exits_off[NV];
 };
 
-#define ORACLE_WORDS (NVM + 2 * NV + NP * (1 + NV))
-#define KEY_BYTES (sizeof(struct policy_part) + ORACLE_WORDS * sizeof(uint32_t))
+#define ORACLE_WORDS (NVM + NV + NP * (1 + NV))
+/* rounded up to whole u64 words for hashing */
+#define KEY_BYTES ((sizeof(struct policy_part) + ORACLE_WORDS * sizeof(uint32_t) + 7) & ~(size_t)7)
 
-static int cmp_u64(const void *a, const void *b)
+static void sort_u64(u64 *t, int n)
 {
-	u64 x = *(const u64 *)a, y = *(const u64 *)b;
-	return x < y ? -1 : x > y;
+	for (int i = 1; i < n; i++) {
+		u64 x = t[i];
+		int j = i;
+		for (; j > 0 && t[j - 1] > x; j--)
+			t[j] = t[j - 1];
+		t[j] = x;
+	}
 }
 
 static u64 rank(const u64 *t, int n, u64 x)
@@ -249,7 +310,7 @@ static void make_key(const struct world *w, unsigned char *key)
 		t[n++] = pp.pc[p].only_since;
 	for (int v = 0; v < NV; v++)
 		t[n++] = pp.vc[v].last_ibpb;
-	qsort(t, n, sizeof(t[0]), cmp_u64);
+	sort_u64(t, n);
 	int d = 0;
 	for (int i = 0; i < n; i++)
 		if (t[i] != 0 && (d == 0 || t[d - 1] != t[i]))
@@ -267,14 +328,17 @@ static void make_key(const struct world *w, unsigned char *key)
 	if (oracle_key_words(&w->o) != ORACLE_WORDS || oracle_key(&w->o, ow) != ORACLE_WORDS)
 		abort();
 	memcpy(key + sizeof(pp), ow, sizeof(ow));
+	memset(key + sizeof(pp) + sizeof(ow), 0, KEY_BYTES - sizeof(pp) - sizeof(ow));
 }
 
 static u64 hash_bytes(const unsigned char *k, size_t n)
 {
-	u64 h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= k[i];
-		h *= 0x100000001b3ull;
+	u64 h = 0x9e3779b97f4a7c15ull;
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		u64 x;
+		memcpy(&x, k + i, 8);
+		h = (h ^ x) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
 	}
 	return h ^ (h >> 29);
 }
@@ -325,10 +389,8 @@ static void graph_free(struct graph *g)
 {
 	for (size_t i = 0; i < g->n; i++) {
 		free(g->s[i].edges);
-		if (g->s[i].w) {
-			oracle_free(&g->s[i].w->o);
-			free(g->s[i].w);
-		}
+		if (g->s[i].w)
+			world_put(g->s[i].w);
 	}
 	free(g->s);
 	free(g->keys);
@@ -385,8 +447,7 @@ static int32_t graph_intern(struct graph *g, const unsigned char *key, const str
 	s->key = g->keys_len;
 	memcpy(g->keys + g->keys_len, key, KEY_BYTES);
 	g->keys_len += KEY_BYTES;
-	s->w = xrealloc(NULL, sizeof(*s->w));
-	world_init(s->w, c);
+	s->w = world_get(c);
 	world_copy(s->w, w);
 	s->edges = NULL;
 	g->table[j] = (int32_t)g->n;
@@ -432,8 +493,7 @@ static void explore(struct graph *g, const struct cfg *c, int depth)
 				ed[e].to = graph_intern(g, key, &w, c, (int32_t)i, e, level + 1, &added);
 			}
 			g->s[i].edges = ed;
-			oracle_free(&g->s[i].w->o);
-			free(g->s[i].w);
+			world_put(g->s[i].w);
 			g->s[i].w = NULL;
 		}
 		begin = end;
@@ -989,6 +1049,7 @@ int main(int argc, char **argv)
 		if (brute_depth)
 			brute_compare(&cfgs[i]);
 	}
+	pool_drain();
 	printf("# exhaustive: %d configurations, depth %d, %" PRIu64 " states, %" PRIu64
 	       " transitions, %.2f s\n", ncfg, max_depth, total_states, total_transitions,
 	       now_s() - t0);

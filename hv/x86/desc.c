@@ -10,9 +10,6 @@
 #include "cpu.h"
 #include "trap.h"
 
-#define SEL_CODE 0x08
-#define SEL_DATA 0x10
-#define SEL_TSS 0x18
 
 struct __attribute__((packed)) tss64 {
 	u32 reserved0;
@@ -98,3 +95,8 @@ void desc_init_cpu(unsigned cpu)
 		: "m"(gp), "m"(ip), "i"(SEL_CODE), "i"(SEL_DATA), "i"(SEL_TSS)
 		: "rax", "memory");
 }
+
+/* For backends that must name hv's host state explicitly (VMX host fields). */
+u64 desc_gdt_base(unsigned cpu) { return va_to_pa(gdt[cpu]); }
+u64 desc_tss_base(unsigned cpu) { return va_to_pa(&tss[cpu]); }
+u64 desc_idt_base(void) { return va_to_pa(idt); }

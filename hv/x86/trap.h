@@ -17,6 +17,13 @@ struct trap_frame {
 
 void trap_handler(struct trap_frame *f);
 void desc_init_cpu(unsigned cpu);
+/* hv's selectors (desc.c) and table bases, for VMX host-state fields. */
+#define SEL_CODE 0x08
+#define SEL_DATA 0x10
+#define SEL_TSS 0x18
+u64 desc_gdt_base(unsigned cpu);
+u64 desc_tss_base(unsigned cpu);
+u64 desc_idt_base(void);
 extern const u64 isr_stub_table[256];
 
 #endif

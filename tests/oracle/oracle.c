@@ -252,70 +252,39 @@ int oracle_leave(struct oracle *o, unsigned p, unsigned v)
 
 /* ---- canonical key ---------------------------------------------------------- */
 
+/*
+ * The only comparison the oracle ever makes between times is "did w's line
+ * on p start before w's latest guest IBPB?", and every new time is later
+ * than all stored ones. So for each (pCPU, vCPU) it is enough to know:
+ * absent, present and trained only after w's latest IBPB ("fresh"), or
+ * present from before it ("stale"). That is the rank order of the times,
+ * reduced to the comparisons that can ever be made.
+ */
+enum { KEY_ABSENT = 0, KEY_FRESH = 1, KEY_STALE = 2 };
+
 size_t oracle_key_words(const struct oracle *o)
 {
-	return o->nvms + 2 * (size_t)o->nvcpus + o->npcpus * (1 + (size_t)o->nvcpus);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Rank of t among the sorted distinct times[0..n), 1-based; 0 stays 0. */
-static uint32_t rank_of(const uint64_t *times, size_t n, uint64_t t)
-{
-	if (t == 0)
-		return 0;
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (times[mid] < t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (uint32_t)lo + 1;
+	return o->nvms + (size_t)o->nvcpus + o->npcpus * (1 + (size_t)o->nvcpus);
 }
 
 size_t oracle_key(const struct oracle *o, uint32_t *out)
 {
-	size_t cap = o->nvcpus + (size_t)o->npcpus * o->nvcpus;
-	uint64_t small[64];
-	uint64_t *times = cap <= 64 ? small : malloc(cap * sizeof(*times));
-	size_t n = 0, w = 0;
-
-	if (!times)
-		abort();
-	for (unsigned v = 0; v < o->nvcpus; v++)
-		if (o->vcpu[v].last_ibpb)
-			times[n++] = o->vcpu[v].last_ibpb;
-	for (unsigned p = 0; p < o->npcpus; p++)
-		for (unsigned i = 0; i < o->pcpu[p].n; i++)
-			times[n++] = o->pcpu[p].trained[i].since;
-	qsort(times, n, sizeof(*times), cmp_u64);
-	size_t d = 0;
-	for (size_t i = 0; i < n; i++)
-		if (d == 0 || times[d - 1] != times[i])
-			times[d++] = times[i];
+	size_t w = 0;
 
 	for (unsigned V = 0; V < o->nvms; V++)
 		out[w++] = o->vm[V].ibpb_seen;
-	for (unsigned v = 0; v < o->nvcpus; v++) {
+	for (unsigned v = 0; v < o->nvcpus; v++)
 		out[w++] = (uint32_t)(o->vcpu[v].running_on + 1);
-		out[w++] = rank_of(times, d, o->vcpu[v].last_ibpb);
-	}
 	for (unsigned p = 0; p < o->npcpus; p++) {
 		out[w++] = (uint32_t)(o->pcpu[p].running + 1);
 		size_t base = w;
 		for (unsigned v = 0; v < o->nvcpus; v++)
-			out[w++] = 0;
-		for (unsigned i = 0; i < o->pcpu[p].n; i++)
-			out[base + o->pcpu[p].trained[i].vcpu] =
-				rank_of(times, d, o->pcpu[p].trained[i].since);
+			out[w++] = KEY_ABSENT;
+		for (unsigned i = 0; i < o->pcpu[p].n; i++) {
+			const struct oracle_training *t = &o->pcpu[p].trained[i];
+			out[base + t->vcpu] = t->since < o->vcpu[t->vcpu].last_ibpb ? KEY_STALE
+										   : KEY_FRESH;
+		}
 	}
-	if (times != small)
-		free(times);
 	return w;
 }

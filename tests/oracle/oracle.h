@@ -141,10 +141,11 @@ int oracle_leave(struct oracle *o, unsigned p, unsigned v);
 
 /*
  * A canonical key of the state that decides all future verdicts: opt-in
- * flags, who runs where, and for every pCPU and vCPU the start of its
- * training there, with every time replaced by its rank among the times in
- * the state (0 = none). Counters and the absolute clock are left out.
- * oracle_key_words() words; returns the number written.
+ * flags, who runs where, and for every pCPU and vCPU whether the vCPU has
+ * trained there since the cleaning and, if so, whether that started before
+ * the vCPU's latest guest IBPB. Times themselves (only their order matters,
+ * and only that comparison is ever made), counters and the clock are left
+ * out. oracle_key_words() words; returns the number written.
  */
 size_t oracle_key_words(const struct oracle *o);
 size_t oracle_key(const struct oracle *o, uint32_t *out);

@@ -67,10 +67,17 @@ static void sim_init(enum barrier_policy pol, enum barrier_track track, enum vm_
 	barrier_vm_init(&sim.vm[1], 1, knob1);
 }
 
+/* An expected decision. */
+struct want {
+	bool barrier, required;
+	enum bar_reason reason;
+};
+
 /* vCPU v enters pCPU p; the decision must be exactly (barrier, required, reason). */
-static void enter_at(unsigned v, unsigned p, bool barrier, bool required, enum bar_reason reason,
-		     int line)
+static void enter_at(unsigned v, unsigned p, struct want w, int line)
 {
+	bool barrier = w.barrier, required = w.required;
+	enum bar_reason reason = w.reason;
 	u64 now = sim.ctx.now;
 	struct bar_decision d =
 		barrier_on_entry(&sim.ctx, &sim.p[p], &sim.v[v], &sim.vm[sim.v[v].vm]);
@@ -124,15 +131,14 @@ static void write_at(unsigned v, unsigned p, u64 value, bool stop_intercepting, 
 	}
 }
 
-#define ENTER(v, p, barrier, required, reason) \
-	enter_at((v), (p), (barrier), (required), (reason), __LINE__)
+#define ENTER(v, p, want) enter_at((v), (p), (want), __LINE__)
 #define WRITE(v, p, value, stop) write_at((v), (p), (value), (stop), __LINE__)
 
 /* Shorthands for the decisions: barrier/skip, required or not. */
-#define ISSUED_REQ(r) true, true, (r)
-#define ISSUED_POLICY true, false, BAR_ISSUED_POLICY
-#define SKIP(r) false, false, (r)
-#define HOLE false, true, BAR_SKIP_HOLE
+#define ISSUED_REQ(r) ((struct want){ true, true, (r) })
+#define ISSUED_POLICY ((struct want){ true, false, BAR_ISSUED_POLICY })
+#define SKIP(r) ((struct want){ false, false, (r) })
+#define HOLE ((struct want){ false, true, BAR_SKIP_HOLE })
 
 /* ---- init, names ------------------------------------------------------------- */
 
@@ -369,8 +375,10 @@ static void test_knob_never(void **state)
 			ENTER(1, 1, SKIP(BAR_SKIP_CONFIG));
 			ENTER(0, 0, SKIP(BAR_SKIP_CONFIG));
 			ENTER(1, 0, SKIP(BAR_SKIP_CONFIG));
-			/* another VM's predictions do not matter to it either */
-			sim.v[2].last_pcpu = BAR_NONE;
+			/* nor do another VM's predictions */
+			ENTER(2, 0, all_policies[i] == POLICY_NEVER ? HOLE
+								    : ISSUED_REQ(BAR_ISSUED_CROSS_VM));
+			ENTER(0, 0, SKIP(BAR_SKIP_CONFIG));
 		}
 	}
 }
@@ -510,7 +518,7 @@ static void test_migration_without_ibpb(void **state)
 	ENTER(0, 0, SKIP(BAR_SKIP_CLEAN));   /* exact: no IBPB since p0 was clean */
 	ENTER(0, 1, SKIP(BAR_SKIP_CLEAN));
 	ENTER(0, 0, SKIP(BAR_SKIP_CLEAN));
-	/* an IBPB on p0 (where it is) does not make p1 stale for... p1's own v0 */
+	/* an IBPB on p0 cleans p0 only: p1 still holds v0's older predictions */
 	WRITE(0, 0, 1, false);
 	ENTER(0, 0, SKIP(BAR_SKIP_CLEAN));
 	ENTER(0, 1, ISSUED_REQ(BAR_ISSUED_MIGRATION));   /* p1 has pre-IBPB v0 */
