@@ -70,6 +70,7 @@ void vms_create(void)
 			v->hv_bytes = sizeof(*v);
 			v->regs.rdi = j;
 			v->regs.rsi = c->vcpus;
+			v->regs.rdx = c->memory;
 			vcpu_fpu_init(v);
 			barrier_vcpu_init(&v->bar, v->gid, vm->id);
 			vendor->vcpu_init(v);

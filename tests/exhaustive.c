@@ -120,20 +120,6 @@ static int ev_str(int e, char *buf, size_t n)
 
 /* ---- the world --------------------------------------------------------------- */
 
-static void world_init_policy(struct world *w, const struct cfg *c)
-{
-	memset(w, 0, offsetof(struct world, o));
-	barrier_ctx_init(&w->ctx, c->policy, c->track);
-	for (unsigned p = 0; p < NP; p++) {
-		barrier_pcpu_init(&w->pc[p], p);
-		w->cur[p] = -1;
-	}
-	for (unsigned V = 0; V < NVM; V++)
-		barrier_vm_init(&w->vm[V], V, c->knob[V]);
-	for (unsigned v = 0; v < NV; v++)
-		barrier_vcpu_init(&w->vc[v], v, VM_OF(v));
-}
-
 static void world_init(struct world *w, const struct cfg *c)
 {
 	memset(w, 0, sizeof(*w));
@@ -179,10 +165,7 @@ static struct world *world_get(const struct cfg *c)
 	struct world *w;
 	if (pool_n) {
 		w = pool[--pool_n];
-		struct oracle o = w->o;
-		world_init_policy(w, c);
-		w->o = o;
-		return w; /* the oracle part is overwritten by world_copy */
+		return w; /* the caller overwrites it all with world_copy() */
 	}
 	w = malloc(sizeof(*w));
 	if (!w)
@@ -362,11 +345,12 @@ struct state {
 	uint8_t level;          /* BFS level = shortest distance from the start */
 	size_t key;             /* offset into keys */
 	struct world *w;        /* only while in the frontier */
-	struct edge *edges;     /* NEV, once expanded */
+	bool expanded;          /* its NEV edges in graph.edges are valid */
 };
 
 struct graph {
 	struct state *s;
+	struct edge *edges;     /* NEV per state */
 	size_t n, cap;
 	unsigned char *keys;
 	size_t keys_len, keys_cap;
@@ -388,11 +372,11 @@ static void *xrealloc(void *p, size_t n)
 static void graph_free(struct graph *g)
 {
 	for (size_t i = 0; i < g->n; i++) {
-		free(g->s[i].edges);
 		if (g->s[i].w)
 			world_put(g->s[i].w);
 	}
 	free(g->s);
+	free(g->edges);
 	free(g->keys);
 	free(g->table);
 	memset(g, 0, sizeof(*g));
@@ -435,6 +419,7 @@ static int32_t graph_intern(struct graph *g, const unsigned char *key, const str
 	if (g->n == g->cap) {
 		g->cap = g->cap ? 2 * g->cap : 1024;
 		g->s = xrealloc(g->s, g->cap * sizeof(*g->s));
+		g->edges = xrealloc(g->edges, g->cap * NEV * sizeof(*g->edges));
 	}
 	if (g->keys_len + KEY_BYTES > g->keys_cap) {
 		g->keys_cap = g->keys_cap ? 2 * g->keys_cap : 1 << 20;
@@ -449,7 +434,7 @@ static int32_t graph_intern(struct graph *g, const unsigned char *key, const str
 	g->keys_len += KEY_BYTES;
 	s->w = world_get(c);
 	world_copy(s->w, w);
-	s->edges = NULL;
+	s->expanded = false;
 	g->table[j] = (int32_t)g->n;
 	*added = true;
 	return (int32_t)g->n++;
@@ -472,7 +457,7 @@ static void explore(struct graph *g, const struct cfg *c, int depth)
 	for (int level = 0; level < depth; level++) {
 		size_t end = g->n;
 		for (size_t i = begin; i < end; i++) {
-			struct edge *ed = xrealloc(NULL, NEV * sizeof(*ed));
+			struct edge ed[NEV];
 			for (int e = 0; e < NEV; e++) {
 				ed[e].to = -1;
 				ed[e].flags = 0;
@@ -492,7 +477,8 @@ static void explore(struct graph *g, const struct cfg *c, int depth)
 				make_key(&w, key);
 				ed[e].to = graph_intern(g, key, &w, c, (int32_t)i, e, level + 1, &added);
 			}
-			g->s[i].edges = ed;
+			memcpy(&g->edges[i * NEV], ed, sizeof(ed));
+			g->s[i].expanded = true;
 			world_put(g->s[i].w);
 			g->s[i].w = NULL;
 		}
@@ -556,8 +542,8 @@ static void analyse(const struct graph *g, int depth, struct result *res)
 		for (size_t i = 0; i < g->n; i++) {
 			if (!cnt[i])
 				continue;
-			const struct edge *ed = g->s[i].edges;
-			if (!ed)
+			const struct edge *ed = &g->edges[i * NEV];
+			if (!g->s[i].expanded)
 				abort(); /* reached below depth but not expanded: a bug here */
 			bool first = g->s[i].level == level; /* count each edge once */
 			for (int e = 0; e < NEV; e++) {
