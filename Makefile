@@ -18,7 +18,8 @@ CONFIG   ?= tests/configs/demo.cfg
 
 # Debian packages hv needs to build and test (`make deps` installs the missing ones).
 DEPS := gcc make binutils nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools \
-        libcmocka-dev python3
+        libcmocka-dev python3 \
+        grub-pc-bin grub-common xorriso bochs bochsbios vgabios
 
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes
 # Freestanding, position independent (the UEFI loader relocates us), no SSE
@@ -36,9 +37,9 @@ HV_C := \
 	hv/policy.c hv/barrier.c hv/trace.c hv/report.c \
 	hv/config.c hv/insn.c hv/pagetable.c \
 	hv/lib/string.c hv/lib/format.c \
-	hv/x86/serial.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c \
+	hv/x86/serial.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/smp.c \
 	hv/svm/svm.c
-HV_S := hv/x86/entry.S hv/x86/rsb.S hv/svm/svm_entry.S
+HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/ap_boot.S hv/svm/svm_entry.S
 HV_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(HV_C)) $(patsubst %.S,$(B)/obj/%.o,$(HV_S))
 
 GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
@@ -91,6 +92,37 @@ $(B)/hv.so: $(HV_OBJS) linker.ld
 $(B)/hv.efi: $(B)/hv.so
 	$(OBJCOPY) -j .text -j .reloc -j .data -j .dynamic -j .dynsym -j .rela \
 		--target efi-app-x86_64 $< $@
+
+# ---- Multiboot2 boot path, GRUB ISO, Bochs (boot/mb2/, tests/bochs/) -----------
+# build/hv-mb2.elf: the same core objects as hv.efi minus the UEFI loader,
+# plus boot/mb2/, linked static (not PIE) at 0x200000 by boot/mb2/mb2.ld.
+# GRUB boots it with `multiboot2`; the config and guest images are modules.
+MB2_C    := boot/mb2/mb2_main.c
+MB2_S    := boot/mb2/entry.S
+MB2_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(MB2_C)) $(patsubst %.S,$(B)/obj/%.o,$(MB2_S)) \
+	$(filter-out $(B)/obj/boot/efi/%,$(HV_OBJS))
+# `make bochs` boots CONFIG in Bochs: an Intel model once hv has a VT-x
+# backend, AMD's ryzen (SVM) until then. BOCHS_PLATFORM=bochs-tigerlake etc.
+BOCHS_PLATFORM ?= $(if $(wildcard hv/vmx/*.c),bochs-icelake,bochs-ryzen)
+ISO      ?= $(B)/hv.iso
+
+.PHONY: iso bochs
+all: $(B)/hv-mb2.elf
+
+$(B)/hv-mb2.elf: $(MB2_OBJS) boot/mb2/mb2.ld
+	$(LD) -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack \
+		--no-dynamic-linker -T boot/mb2/mb2.ld -o $@ $(MB2_OBJS)
+	@if command -v grub-file >/dev/null; then grub-file --is-x86-multiboot2 $@ || \
+		{ echo "$@: not a Multiboot2 image (grub-file)"; rm -f $@; exit 1; }; fi
+
+# A GRUB rescue ISO that boots CONFIG (grub.cfg: multiboot2 + one module2 per file).
+iso: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) tests/run.py iso $(CONFIG) -o $(ISO)
+
+bochs: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) tests/run.py boot --platform $(BOCHS_PLATFORM) $(CONFIG)
 
 # ---- guests -------------------------------------------------------------------
 $(B)/guest/%.bin: guest/%.asm guest/hv.inc

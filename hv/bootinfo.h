@@ -28,6 +28,7 @@ struct boot_info {
 	u64 phys_top;                    /* highest RAM address + 1 */
 	u64 image_start, image_end;      /* hv's own loaded image */
 	u64 acpi_rsdp;                   /* 0 if unknown */
+	u64 ap_trampoline_pa;            /* 8 pages below 1 MiB for AP start-up; 0: boot CPU only */
 };
 
 /* The core's entry point; does not return. */

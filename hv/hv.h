@@ -23,6 +23,7 @@ void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vprintk(const char *fmt, va_list ap);
 void console_write(const char *s, size_t n);
 void serial_init(void);
+void console_force_unlock(void);
 
 void panic(const char *file, int line, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 3, 4)));

@@ -9,6 +9,7 @@
 #include "vendor.h"
 #include "x86/apic.h"
 #include "x86/cpu.h"
+#include "x86/smp.h"
 #include "x86/trap.h"
 
 const struct vendor_ops *vendor;
@@ -72,6 +73,43 @@ static void pcpu_init(unsigned id)
 	barrier_pcpu_init(&p->bar, id);
 	vendor->cpu_init(p);
 	pcpus[id] = p;
+	pcpu_by_apic[p->apic_id & 0xff] = p;
+}
+
+static volatile u32 sched_go;
+
+/* An application processor, fresh from the trampoline (x86/ap_boot.S). */
+static void ap_entry(unsigned cpu) __attribute__((noreturn));
+static void ap_entry(unsigned cpu)
+{
+	pcpu_init(cpu);
+	barrier_execute();               /* start clean, as the boot CPU did */
+	smp_ap_started(cpu);
+	while (!__atomic_load_n(&sched_go, __ATOMIC_ACQUIRE))
+		pause();
+	sched_run(pcpus[cpu]);
+}
+
+/* Start up to pcpus - 1 more processors from the ACPI MADT. */
+static void start_aps(const struct boot_info *bi)
+{
+	u32 ids[CFG_MAX_PCPUS];
+	unsigned want = hv_cfg->max_pcpus, found;
+	if (want <= 1)
+		return;
+	if (!bi->ap_trampoline_pa) {
+		printk("hv: note: pcpus = %u asked, but the loader reserved no start-up page; boot CPU only\n", want);
+		return;
+	}
+	found = acpi_madt_cpus(bi->acpi_rsdp, ids, want);
+	for (unsigned i = 1; i < found; i++) {
+		u64 stack = va_to_pa(page_alloc(8)) + 8 * 4096;
+		if (smp_start_ap(bi->ap_trampoline_pa, ids[i], npcpus, stack, ap_entry))
+			npcpus++;
+		else
+			printk("hv: pCPU with APIC id %u did not start; going on without it\n", ids[i]);
+	}
+	printk("hv: %u pCPU(s) running hv (pcpus = %u asked, %u in the ACPI MADT)\n", npcpus, want, found);
 }
 
 /* Checks that need the running machine (the parser cannot know them). */
@@ -105,13 +143,11 @@ void hv_main(struct boot_info *bi)
 	paging_init(bi->phys_top);
 	pcpu_init(0);
 	npcpus = 1;
-	if (hv_cfg->max_pcpus > 1)
-		printk("hv: note: pcpus = %u asked, but this hv runs on the boot CPU only\n", hv_cfg->max_pcpus);
-	if (!config_fits_machine(hv_cfg, bi->config_name))
-		platform_exit(HV_EXIT_CONFIG_ERROR);
-
 	apic_calibrate();
 	barrier_init(hv_cfg);
+	start_aps(bi);
+	if (!config_fits_machine(hv_cfg, bi->config_name))
+		platform_exit(HV_EXIT_CONFIG_ERROR);
 	trace_init();
 	vms_create();
 	for (unsigned i = 0; i < nvms; i++)
@@ -119,6 +155,7 @@ void hv_main(struct boot_info *bi)
 			vcpu_bytes_total += vms[i]->vcpus[j]->hv_bytes;
 	printk("hv: %u VM(s) ready, %llu KiB of hv memory in use; running\n", nvms,
 	       (unsigned long long)((page_alloc_used()) >> 10));
+	__atomic_store_n(&sched_go, 1, __ATOMIC_RELEASE);
 	sched_run(pcpus[0]);
 }
 
@@ -161,6 +198,7 @@ static void snapshot(struct report_run *run)
 		u64 wall = now - p->start_tsc;
 		rpcpus[i] = (struct report_pcpu){
 			.id = p->id, .bar = p->stats, .pred_cmd_writes = p->pred_cmd_writes,
+			.steals = p->steals, .migrations_in = p->migrations_in,
 			.busy_permille = wall ? (unsigned)(p->busy_tsc * 1000 / wall) : 0,
 		};
 	}

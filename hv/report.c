@@ -116,8 +116,15 @@ void report_format(const struct report_run *run, report_emit_fn emit, void *ctx)
 		char skipped[160];
 		reasons_str(&p->bar, true, why, sizeof(why));
 		reasons_str(&p->bar, false, skipped, sizeof(skipped));
-		emitf(&e, "  pcpu %-11u %s | %s  (busy %u.%u%%, %llu switches)", p->id, why, skipped,
-		      p->busy_permille / 10, p->busy_permille % 10, (unsigned long long)p->bar.switches);
+		emitf(&e, "  pcpu %-11u %s | %s", p->id, why, skipped);
+	}
+	emitf(&e, "%-6s %7s %8s %8s %8s %7s %7s", "pCPU", "busy", "entries", "switches", "barriers", "steals", "migr-in");
+	for (unsigned i = 0; i < run->npcpus; i++) {
+		const struct report_pcpu *p = &run->pcpus[i];
+		emitf(&e, "%-6u %5u.%u%% %8llu %8llu %8llu %7llu %7llu", p->id, p->busy_permille / 10,
+		      p->busy_permille % 10, (unsigned long long)p->bar.entries,
+		      (unsigned long long)p->bar.switches, (unsigned long long)bar_stats_issued(&p->bar),
+		      (unsigned long long)p->steals, (unsigned long long)p->migrations_in);
 	}
 	emitf(&e, "memory: hv %llu KiB (%llu bytes per vCPU), guests %llu MiB",
 	      (unsigned long long)(run->hv_memory >> 10), (unsigned long long)run->bytes_per_vcpu,
@@ -163,6 +170,8 @@ void report_format(const struct report_run *run, report_emit_fn emit, void *ctx)
 		char prefix[24];
 		ksnprintf(prefix, sizeof(prefix), "pcpu.%u", p->id);
 		emitf(&e, "kv %s.busy_permille=%u", prefix, p->busy_permille);
+		emitf(&e, "kv %s.steals=%llu", prefix, (unsigned long long)p->steals);
+		emitf(&e, "kv %s.migrations_in=%llu", prefix, (unsigned long long)p->migrations_in);
 		emitf(&e, "kv %s.pred_cmd_writes=%llu", prefix, (unsigned long long)p->pred_cmd_writes);
 		kv_bar(&e, prefix, &p->bar);
 	}

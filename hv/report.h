@@ -30,6 +30,8 @@ struct report_pcpu {
 	struct bar_stats bar;
 	u64 pred_cmd_writes;
 	unsigned busy_permille;   /* share of wall time spent running guests */
+	u64 steals;               /* vCPUs this pCPU took from other queues */
+	u64 migrations_in;        /* vCPUs that moved here by HC_MIGRATE */
 };
 
 struct report_run {

@@ -7,6 +7,10 @@
  * with 2 or 256 vCPUs on a pCPU. With guests that only yield, the order is
  * fully deterministic, which the tests rely on for exact counts.
  *
+ * Several pCPUs: each has its own queue and lock; an idle pCPU steals an
+ * unpinned vCPU from the longest other queue; HC_MIGRATE moves a vCPU to a
+ * named pCPU (and pins it there). Locking rules: docs/locking.md.
+ *
  * The barrier decision is taken here, at dispatch, and the barrier (if any)
  * is issued right before the vCPU enters: nothing but hv runs in between.
  */
@@ -16,11 +20,24 @@
 #include "vendor.h"
 #include "x86/apic.h"
 #include "x86/cpu.h"
+#include "x86/trap.h"
+
+struct spinlock policy_lock;
+struct pcpu *pcpu_by_apic[256];
+
+struct pcpu *this_pcpu(void)
+{
+	return pcpu_by_apic[apic_id() & 0xff];
+}
 
 void sched_enqueue(struct pcpu *p, struct vcpu *v)
 {
-	if (v->queued || v->state != VCPU_RUNNABLE)
+	bool wake;
+	spin_lock(&p->rq_lock);
+	if (v->queued || v->state != VCPU_RUNNABLE) {
+		spin_unlock(&p->rq_lock);
 		return;
+	}
 	v->queued = true;
 	v->rq_next = NULL;
 	if (p->rq_tail)
@@ -29,21 +46,59 @@ void sched_enqueue(struct pcpu *p, struct vcpu *v)
 		p->rq_head = v;
 	p->rq_tail = v;
 	p->rq_len++;
+	wake = p->idle;
+	spin_unlock(&p->rq_lock);
+	if (wake && p != this_pcpu())
+		apic_send_ipi(p->apic_id, VEC_WAKE);
+}
+
+/* Take the first runnable vCPU of p's queue (p locked); with `unpinned`, skip pinned ones. */
+static struct vcpu *rq_take(struct pcpu *p, bool unpinned)
+{
+	struct vcpu **link = &p->rq_head, *prev = NULL;
+	while (*link) {
+		struct vcpu *v = *link;
+		if (v->state != VCPU_RUNNABLE || !unpinned || v->pin < 0) {
+			*link = v->rq_next;
+			if (p->rq_tail == v)
+				p->rq_tail = prev;
+			p->rq_len--;
+			v->queued = false;
+			if (v->state == VCPU_RUNNABLE)
+				return v;
+			continue;                  /* dropped a stopped/halted vCPU */
+		}
+		prev = v;
+		link = &v->rq_next;
+	}
+	return NULL;
 }
 
 static struct vcpu *rq_pop(struct pcpu *p)
 {
-	while (p->rq_head) {
-		struct vcpu *v = p->rq_head;
-		p->rq_head = v->rq_next;
-		if (!p->rq_head)
-			p->rq_tail = NULL;
-		p->rq_len--;
-		v->queued = false;
-		if (v->state == VCPU_RUNNABLE)
-			return v;
+	spin_lock(&p->rq_lock);
+	struct vcpu *v = rq_take(p, false);
+	spin_unlock(&p->rq_lock);
+	return v;
+}
+
+/* Idle p: take an unpinned vCPU from the busiest other queue. */
+static struct vcpu *steal(struct pcpu *p)
+{
+	struct pcpu *victim = NULL;
+	for (unsigned i = 0; i < npcpus; i++)
+		if (pcpus[i] != p && pcpus[i]->rq_len && (!victim || pcpus[i]->rq_len > victim->rq_len))
+			victim = pcpus[i];
+	if (!victim)
+		return NULL;
+	spin_lock(&victim->rq_lock);
+	struct vcpu *v = rq_take(victim, true);
+	spin_unlock(&victim->rq_lock);
+	if (v) {
+		v->home = p;
+		p->steals++;
 	}
-	return NULL;
+	return v;
 }
 
 static bool all_vms_ended(void)
@@ -85,10 +140,12 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	enum exit_action action;
 	bool switched = p->current != v;
 
+	spin_lock(&policy_lock);       /* decisions and their trace in one order */
 	struct bar_decision d = barrier_on_entry(&barrier_ctx, &p->bar, &v->bar, &vm->bar);
-	count_decision(&p->stats, &d, switched);
-	count_decision(&vm->stats, &d, switched);
 	trace_add(p, TR_ENTRY, v->gid, 0, d.barrier, (u8)d.reason);
+	count_decision(&vm->stats, &d, switched);
+	spin_unlock(&policy_lock);
+	count_decision(&p->stats, &d, switched);
 	p->current = v;
 
 	fpu_load(p, v);
@@ -102,7 +159,7 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	for (;;) {
 		vendor->run(p, v, &e);
 		t1 = rdtsc();
-		vm->run_tsc += t1 - t0;
+		__atomic_add_fetch(&vm->run_tsc, t1 - t0, __ATOMIC_RELAXED);
 		action = vcpu_handle_exit(v, p, &e);
 		if (vm_ended(vm))
 			action = ACTION_STOP;
@@ -129,10 +186,15 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 		trace_add(p, TR_PREEMPT, v->gid, 0, 0, 0);
 		/* fall through */
 	case ACTION_YIELD:
+		if (v->home != p)
+			v->home->migrations_in++;
 		sched_enqueue(v->home, v);
 		break;
 	case ACTION_BLOCK:
-		v->state = VCPU_HALTED;
+		spin_lock(&vm->lock);
+		if (v->state == VCPU_RUNNABLE)
+			v->state = VCPU_HALTED;
+		spin_unlock(&vm->lock);
 		vm_check_halted(vm);
 		break;
 	default:
@@ -140,9 +202,20 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	}
 }
 
-static void finish(void) __attribute__((noreturn));
-static void finish(void)
+static volatile u32 finishing;
+
+/* The first pCPU to see every VM ended prints the report, once all are idle. */
+static void finish(struct pcpu *p) __attribute__((noreturn));
+static void finish(struct pcpu *p)
 {
+	if (__atomic_exchange_n(&finishing, 1, __ATOMIC_ACQ_REL)) {
+		for (;;)
+			sti_hlt();             /* another pCPU reports; wait for the end */
+	}
+	u64 deadline = rdtsc() + 1000 * tsc_per_ms;
+	for (unsigned i = 0; i < npcpus; i++)
+		while (pcpus[i] != p && !pcpus[i]->idle && rdtsc() < deadline)
+			pause();
 	trace_print();
 	report_print();
 	platform_exit(report_all_ok() ? HV_EXIT_PASS : HV_EXIT_FAIL);
@@ -153,15 +226,25 @@ void sched_run(struct pcpu *p)
 	p->start_tsc = rdtsc();
 	for (;;) {
 		struct vcpu *v = rq_pop(p);
+		if (!v && npcpus > 1)
+			v = steal(p);
 		if (v) {
 			run_vcpu(p, v);
 			continue;
 		}
-		if (all_vms_ended())
-			finish();
-		/* Nothing runnable here: idle until the next tick. */
-		apic_timer_oneshot(hv_cfg->slice_us);
-		sti_hlt();
-		apic_timer_take();
+		if (all_vms_ended()) {
+			p->idle = true;
+			finish(p);
+		}
+		/* Nothing runnable here: sleep until a tick or a wake-up IPI. */
+		spin_lock(&p->rq_lock);
+		p->idle = !p->rq_head;
+		spin_unlock(&p->rq_lock);
+		if (p->idle) {
+			apic_timer_oneshot(hv_cfg->slice_us);
+			sti_hlt();
+			apic_timer_take();
+		}
+		p->idle = false;
 	}
 }

@@ -122,14 +122,18 @@ static void handle_cpuid(struct vcpu *v)
 
 static void guest_pred_cmd(struct pcpu *p, struct vcpu *v, u64 val)
 {
-	trace_add(p, TR_IBPB, v->gid, val, 0, 0);
-	v->vm->pred_cmd_writes++;
-	p->pred_cmd_writes++;
+	bool passthrough;
 	if (val & PRED_CMD_IBPB)
 		barrier_execute();         /* the guest's own barrier, done by hv */
 	else if (val & PRED_CMD_SBPB)
 		barrier_execute_sbpb();
-	if (barrier_on_guest_pred_cmd(&barrier_ctx, &p->bar, &v->bar, &v->vm->bar, val))
+	spin_lock(&policy_lock);
+	trace_add(p, TR_IBPB, v->gid, val, 0, 0);
+	v->vm->pred_cmd_writes++;
+	passthrough = barrier_on_guest_pred_cmd(&barrier_ctx, &p->bar, &v->bar, &v->vm->bar, val);
+	spin_unlock(&policy_lock);
+	p->pred_cmd_writes++;
+	if (passthrough)
 		vendor->pred_cmd_passthrough(v);
 }
 
@@ -188,16 +192,20 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 static enum exit_action vcpu_stop(struct pcpu *p, struct vcpu *v, int status)
 {
 	struct vm *vm = v->vm;
+	bool last;
 	if (v->line_len)
 		console_flush(v);
+	spin_lock(&vm->lock);
 	v->state = VCPU_STOPPED;
 	vm->nstopped++;
 	if (status && !vm->status_set) {
 		vm->status = status;
 		vm->status_set = true;
 	}
+	last = vm->nstopped == vm->nvcpus;
+	spin_unlock(&vm->lock);
 	trace_add(p, TR_STOP, v->gid, (u64)status, 0, 0);
-	if (vm->nstopped == vm->nvcpus)
+	if (last)
 		vm_end(vm, RESULT_EXIT, vm->status, "every vCPU called exit");
 	else
 		vm_check_halted(vm);
@@ -239,6 +247,7 @@ static enum exit_action handle_hypercall(struct pcpu *p, struct vcpu *v, struct 
 			return ACTION_RESUME;
 		trace_add(p, TR_MIGRATE, v->gid, r->rbx, 0, 0);
 		v->home = pcpus[r->rbx];
+		v->pin = (int)r->rbx;      /* stays there: stealing leaves pinned vCPUs alone */
 		return ACTION_YIELD;
 	default:
 		r->rax = HC_ERROR;

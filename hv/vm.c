@@ -87,28 +87,33 @@ void vms_create(void)
 
 bool vm_ended(const struct vm *vm)
 {
-	return vm->result != RESULT_NONE;
+	return __atomic_load_n(&vm->result, __ATOMIC_ACQUIRE) != RESULT_NONE;
 }
 
 void vm_end(struct vm *vm, enum vm_result r, int status, const char *fmt, ...)
 {
-	if (vm_ended(vm))
+	spin_lock(&vm->lock);
+	if (vm_ended(vm)) {
+		spin_unlock(&vm->lock);
 		return;
+	}
 	va_list ap;
 	va_start(ap, fmt);
 	kvsnprintf(vm->reason, sizeof(vm->reason), fmt, ap);
 	va_end(ap);
-	vm->result = r;
 	if (r == RESULT_EXIT)
 		vm->status = status;
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		vm->vcpus[i]->state = VCPU_STOPPED;   /* run queues drop them lazily */
+	__atomic_store_n(&vm->result, r, __ATOMIC_RELEASE);
+	spin_unlock(&vm->lock);
 	if (r == RESULT_EXIT)
 		printk("hv: vm %s ended: exit %d (%s)\n", vm->name, vm->status, vm->reason);
 	else
 		printk("hv: vm %s ended: %s (%s)\n", vm->name, result_name(r), vm->reason);
-	if (npcpus)
-		trace_add(pcpus[0], TR_VMEND, vm->id, r, 0, 0);
+	struct pcpu *p = this_pcpu();
+	if (p)
+		trace_add(p, TR_VMEND, vm->id, r, 0, 0);
 }
 
 void vm_fail(struct vcpu *v, const char *fmt, ...)
@@ -126,11 +131,14 @@ void vm_fail(struct vcpu *v, const char *fmt, ...)
 void vm_check_halted(struct vm *vm)
 {
 	unsigned halted = 0;
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
+	spin_lock(&vm->lock);
+	for (unsigned i = 0; i < vm->nvcpus && halted != ~0u; i++) {
 		if (vm->vcpus[i]->state == VCPU_RUNNABLE)
-			return;
-		halted += vm->vcpus[i]->state == VCPU_HALTED;
+			halted = ~0u;
+		else
+			halted += vm->vcpus[i]->state == VCPU_HALTED;
 	}
-	if (halted)
+	spin_unlock(&vm->lock);
+	if (halted && halted != ~0u)
 		vm_end(vm, RESULT_HALT, -1, "%u vCPU(s) halted and nothing can wake them (hv delivers no guest interrupts)", halted);
 }

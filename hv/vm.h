@@ -9,6 +9,7 @@
 #include "config.h"
 #include "exits.h"
 #include "policy.h"
+#include "x86/spinlock.h"
 
 struct vm_exit {
 	enum exit_reason reason;
@@ -58,6 +59,7 @@ struct vcpu {
 };
 
 struct vm {
+	struct spinlock lock;            /* result, status, nstopped, vCPU states */
 	unsigned id;
 	const struct vm_config *cfg;
 	const char *name;
@@ -82,8 +84,12 @@ struct pcpu {
 	unsigned id;
 	u32 apic_id;
 	void *vendor;                    /* host save area etc. */
+	struct spinlock rq_lock;         /* rq_*, and queued/rq_next of queued vCPUs */
 	struct vcpu *rq_head, *rq_tail;  /* runnable vCPUs, round robin */
 	unsigned rq_len;
+	volatile bool idle;              /* in the idle loop, nothing to run */
+	u64 steals;                      /* vCPUs taken from other pCPUs' queues */
+	u64 migrations_in;               /* vCPUs that arrived by HC_MIGRATE */
 	struct vcpu *current;            /* vCPU entered last (NULL: none yet) */
 	struct vcpu *fpu_owner;          /* whose FPU state is in the registers */
 	struct pcpu_barrier bar;         /* whose predictions may be here */
@@ -128,8 +134,10 @@ enum exit_action {
 enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit *e);
 
 /* Scheduler (sched.c). */
-void sched_init(void);
 void sched_enqueue(struct pcpu *p, struct vcpu *v);
+struct pcpu *this_pcpu(void);
+extern struct spinlock policy_lock;
+extern struct pcpu *pcpu_by_apic[256];
 void sched_run(struct pcpu *p) __attribute__((noreturn));
 
 /* Report (report.c). */

@@ -262,6 +262,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	bootinfo.pool_pa = ALIGN_UP((u64)addr, MiB(2));
 	bootinfo.pool_size = pool;
 	bootinfo.acpi_rsdp = find_acpi_rsdp();
+	/* Real-mode start page for the other CPUs (SIPI needs it below 1 MiB). */
+	EFI_PHYSICAL_ADDRESS low = 0x9ffff;
+	if (config.max_pcpus > 1 &&
+	    !EFI_ERROR(bs->AllocatePages(AllocateMaxAddress, EfiLoaderData, 8, &low)))
+		bootinfo.ap_trampoline_pa = low;
 
 	efi_print("hv: leaving boot services; console continues on COM1\n");
 	s = leave_boot_services(image);

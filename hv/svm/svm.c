@@ -23,22 +23,25 @@
 struct svm_pcpu {
 	void *hsave;           /* VM_HSAVE_PA: VMRUN's host state */
 	struct vmcb *host;     /* VMSAVE/VMLOAD target for hv's own state */
+	u32 next_asid;         /* ASIDs are handed out per pCPU ... */
+	u64 asid_gen;          /* ... in generations; a new one flushes the TLB */
 };
 
 struct svm_vm {
 	u64 *npt;              /* nested PML4 */
-	u32 asid;
 };
 
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	u8 *msrpm;
-	bool ran;
+	u64 asid_gen;          /* generation of vmcb->control.asid ... */
+	struct pcpu *asid_pcpu;/* ... on this pCPU */
 };
 
 void svm_enter(struct guest_regs *regs, u64 vmcb_pa, u64 host_vmcb_pa);
 
 static bool has_nrips;
+static u32 max_asid;
 static u8 *iopm;
 
 static struct svm_vcpu *sv(struct vcpu *v) { return v->vendor; }
@@ -55,6 +58,9 @@ static const char *svm_probe(void)
 	if (!(r.edx & BIT(0)))
 		return "this CPU has SVM but no nested paging (CPUID 8000_000Ah EDX[0])";
 	has_nrips = r.edx & BIT(3);
+	max_asid = r.ebx - 1;      /* ASID 0 is the host's */
+	if (max_asid < 1)
+		return "this CPU reports no guest ASIDs (CPUID 8000_000Ah EBX)";
 	printk("hv: SVM rev %u, %u ASIDs, nested paging, NRIPS %s\n", r.eax & 0xff, r.ebx,
 	       has_nrips ? "yes" : "no (instruction lengths decoded by hv)");
 	return NULL;
@@ -65,6 +71,8 @@ static void svm_cpu_init(struct pcpu *p)
 	struct svm_pcpu *s = kzalloc(sizeof(*s));
 	s->hsave = page_alloc(1);
 	s->host = page_alloc(1);
+	s->next_asid = 1;
+	s->asid_gen = 1;
 	p->vendor = s;
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, va_to_pa(s->hsave));
@@ -93,7 +101,6 @@ static void svm_vm_init(struct vm *vm)
 {
 	struct svm_vm *s = kzalloc(sizeof(*s));
 	s->npt = page_alloc(1);
-	s->asid = vm->id + 1;     /* ASID 0 belongs to the host */
 	if (pt_map(s->npt, &npt_format, 0, vm->mem_pa, vm->mem_size))
 		PANIC("cannot build the nested page table of vm %s", vm->name);
 	vm->vendor = s;
@@ -160,7 +167,6 @@ static void svm_vcpu_init(struct vcpu *v)
 			     INTERCEPT_WBINVD | INTERCEPT_MONITOR | INTERCEPT_MWAIT | INTERCEPT_XSETBV;
 	c->iopm_base_pa = va_to_pa(iopm);
 	c->msrpm_base_pa = va_to_pa(s->msrpm);
-	c->asid = svm->asid;
 	c->v_intr = VINTR_MASKING;       /* guest IF does not gate host interrupts */
 	c->np_control = NP_ENABLE;
 	c->n_cr3 = va_to_pa(svm->npt);
@@ -242,8 +248,26 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 	struct vmcb *vmcb = s->vmcb;
 	struct svm_pcpu *sp = p->vendor;
 
-	vmcb->control.tlb_control = s->ran ? 0 : TLB_CONTROL_FLUSH_ALL;
-	s->ran = true;
+	/*
+	 * A fresh ASID whenever the vCPU comes to a pCPU it was not last given
+	 * one on: its old translations there may predate guest TLB flushes it
+	 * did elsewhere, and vCPUs never share an ASID (a guest flush on one
+	 * vCPU must not be relied on by another). When a pCPU runs out, a new
+	 * generation starts with a full flush (APM 15.16).
+	 */
+	vmcb->control.tlb_control = 0;
+	if (s->asid_pcpu != p || s->asid_gen != sp->asid_gen) {
+		if (sp->next_asid > max_asid) {
+			sp->asid_gen++;
+			sp->next_asid = 1;
+			vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+		}
+		vmcb->control.asid = sp->next_asid++;
+		s->asid_gen = sp->asid_gen;
+		s->asid_pcpu = p;
+		if (sp->asid_gen == 1 && vmcb->control.asid == 1)
+			vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;   /* first guest on this pCPU */
+	}
 	vmcb->save.rax = v->regs.rax;
 	svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
 	v->regs.rax = vmcb->save.rax;

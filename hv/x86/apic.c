@@ -15,6 +15,9 @@
 #define LAPIC_ID 0x20
 #define LAPIC_EOI 0xb0
 #define LAPIC_SVR 0xf0
+#define LAPIC_ICR_LO 0x300
+#define LAPIC_ICR_HI 0x310
+#define ICR_PENDING BIT(12)
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_LVT_LINT0 0x350
 #define LAPIC_LVT_LINT1 0x360
@@ -110,10 +113,39 @@ void apic_timer_interrupt(void)
 	lapic_write(LAPIC_EOI, 0);
 }
 
+void apic_eoi(void)
+{
+	lapic_write(LAPIC_EOI, 0);
+}
+
 bool apic_timer_take(void)
 {
 	u32 id = apic_id() & 0xff;
 	bool f = timer_fired[id];
 	timer_fired[id] = false;
 	return f;
+}
+
+/* Interprocessor interrupts (SDM Vol. 3 10.6.1, xAPIC ICR). */
+static void icr_send(u32 apic, u32 lo)
+{
+	for (int i = 0; i < 1000000 && (lapic_read(LAPIC_ICR_LO) & ICR_PENDING); i++)
+		pause();
+	lapic_write(LAPIC_ICR_HI, apic << 24);
+	lapic_write(LAPIC_ICR_LO, lo);
+}
+
+void apic_send_init(u32 apic)
+{
+	icr_send(apic, 0x4500);            /* INIT, level assert */
+}
+
+void apic_send_sipi(u32 apic, u8 page)
+{
+	icr_send(apic, 0x4600 | page);     /* start-up at page << 12 */
+}
+
+void apic_send_ipi(u32 apic, u8 vector)
+{
+	icr_send(apic, 0x4000 | vector);   /* fixed, assert */
 }

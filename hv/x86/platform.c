@@ -42,6 +42,7 @@ void panic(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 	cli();
+	console_force_unlock();
 	printk("\nhv: PANIC at %s:%d: ", file, line);
 	va_start(ap, fmt);
 	vprintk(fmt, ap);

@@ -4,6 +4,7 @@
  */
 #include "../hv.h"
 #include "cpu.h"
+#include "spinlock.h"
 
 #define COM1 0x3f8
 #define UART_THR 0
@@ -15,6 +16,7 @@
 #define LSR_THRE 0x20
 
 static bool serial_ready;
+static struct spinlock console_lock;   /* one line at a time from all pCPUs */
 
 void serial_init(void)
 {
@@ -38,6 +40,7 @@ static void serial_putc(char c)
 
 void console_write(const char *s, size_t n)
 {
+	spin_lock(&console_lock);
 	if (!serial_ready)
 		serial_init();
 	for (size_t i = 0; i < n; i++) {
@@ -45,6 +48,7 @@ void console_write(const char *s, size_t n)
 			serial_putc('\r');
 		serial_putc(s[i]);
 	}
+	spin_unlock(&console_lock);
 }
 
 void vprintk(const char *fmt, va_list ap)
@@ -60,4 +64,10 @@ void printk(const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintk(fmt, ap);
 	va_end(ap);
+}
+
+/* For panic and exception dumps: the CPU that dies may hold the lock. */
+void console_force_unlock(void)
+{
+	spin_unlock(&console_lock);
 }

@@ -21,6 +21,7 @@ static const char *const exc_names[32] = {
 
 static void dump_and_stop(struct trap_frame *f)
 {
+	console_force_unlock();
 	const char *name = f->vector < 32 && exc_names[f->vector] ? exc_names[f->vector] : "unexpected vector";
 	printk("\nhv: EXCEPTION IN HV: vector %llu (%s) error code 0x%llx\n",
 	       (unsigned long long)f->vector, name, (unsigned long long)f->error);
@@ -44,6 +45,9 @@ void trap_handler(struct trap_frame *f)
 	switch (f->vector) {
 	case VEC_TIMER:
 		apic_timer_interrupt();
+		return;
+	case VEC_WAKE:
+		apic_eoi();
 		return;
 	case VEC_SPURIOUS:
 		return;     /* no EOI for the spurious vector (SDM Vol. 3 10.9) */

@@ -5,6 +5,7 @@
 #include "../lib.h"
 
 #define VEC_TIMER 0x20
+#define VEC_WAKE 0x21      /* IPI: work was queued for an idle pCPU */
 #define VEC_SPURIOUS 0xff
 
 /* What entry.S pushes, lowest address first; the CPU pushed the tail. */
