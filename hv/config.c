@@ -103,6 +103,7 @@ enum key_id {
 	K_IBPB,
 	K_LIMIT_MS,
 	K_EXPECT,
+	K_ARG,
 	K_COUNT
 };
 
@@ -130,10 +131,11 @@ static const struct key keys[K_COUNT] = {
 	[K_IBPB] = { "ibpb", "auto, always or never", 0, 0 },
 	[K_LIMIT_MS] = { "limit_ms", NULL, 0, 3600000 },
 	[K_EXPECT] = { "expect", "exit [STATUS], shutdown, limit, halt or fault", 0, 0 },
+	[K_ARG] = { "arg", NULL, 0, ~0ull },
 };
 
 #define GLOBAL_KEY_LIST "policy, track, slice_us, trace, virtual_ibpb, force_wrmsr, pcpus"
-#define VM_KEY_LIST "image, mode, memory, vcpus, pin, ibpb, limit_ms, expect"
+#define VM_KEY_LIST "image, mode, memory, vcpus, pin, ibpb, limit_ms, expect, arg"
 
 /* ---- parser state --------------------------------------------------------- */
 
@@ -615,6 +617,8 @@ static int set_value(struct parser *ps, enum key_id k, struct span v)
 		return 0;
 	case K_EXPECT:
 		return value_expect(ps, v);
+	case K_ARG:
+		return value_number(ps, k, v, &vm->arg);
 	case K_COUNT:
 		break;
 	}

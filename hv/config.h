@@ -44,6 +44,7 @@ struct vm_config {
 	u64 limit_ms;                 /* run-time limit, 0 = none (default) */
 	enum vm_result expect;        /* default RESULT_EXIT */
 	int expect_status;            /* for RESULT_EXIT; default 0 */
+	u64 arg;                      /* passed to the guest in RBX at start; default 0 */
 };
 
 struct hv_config {

@@ -45,8 +45,9 @@ u64 hv_pool_size(const struct hv_config *cfg)
 {
 	u64 n = MiB(8);                                  /* hv's tables, stacks, slack */
 	n += MiB(2) * (cfg->max_pcpus ? cfg->max_pcpus : 1);   /* trace buffers */
-	for (unsigned i = 0; i < cfg->nvms; i++)
-		n += ALIGN_UP(cfg->vms[i].memory, MiB(2)) + KiB(64) + (u64)cfg->vms[i].vcpus * KiB(32);
+	n += KiB(64) * (cfg->max_pcpus ? cfg->max_pcpus : 1);  /* stacks, IST stacks */
+	for (unsigned i = 0; i < cfg->nvms; i++)   /* RAM is 2 MiB aligned: allow the gap */
+		n += ALIGN_UP(cfg->vms[i].memory, MiB(2)) + MiB(2) + KiB(64) + (u64)cfg->vms[i].vcpus * KiB(32);
 	return ALIGN_UP(n, MiB(2));
 }
 

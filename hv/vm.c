@@ -71,6 +71,7 @@ void vms_create(void)
 			v->regs.rdi = j;
 			v->regs.rsi = c->vcpus;
 			v->regs.rdx = c->memory;
+			v->regs.rbx = c->arg;
 			vcpu_fpu_init(v);
 			barrier_vcpu_init(&v->bar, v->gid, vm->id);
 			vendor->vcpu_init(v);
