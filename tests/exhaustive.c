@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "oracle.h"
 #include "policy.h"
@@ -72,6 +74,7 @@ static int verbose;
 static int max_depth = 8;
 static const char *only;
 static int brute_depth;
+static int jobs = -1;          /* workers; -1 = one per online CPU */
 
 /* ---- names ------------------------------------------------------------------- */
 
@@ -314,16 +317,30 @@ static void make_key(const struct world *w, unsigned char *key)
 	memset(key + sizeof(pp) + sizeof(ow), 0, KEY_BYTES - sizeof(pp) - sizeof(ow));
 }
 
+/* Four independent lanes, so the multiplies overlap; n is a multiple of 8. */
 static u64 hash_bytes(const unsigned char *k, size_t n)
 {
-	u64 h = 0x9e3779b97f4a7c15ull;
-	for (size_t i = 0; i + 8 <= n; i += 8) {
+	u64 h[4] = { 0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull,
+		     0x27d4eb2f165667c5ull };
+	size_t i = 0;
+	for (; i + 32 <= n; i += 32)
+		for (int l = 0; l < 4; l++) {
+			u64 x;
+			memcpy(&x, k + i + 8 * l, 8);
+			h[l] = (h[l] ^ x) * 0xff51afd7ed558ccdull;
+			h[l] ^= h[l] >> 31;
+		}
+	for (int l = 0; i < n; i += 8, l++) {
 		u64 x;
 		memcpy(&x, k + i, 8);
-		h = (h ^ x) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
+		h[l] = (h[l] ^ x) * 0xff51afd7ed558ccdull;
+		h[l] ^= h[l] >> 31;
 	}
-	return h ^ (h >> 29);
+	u64 r = h[0] ^ (h[1] * 0x9e3779b97f4a7c15ull) ^ (h[2] * 0xc2b2ae3d27d4eb4full) ^
+		(h[3] * 0x165667b19e3779f9ull);
+	r ^= r >> 33;
+	r *= 0xff51afd7ed558ccdull;
+	return r ^ (r >> 29);
 }
 
 /* ---- the explored graph ----------------------------------------------------- */
@@ -348,13 +365,18 @@ struct state {
 	bool expanded;          /* its NEV edges in graph.edges are valid */
 };
 
+struct slot {
+	u64 hash;               /* of the key, so most probes never touch the keys */
+	int32_t id;
+};
+
 struct graph {
 	struct state *s;
 	struct edge *edges;     /* NEV per state */
 	size_t n, cap;
 	unsigned char *keys;
 	size_t keys_len, keys_cap;
-	int32_t *table;         /* open addressing, -1 = empty */
+	struct slot *table;     /* open addressing, id -1 = empty */
 	size_t tcap;
 	u64 transitions;
 };
@@ -385,15 +407,16 @@ static void graph_free(struct graph *g)
 static void table_grow(struct graph *g)
 {
 	size_t ncap = g->tcap ? 2 * g->tcap : 1 << 12;
-	int32_t *nt = xrealloc(NULL, ncap * sizeof(*nt));
+	struct slot *nt = xrealloc(NULL, ncap * sizeof(*nt));
 	for (size_t i = 0; i < ncap; i++)
-		nt[i] = -1;
-	for (size_t i = 0; i < g->n; i++) {
-		u64 h = hash_bytes(g->keys + g->s[i].key, KEY_BYTES);
-		size_t j = h & (ncap - 1);
-		while (nt[j] >= 0)
+		nt[i].id = -1;
+	for (size_t i = 0; i < g->tcap; i++) {
+		if (g->table[i].id < 0)
+			continue;
+		size_t j = g->table[i].hash & (ncap - 1);
+		while (nt[j].id >= 0)
 			j = (j + 1) & (ncap - 1);
-		nt[j] = (int32_t)i;
+		nt[j] = g->table[i];
 	}
 	free(g->table);
 	g->table = nt;
@@ -408,9 +431,9 @@ static int32_t graph_intern(struct graph *g, const unsigned char *key, const str
 		table_grow(g);
 	u64 h = hash_bytes(key, KEY_BYTES);
 	size_t j = h & (g->tcap - 1);
-	while (g->table[j] >= 0) {
-		int32_t i = g->table[j];
-		if (memcmp(g->keys + g->s[i].key, key, KEY_BYTES) == 0) {
+	while (g->table[j].id >= 0) {
+		int32_t i = g->table[j].id;
+		if (g->table[j].hash == h && memcmp(g->keys + g->s[i].key, key, KEY_BYTES) == 0) {
 			*added = false;
 			return i;
 		}
@@ -435,7 +458,8 @@ static int32_t graph_intern(struct graph *g, const unsigned char *key, const str
 	s->w = world_get(c);
 	world_copy(s->w, w);
 	s->expanded = false;
-	g->table[j] = (int32_t)g->n;
+	g->table[j].hash = h;
+	g->table[j].id = (int32_t)g->n;
 	*added = true;
 	return (int32_t)g->n++;
 }
@@ -952,6 +976,25 @@ static void brute_compare(const struct cfg *c)
 		       r.f[C_HV_REQ].sequences);
 }
 
+static double now_s(void);
+
+/* Explore, judge and report one configuration (and its brute-force check). */
+static void run_config(const struct cfg *c, u64 *states, u64 *transitions)
+{
+	struct graph g;
+	struct result r;
+	double t1 = now_s();
+	explore(&g, c, max_depth);
+	analyse(&g, max_depth, &r);
+	r.seconds = now_s() - t1;
+	*states = r.states;
+	*transitions = r.transitions;
+	report_config(c, &g, &r);
+	graph_free(&g);
+	if (brute_depth)
+		brute_compare(c);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -961,11 +1004,13 @@ static double now_s(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: test_exhaustive [--depth N] [--only PREFIX] [--brute N] [-v]\n"
+	fprintf(f, "usage: test_exhaustive [--depth N] [--only PREFIX] [--brute N] [-j N] [-v]\n"
 		   "  --depth N     explore every sequence of up to N events (default 8)\n"
 		   "  --only P      only configurations whose name starts with P (e.g. guest/trap)\n"
 		   "  --brute N     also re-explore without state merging up to N events and\n"
 		   "                check the counts agree (validates the canonicalisation)\n"
+		   "  -j N          run configurations in N worker processes (default: one\n"
+		   "                per online CPU; -j 1 runs everything in this process)\n"
 		   "  -v            timings, extra-barrier examples, hv required= notes\n");
 }
 
@@ -978,6 +1023,8 @@ int main(int argc, char **argv)
 			brute_depth = atoi(argv[++i]);
 		} else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
 			only = argv[++i];
+		} else if (strcmp(argv[i], "-j") == 0 && i + 1 < argc) {
+			jobs = atoi(argv[++i]);
 		} else if (strcmp(argv[i], "-v") == 0) {
 			verbose = 1;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -987,6 +1034,10 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (jobs < 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		jobs = n < 1 ? 1 : n > 16 ? 16 : (int)n;
 	}
 	if (max_depth < 1 || max_depth > 60 || brute_depth < 0 || brute_depth > 60) {
 		usage(stderr);
@@ -1021,23 +1072,89 @@ int main(int argc, char **argv)
 
 	double t0 = now_s();
 	u64 total_states = 0, total_transitions = 0;
-	for (int i = 0; i < ncfg; i++) {
-		struct graph g;
-		struct result r;
-		double t1 = now_s();
-		explore(&g, &cfgs[i], max_depth);
-		analyse(&g, max_depth, &r);
-		r.seconds = now_s() - t1;
-		total_states += r.states;
-		total_transitions += r.transitions;
-		report_config(&cfgs[i], &g, &r);
-		graph_free(&g);
-		if (brute_depth)
-			brute_compare(&cfgs[i]);
+	int per = brute_depth ? 2 : 1;
+	if (jobs > ncfg)
+		jobs = ncfg;
+	if (jobs <= 1) {
+		for (int i = 0; i < ncfg; i++) {
+			u64 st, tr;
+			run_config(&cfgs[i], &st, &tr);
+			total_states += st;
+			total_transitions += tr;
+		}
+	} else {
+		/*
+		 * Workers: worker k runs configurations k, k + jobs, ...; each one's
+		 * output goes to its own temporary file, which the parent copies out
+		 * in order (TAP numbers are fixed by position, so workers number
+		 * their own lines). A line "@stats S T" carries the counts back.
+		 */
+		FILE **out = calloc((size_t)ncfg, sizeof(*out));
+		pid_t *pid = calloc((size_t)jobs, sizeof(*pid));
+		if (!out || !pid)
+			abort();
+		for (int i = 0; i < ncfg; i++)
+			if (!(out[i] = tmpfile())) {
+				perror("tmpfile");
+				return 2;
+			}
+		fflush(stdout);
+		for (int k = 0; k < jobs; k++) {
+			pid[k] = fork();
+			if (pid[k] < 0) {
+				perror("fork");
+				return 2;
+			}
+			if (pid[k] == 0) {
+				for (int i = k; i < ncfg; i += jobs) {
+					u64 st, tr;
+					fflush(stdout);
+					dup2(fileno(out[i]), 1);
+					tap_n = nsanity + i * per;
+					run_config(&cfgs[i], &st, &tr);
+					printf("@stats %" PRIu64 " %" PRIu64 "\n", st, tr);
+					fflush(stdout);
+				}
+				_exit(0);
+			}
+		}
+		for (int k = 0; k < jobs; k++) {
+			int status;
+			waitpid(pid[k], &status, 0);
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				printf("# worker %d ended abnormally (status 0x%x)\n", k, status);
+		}
+		for (int i = 0; i < ncfg; i++) {
+			char line[4096], cn[64];
+			bool got = false;
+			rewind(out[i]);
+			while (fgets(line, sizeof(line), out[i])) {
+				u64 st, tr;
+				if (sscanf(line, "@stats %" SCNu64 " %" SCNu64, &st, &tr) == 2) {
+					total_states += st;
+					total_transitions += tr;
+					got = true;
+					continue;
+				}
+				if (strncmp(line, "not ok", 6) == 0)
+					tap_failed++;
+				fputs(line, stdout);
+			}
+			fclose(out[i]);
+			if (!got) { /* the worker died on this one */
+				cfg_name(&cfgs[i], cn, sizeof(cn));
+				tap_n = nsanity + i * per;
+				for (int k = 0; k < per; k++)
+					tap(false, "%s: no result (worker crashed)", cn);
+			}
+		}
+		tap_n = nsanity + ncfg * per;
+		free(out);
+		free(pid);
 	}
 	pool_drain();
 	printf("# exhaustive: %d configurations, depth %d, %" PRIu64 " states, %" PRIu64
-	       " transitions, %.2f s\n", ncfg, max_depth, total_states, total_transitions,
-	       now_s() - t0);
+	       " transitions, %.2f s (%d worker%s)\n", ncfg, max_depth, total_states,
+	       total_transitions, now_s() - t0, jobs > 1 ? jobs : 1, jobs > 1 ? "s" : "");
 	return tap_failed ? 1 : 0;
 }

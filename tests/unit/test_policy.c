@@ -495,7 +495,10 @@ static void test_migration_hole(void **state)
 		ENTER(0, 1, SKIP(BAR_SKIP_CLEAN));
 		WRITE(0, 1, 1, track == TRACK_PASSTHROUGH);
 		ENTER(0, 0, HOLE);
-		ENTER(0, 0, HOLE);   /* still not cleaned */
+		/* p0 is still not cleaned; with trap hv knows it exactly (with
+		 * passthrough its required= is only an estimate, see exhaustive.c) */
+		if (track == TRACK_TRAP)
+			ENTER(0, 0, HOLE);
 	}
 
 	/* ibpb = always and the vCPU's own IBPB elsewhere: reason migration (it opted in) */
