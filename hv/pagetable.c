@@ -34,7 +34,7 @@ int pt_map(u64 *root, const struct pt_format *f, u64 gpa, u64 hpa, u64 size)
 {
 	if ((gpa | hpa | size) & 0xfff)
 		return -1;
-	if (gpa + size < gpa || gpa + size > BIT(48) || hpa + size > BIT(52))
+	if (gpa + size < gpa || gpa + size > BIT(48) || hpa + size < hpa || hpa + size > BIT(52))
 		return -1;
 	while (size) {
 		bool large = !((gpa | hpa) & (MiB(2) - 1)) && size >= MiB(2);
@@ -57,6 +57,8 @@ int pt_map(u64 *root, const struct pt_format *f, u64 gpa, u64 hpa, u64 size)
 bool pt_lookup(const u64 *root, const struct pt_format *f, u64 gpa, u64 *hpa)
 {
 	const u64 *t = root;
+	if (gpa >> 48)
+		return false;      /* beyond 4-level paging: never mapped */
 	for (int l = 3; l >= 0; l--) {
 		u64 e = t[pt_index(gpa, l)];
 		if (!(e & f->present_mask))
