@@ -186,6 +186,7 @@ static void snapshot(struct report_run *run)
 			.pred_cmd_writes = vm->pred_cmd_writes,
 			.run_ms = tsc_per_ms ? vm->run_tsc / tsc_per_ms : 0,
 			.opted_in = barrier_vm_opted(&vm->bar),
+			.end_order = vm->end_order,
 		};
 		memcpy(r->counters, vm->counters, sizeof(r->counters));
 		for (unsigned j = 0; j < vm->nvcpus; j++)

@@ -152,6 +152,7 @@ void report_format(const struct report_run *run, report_emit_fn emit, void *ctx)
 		emitf(&e, "kv %s.ok=%d", prefix, report_vm_ok(vm));
 		emitf(&e, "kv %s.reason=%s", prefix, vm->reason ? vm->reason : "");
 		emitf(&e, "kv %s.vcpus=%u", prefix, vm->vcpus);
+		emitf(&e, "kv %s.end_order=%u", prefix, vm->end_order);
 		emitf(&e, "kv %s.run_ms=%llu", prefix, (unsigned long long)vm->run_ms);
 		u64 t = total_exits(vm->exits);
 		exits_all += t;

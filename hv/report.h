@@ -23,6 +23,7 @@ struct report_vm {
 	u64 pred_cmd_writes;
 	u64 run_ms;
 	bool opted_in;
+	unsigned end_order;       /* 1 = ended first */
 };
 
 struct report_pcpu {

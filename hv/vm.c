@@ -102,8 +102,10 @@ void vm_end(struct vm *vm, enum vm_result r, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	kvsnprintf(vm->reason, sizeof(vm->reason), fmt, ap);
 	va_end(ap);
+	static unsigned ended;
 	if (r == RESULT_EXIT)
 		vm->status = status;
+	vm->end_order = __atomic_add_fetch(&ended, 1, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		vm->vcpus[i]->state = VCPU_STOPPED;   /* run queues drop them lazily */
 	__atomic_store_n(&vm->result, r, __ATOMIC_RELEASE);

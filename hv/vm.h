@@ -70,6 +70,7 @@ struct vm {
 	enum vm_result result;
 	int status;                      /* exit status (RESULT_EXIT) */
 	bool status_set;                 /* a vCPU gave a nonzero status */
+	unsigned end_order;              /* 1 for the first VM to end, 2 ... */
 	char reason[128];                /* why it ended, for the report */
 	u64 run_tsc;                     /* guest run time so far, in TSC cycles */
 	u64 limit_tsc;                   /* 0 = no limit */

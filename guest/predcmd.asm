@@ -1,0 +1,104 @@
+; guest/predcmd.asm - how PRED_CMD and SPEC_CTRL behave where hv offers IBPB.
+;
+; A #GP handler counts #GPs and skips the faulting 2-byte rdmsr/wrmsr. Then:
+;   step 1  wrmsr PRED_CMD = 0x80 (SBPB alone)     -> no #GP, and no opt-in
+;   step 2  wrmsr PRED_CMD = 0x2 (reserved bit)     -> #GP
+;   step 3  rdmsr PRED_CMD (write-only MSR)         -> #GP
+;   step 4  wrmsr SPEC_CTRL = 1 (IBRS), read it back -> no #GP, reads 1
+;   step 5  wrmsr SPEC_CTRL = 0x100 (reserved)      -> #GP
+; Counter i (1..5) = #GPs taken by step i. Counter 0 = 1 if CPUID leaf 7
+; EDX[26] (IBPB/IBRS) is set. Exits 0; the scenario checks the counters and
+; that the VM did NOT opt in (SBPB is not an IBPB).
+; Config: mode = long, vcpus = 1, virtual_ibpb = on (or force_wrmsr) on QEMU.
+bits 64
+default rel
+%include "hv.inc"
+org HV_LONG_ENTRY
+
+%macro STEP 1                   ; report #GPs since the last step as counter %1
+        mov rax, [gp_count]
+        sub rax, [gp_mark]
+        mov rbx, [gp_count]
+        mov [gp_mark], rbx
+        HV_REPORT %1, rax
+%endmacro
+
+start:
+        lidt [idtr]
+        mov eax, 7
+        xor ecx, ecx
+        cpuid
+        shr edx, 26
+        and edx, 1
+        HV_REPORT 0, rdx
+
+        mov ecx, MSR_PRED_CMD
+        mov eax, PRED_CMD_SBPB
+        xor edx, edx
+        wrmsr
+        STEP 1
+        mov ecx, MSR_PRED_CMD
+        mov eax, 2
+        xor edx, edx
+        wrmsr
+        STEP 2
+        mov ecx, MSR_PRED_CMD
+        rdmsr
+        STEP 3
+        mov ecx, MSR_SPEC_CTRL
+        mov eax, 1
+        xor edx, edx
+        wrmsr
+        xor eax, eax
+        rdmsr
+        mov [spec_ctrl], rax
+        STEP 4
+        HV_REPORT 6, [spec_ctrl]
+        mov ecx, MSR_SPEC_CTRL
+        mov eax, 0x100
+        xor edx, edx
+        wrmsr
+        STEP 5
+        HV_PRINTLN 'predcmd: all steps done'
+        HV_EXIT 0
+
+gp_handler:
+        push rax
+        mov rax, [rsp + 16]     ; faulting RIP
+        cmp byte [rax], 0x0F
+        jne .stray
+        cmp byte [rax + 1], 0x32
+        je .skip
+        cmp byte [rax + 1], 0x30
+        jne .stray
+.skip:
+        add qword [rsp + 16], 2
+        inc qword [gp_count]
+        pop rax
+        add rsp, 8              ; drop the error code
+        iretq
+.stray:
+        HV_PRINTLN 'FAIL: #GP not on rdmsr/wrmsr'
+        HV_EXIT 9
+
+GP_HANDLER equ gp_handler - $$ + HV_LONG_ENTRY
+
+        align 16
+idt:
+        times 13 dq 0, 0
+        dw GP_HANDLER & 0xFFFF
+        dw HV_SEL_CODE
+        db 0
+        db 0x8E
+        dw (GP_HANDLER >> 16) & 0xFFFF
+        dd GP_HANDLER >> 32
+        dd 0
+idt_end:
+
+idtr:
+        dw idt_end - idt - 1
+        dq idt
+
+gp_count:       dq 0
+gp_mark:        dq 0
+spec_ctrl:      dq 0
