@@ -38,8 +38,9 @@ HV_C := \
 	hv/config.c hv/insn.c hv/pagetable.c \
 	hv/lib/string.c hv/lib/format.c \
 	hv/x86/serial.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/smp.c \
-	hv/svm/svm.c
-HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/ap_boot.S hv/svm/svm_entry.S
+	hv/svm/svm.c \
+	hv/vmx/vmx.c
+HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/ap_boot.S hv/svm/svm_entry.S hv/vmx/vmx_entry.S
 HV_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(HV_C)) $(patsubst %.S,$(B)/obj/%.o,$(HV_S))
 
 GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
@@ -47,7 +48,7 @@ GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
 UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_insn $(B)/unit/test_pagetable \
 	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive
 
-.PHONY: all deps run test unit compare qemu-gdb clean help
+.PHONY: all deps run test unit compare bench qemu-gdb clean help
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
 
 help:
@@ -57,6 +58,7 @@ help:
 	@echo "make run CONFIG=file.cfg   boot another config"
 	@echo "make test       unit tests, exhaustive policy check, all QEMU scenarios"
 	@echo "make compare    run CONFIG under every barrier policy, print a comparison table"
+	@echo "make bench      path lengths of the exit and switch paths (QEMU -icount), memory per vCPU"
 	@echo "make qemu-gdb   boot CONFIG with QEMU waiting for gdb on :1234"
 
 # ---- dependencies -----------------------------------------------------------
@@ -162,6 +164,10 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory all
 	$(PYTHON) tests/run.py test
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) tests/bench.py
 
 compare: deps
 	@$(MAKE) --no-print-directory all

@@ -130,6 +130,17 @@ int insn_length(const u8 *bytes, size_t avail, enum insn_mode mode, enum insn_ki
 	if (!bytes)
 		avail = 0;
 
+	/* Fast path: the usual unprefixed encodings. */
+	if (avail >= 2 && bytes[0] == 0x0F) {
+		u8 op = twobyte_opcode(kind);
+		if (op && op != 0x01 && bytes[1] == op)
+			return 2;
+		if (op == 0x01 && avail >= 3 && bytes[1] == 0x01 && bytes[2] == group7_modrm(kind))
+			return 3;
+	} else if (avail >= 1 && kind == INSN_HLT && bytes[0] == 0xF4) {
+		return 1;
+	}
+
 	/* Prefixes. Stops with b = the opcode byte at bytes[pos]. */
 	for (;;) {
 		err = fetch(bytes, avail, pos, &b);

@@ -36,6 +36,10 @@ struct svm_vcpu {
 	u8 *msrpm;
 	u64 asid_gen;          /* generation of vmcb->control.asid ... */
 	struct pcpu *asid_pcpu;/* ... on this pCPU */
+	/* The guest page of the last exiting instruction (a one-entry code TLB). */
+	struct guest_paging code_pg;
+	u64 code_la_page, code_gpa_page;
+	bool code_valid;
 };
 
 void svm_enter(struct guest_regs *regs, u64 vmcb_pa, u64 host_vmcb_pa);
@@ -229,16 +233,42 @@ static enum insn_mode code_mode(const struct vmcb_save *g)
  */
 static u32 insn_len(struct vcpu *v, enum insn_kind kind)
 {
-	struct vmcb *vmcb = sv(v)->vmcb;
+	struct svm_vcpu *s = sv(v);
+	struct vmcb *vmcb = s->vmcb;
 	if (has_nrips && vmcb->control.next_rip > vmcb->save.rip)
 		return (u32)(vmcb->control.next_rip - vmcb->save.rip);
 	struct vmcb_save *g = &vmcb->save;
 	struct guest_paging pg = { g->cr0, g->cr3, g->cr4, g->efer };
 	enum insn_mode mode = code_mode(g);
 	u64 la = mode == INSN_MODE_64 ? g->rip : (g->cs.base + g->rip) & 0xffffffffull;
+	u64 off = la & 0xfff;
+	int len;
+
+	/*
+	 * Fast path: the page of the last exiting instruction, if the guest's
+	 * paging registers are unchanged and the bytes lie inside that page.
+	 * Like a TLB entry, it may be stale if the guest remapped that code
+	 * page; then the bytes will not decode as the exiting instruction and
+	 * the slow path below walks the page tables afresh.
+	 */
+	if (s->code_valid && s->code_la_page == la - off && off <= 4096 - INSN_MAX_LEN &&
+	    s->code_pg.cr3 == pg.cr3 && s->code_pg.cr0 == pg.cr0 && s->code_pg.cr4 == pg.cr4 &&
+	    s->code_pg.efer == pg.efer) {
+		len = insn_length(guest_phys_ptr(v->vm, s->code_gpa_page + off), INSN_MAX_LEN, mode, kind);
+		if (len > 0)
+			return (u32)len;
+	}
+	s->code_valid = false;
+	u64 gpa;
+	if (guest_linear_to_phys(v->vm, &pg, la - off, &gpa) && guest_phys_ok(v->vm, gpa, 4096)) {
+		s->code_pg = pg;
+		s->code_la_page = la - off;
+		s->code_gpa_page = gpa;
+		s->code_valid = true;
+	}
 	u8 bytes[INSN_MAX_LEN];
 	size_t n = guest_read_linear(v->vm, &pg, la, bytes, sizeof(bytes));
-	int len = insn_length(bytes, n, mode, kind);
+	len = insn_length(bytes, n, mode, kind);
 	return len > 0 ? (u32)len : 0;
 }
 
