@@ -38,9 +38,8 @@ HV_C := \
 	hv/config.c hv/insn.c hv/pagetable.c \
 	hv/lib/string.c hv/lib/format.c \
 	hv/x86/serial.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/smp.c \
-	hv/svm/svm.c \
-	hv/vmx/vmx.c
-HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/ap_boot.S hv/svm/svm_entry.S hv/vmx/vmx_entry.S
+	hv/svm/svm.c
+HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/ap_boot.S hv/svm/svm_entry.S
 HV_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(HV_C)) $(patsubst %.S,$(B)/obj/%.o,$(HV_S))
 
 GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
