@@ -54,6 +54,8 @@ bool barrier_vm_opted(const struct vm_barrier *vm)
  */
 static bool own_predictions_stale(const struct pcpu_barrier *p, const struct vcpu_barrier *v)
 {
+	if (p->only_stale)
+		return true;       /* found stale before, and no barrier since */
 	if (v->passthrough)
 		return v->last_pcpu != (int)p->id;
 	return v->last_ibpb > p->only_since;
@@ -100,6 +102,7 @@ static void pcpu_clean_with(struct barrier_ctx *c, struct pcpu_barrier *p,
 	p->vm_mask = BIT(v->vm);
 	p->only = (int)v->gid;
 	p->only_since = c->now;
+	p->only_stale = false;
 }
 
 struct bar_decision barrier_on_entry(struct barrier_ctx *c, struct pcpu_barrier *p,
@@ -142,6 +145,9 @@ struct bar_decision barrier_on_entry(struct barrier_ctx *c, struct pcpu_barrier 
 			p->only_since = c->now;
 		} else if (p->only != (int)v->gid) {
 			p->only = BAR_MANY;
+			p->only_stale = false;   /* MANY needs a barrier anyway once opted in */
+		} else if (d.reason == BAR_SKIP_HOLE && own_predictions_stale(p, v)) {
+			p->only_stale = true;    /* v's stale predictions stay until a barrier */
 		}
 	}
 	p->last_vcpu = (int)v->gid;

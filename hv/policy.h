@@ -72,6 +72,8 @@ struct pcpu_barrier {
 	int only;               /* gid, BAR_NONE (clean) or BAR_MANY */
 	u64 only_since;         /* when `only` first entered since the barrier */
 	u32 vm_mask;            /* VMs with predictions on p since its barrier */
+	bool only_stale;        /* `only`'s predictions here are known to predate
+				   its latest IBPB (a needed barrier was skipped) */
 };
 
 struct barrier_ctx {
