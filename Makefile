@@ -45,20 +45,23 @@ HV_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(HV_C)) $(patsubst %.S,$(B)/obj/%.o,$(HV
 GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
 
 UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_insn $(B)/unit/test_pagetable \
-	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive
+	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive \
+	$(B)/unit/test_oracle_samples
 
 .PHONY: all deps run test unit compare bench qemu-gdb clean help
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
 
 help:
-	@echo "make            build hv.efi, the guests, unit tests and the oracle"
+	@echo "make            build hv.efi, hv-mb2.elf, the guests, unit tests and the oracle"
 	@echo "make deps       install missing Debian packages (apt-get, as root)"
 	@echo "make run        boot the default scenario ($(CONFIG)) in QEMU"
 	@echo "make run CONFIG=file.cfg   boot another config"
-	@echo "make test       unit tests, exhaustive policy check, all QEMU scenarios"
+	@echo "make test       unit tests, exhaustive policy check, all scenarios on $(TEST_PLATFORMS)"
 	@echo "make compare    run CONFIG under every barrier policy, print a comparison table"
 	@echo "make bench      path lengths of the exit and switch paths (QEMU -icount), memory per vCPU"
 	@echo "make qemu-gdb   boot CONFIG with QEMU waiting for gdb on :1234"
+	@echo "make bochs      boot CONFIG in Bochs via GRUB/Multiboot2 ($(BOCHS_PLATFORM); BOCHS_PLATFORM=...)"
+	@echo "make iso        a GRUB ISO that boots CONFIG: $(ISO) (docs/booting.md)"
 
 # ---- dependencies -----------------------------------------------------------
 deps:
@@ -106,6 +109,8 @@ MB2_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(MB2_C)) $(patsubst %.S,$(B)/obj/%.o,$(
 # backend, AMD's ryzen (SVM) until then. BOCHS_PLATFORM=bochs-tigerlake etc.
 BOCHS_PLATFORM ?= $(if $(wildcard hv/vmx/*.c),bochs-icelake,bochs-ryzen)
 ISO      ?= $(B)/hv.iso
+# Where `make test` runs the scenarios (tests/run.py --platform; docs/testing.md).
+TEST_PLATFORMS ?= qemu,bochs-ryzen
 
 .PHONY: iso bochs
 all: $(B)/hv-mb2.elf
@@ -149,6 +154,11 @@ $(B)/unit/test_policy: tests/unit/test_policy.c hv/policy.c hv/lib/format.c hv/p
 $(B)/unit/test_exhaustive: tests/exhaustive.c tests/oracle/oracle.c hv/policy.c hv/lib/format.c hv/policy.h tests/oracle/oracle.h
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -Itests/oracle -o $@ $(filter %.c,$^)
+# The oracle judged on hand-made traces with known verdicts (TAP, like the others).
+$(B)/unit/test_oracle_samples: tests/oracle/run-samples.sh $(B)/oracle $(wildcard tests/oracle/samples/*.trace)
+	@mkdir -p $(@D)
+	printf '#!/bin/sh\ncd "$$(dirname "$$0")/../.." && exec sh tests/oracle/run-samples.sh build/oracle\n' > $@
+	chmod +x $@
 $(B)/oracle: tests/oracle/oracle.c tests/oracle/main.c tests/oracle/oracle.h
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^)
@@ -162,7 +172,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all
-	$(PYTHON) tests/run.py test
+	$(PYTHON) tests/run.py test --platform $(TEST_PLATFORMS)
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -3,7 +3,8 @@
  * every event sequence up to a bound and compare it with the independent
  * oracle (tests/oracle/). Output is TAP. docs/oracle.md explains it all.
  *
- *   build/unit/test_exhaustive [--depth N] [--only PREFIX] [--brute N] [-v]
+ *   build/unit/test_exhaustive [--depth N] [--only PREFIX] [--brute N]
+ *                              [--no-symmetry] [-j N] [-v]
  *
  * The world: 2 pCPUs, VM 0 with vCPUs v0 v1, VM 1 with vCPUs v2 v3. Events:
  *   E(v,p)  v enters p: hv asks barrier_on_entry(), the oracle is told the
@@ -15,11 +16,15 @@
  *           The oracle always sees the write; hv's policy sees it only if
  *           it exits: track=trap always, track=passthrough only while the
  *           vCPU's intercept is still on.
- * Every policy x track x (knob of VM 0) x (knob of VM 1) is explored
- * breadth-first up to --depth events (default 8), merging states whose
- * canonical key (policy state + oracle state, times replaced by their rank,
- * counters dropped) is equal. --brute N re-explores every configuration
- * without merging, up to depth N, and checks the merged counts against it.
+ *
+ * First some hand-written sequences (sanity/...), then every policy x track
+ * x (knob of VM 0) x (knob of VM 1), explored breadth-first up to --depth
+ * events (default 8). States with the same canonical key are merged: hv's
+ * policy state and the oracle's state with times replaced by their rank and
+ * decision-free counters dropped, minimised over the renamings of pCPUs,
+ * vCPUs and (equal-knob) VMs. Three TAP lines per configuration: NAME (the
+ * decisions), NAME/report (hv's required=), NAME/brute (the merged counts
+ * equal a plain enumeration without merging up to --brute events).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -32,10 +37,23 @@
 #include "oracle.h"
 #include "policy.h"
 
-#define NP 2
+/*
+ * The world. The defaults are the specified one; a bigger world can be tried
+ * at a smaller depth with e.g. -DEX_PCPUS=3 or -DEX_VCPUS_PER_VM=3 (the
+ * hand-written sanity cases are then left out: they name the default world).
+ */
+#ifndef EX_PCPUS
+#define EX_PCPUS 2
+#endif
+#ifndef EX_VCPUS_PER_VM
+#define EX_VCPUS_PER_VM 2
+#endif
+#define NP EX_PCPUS
 #define NVM 2
-#define NV 4
-#define VM_OF(v) ((v) / 2)
+#define VPV EX_VCPUS_PER_VM
+#define NV (NVM * VPV)
+#define VM_OF(v) ((v) / VPV)
+#define DEFAULT_WORLD (NP == 2 && VPV == 2)
 
 enum { EV_ENTER0 = 0, EV_IBPB0 = NV * NP, EV_SBPB0 = EV_IBPB0 + NP, NEV = EV_SBPB0 + NP };
 
@@ -73,7 +91,7 @@ struct outcome {
 static int verbose;
 static int max_depth = 8;
 static const char *only;
-static int brute_depth;
+static int brute_depth = 5;   /* default: validate the merging on every run */
 static int jobs = -1;          /* workers; -1 = one per online CPU */
 
 /* ---- names ------------------------------------------------------------------- */
@@ -110,7 +128,7 @@ static enum oracle_knob to_oracle_knob(enum vm_ibpb k)
 
 static void cfg_name(const struct cfg *c, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s/%s knobs=%s,%s", pol_name(c->policy), trk_name(c->track),
+	snprintf(buf, n, "%s/%s/%s,%s", pol_name(c->policy), trk_name(c->track),
 		 knb_name(c->knob[0]), knb_name(c->knob[1]));
 }
 
@@ -235,18 +253,58 @@ static struct outcome apply(struct world *w, const struct cfg *c, int e)
 
 /* ---- canonical keys ------------------------------------------------------------ */
 
-struct policy_part {
-	struct barrier_ctx ctx;
-	struct pcpu_barrier pc[NP];
-	struct vcpu_barrier vc[NV];
-	struct vm_barrier vm[NVM];
-	int cur[NP];
-	bool exits_off[NV];
-};
+/*
+ * The key of a state: hv's policy state, who is current where, which
+ * intercepts are off, and the oracle's own canonical key (oracle_key()).
+ *
+ * hv's state is encoded field by field from policy.h, one byte each:
+ *   ctx:   now, as a rank (below); policy and track are fixed per run;
+ *   pcpu:  last_vcpu, only, only_since (rank), vm_mask, only_stale; id is fixed;
+ *   vcpu:  last_pcpu, last_ibpb (rank), passthrough; gid and vm are fixed,
+ *          ibpb_writes_seen is a counter no decision reads: dropped;
+ *   vm:    guest_opted; id and knob are fixed.
+ * Times (now, only_since, last_ibpb) only matter by their order, so each is
+ * replaced by its rank among them (0 stays 0 = "none"). hv's clock and the
+ * oracle's are independent and each side only compares its own times, so
+ * each side is ranked on its own (the oracle reduces its times itself).
+ *
+ * Symmetry: renaming pCPUs, renaming vCPUs inside a VM, and swapping the
+ * two VMs when their knobs are equal maps the world onto itself (the event
+ * set too), so states that are renamings of each other have the same
+ * futures, up to the renaming. The key is the smallest key over all these
+ * renamings. (This assumes hv's policy treats ids only as names; --brute
+ * checks the reduced counts against plain enumeration, and --no-symmetry
+ * turns the reduction off.)
+ *
+ * If policy.h's structures grow, the size asserts stop the build; a field
+ * that fits into existing padding is caught at run time by known_fields_only()
+ * (every byte outside the fields key_one() knows must stay zero). Either way:
+ * update key_one() so that every field that can affect a decision is in it
+ * (and renamed, if it holds an id).
+ */
+_Static_assert(sizeof(struct barrier_ctx) == 16, "policy.h changed: update key_one()");
+_Static_assert(sizeof(struct pcpu_barrier) == 32, "policy.h changed: update key_one()");
+_Static_assert(sizeof(struct vcpu_barrier) == 40, "policy.h changed: update key_one()");
+_Static_assert(sizeof(struct vm_barrier) == 12, "policy.h changed: update key_one()");
 
 #define ORACLE_WORDS (NVM + NV + NP * (1 + NV))
+#define K_P 6                   /* bytes per pCPU */
+#define K_V 4                   /* bytes per vCPU */
+#define K_OFF_P 1
+#define K_OFF_V (K_OFF_P + NP * K_P)
+#define K_OFF_VM (K_OFF_V + NV * K_V)
+#define K_OFF_O (K_OFF_VM + NVM)
 /* rounded up to whole u64 words for hashing */
-#define KEY_BYTES ((sizeof(struct policy_part) + ORACLE_WORDS * sizeof(uint32_t) + 7) & ~(size_t)7)
+#define KEY_BYTES (((size_t)K_OFF_O + ORACLE_WORDS + 7) & ~(size_t)7)
+
+struct sym {
+	unsigned p[NP], v[NV], vm[NVM];
+};
+
+#define MAX_SYMS 2048
+static struct sym syms[MAX_SYMS];
+static int nsyms;
+static bool no_symmetry;
 
 static void sort_u64(u64 *t, int n)
 {
@@ -269,52 +327,204 @@ static u64 rank(const u64 *t, int n, u64 x)
 	abort();
 }
 
+/* All permutations of 0..n-1 (n <= 4), lexicographic; returns how many. */
+static int permutations(int n, unsigned out[][4])
+{
+	unsigned a[4];
+	int count = 0;
+	for (int i = 0; i < n; i++)
+		a[i] = (unsigned)i;
+	for (;;) {
+		memcpy(out[count++], a, sizeof(a));
+		int i = n - 2;
+		while (i >= 0 && a[i] > a[i + 1])
+			i--;
+		if (i < 0)
+			return count;
+		int j = n - 1;
+		while (a[j] < a[i])
+			j--;
+		unsigned t = a[i]; a[i] = a[j]; a[j] = t;
+		for (int l = i + 1, r = n - 1; l < r; l++, r--) {
+			t = a[l]; a[l] = a[r]; a[r] = t;
+		}
+	}
+}
+
+/* The renamings that map this configuration onto itself. */
+static void build_symmetries(const struct cfg *c)
+{
+	static unsigned pp[24][4], vp[24][4];
+	int np = permutations(NP, pp), nv = permutations(VPV, vp);
+	bool vm_swap = NVM == 2 && c->knob[0] == c->knob[1];
+
+	nsyms = 0;
+	for (int a = 0; a < (no_symmetry ? 1 : np); a++)
+		for (int b0 = 0; b0 < (no_symmetry ? 1 : nv); b0++)
+			for (int b1 = 0; b1 < (no_symmetry ? 1 : nv); b1++)
+				for (int sw = 0; sw < (vm_swap && !no_symmetry ? 2 : 1); sw++) {
+					struct sym *s = &syms[nsyms++];
+					if (nsyms > MAX_SYMS)
+						abort();
+					for (int p = 0; p < NP; p++)
+						s->p[p] = pp[a][p];
+					for (int V = 0; V < NVM; V++)
+						s->vm[V] = sw ? (unsigned)(NVM - 1 - V) : (unsigned)V;
+					for (int i = 0; i < VPV; i++) {
+						s->v[i] = s->vm[0] * VPV + vp[b0][i];
+						s->v[VPV + i] = s->vm[1] * VPV + vp[b1][i];
+					}
+				}
+}
+
 /*
- * The key: hv's policy state with every time (ctx.now, pcpu.only_since,
- * vcpu.last_ibpb) replaced by its rank among those times (0 stays 0 =
- * "none"), and the decision-free counter ibpb_writes_seen zeroed; then who
- * is current where and which intercepts are off; then the oracle's own
- * canonical key (its times ranked among its own times: the two clocks are
- * independent and each component only ever compares its own times).
+ * Abort if hv's state holds anything outside the fields key_one() encodes:
+ * a copy with those fields zeroed must be all zero bytes. (hv initialises
+ * its structures whole, with compound literals; padding stays zero.)
  */
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+static void known_fields_only(const struct world *w)
+{
+	bool ok = true;
+	struct barrier_ctx c;
+	memcpy(&c, &w->ctx, sizeof(c));
+	c.policy = 0;
+	c.track = 0;
+	c.now = 0;
+	ok = ok && all_zero(&c, sizeof(c));
+	for (int p = 0; p < NP; p++) {
+		struct pcpu_barrier x;
+		memcpy(&x, &w->pc[p], sizeof(x));
+		x.id = 0;
+		x.last_vcpu = 0;
+		x.only = 0;
+		x.only_since = 0;
+		x.vm_mask = 0;
+		x.only_stale = false;
+		ok = ok && all_zero(&x, sizeof(x));
+	}
+	for (int v = 0; v < NV; v++) {
+		struct vcpu_barrier x;
+		memcpy(&x, &w->vc[v], sizeof(x));
+		x.gid = 0;
+		x.vm = 0;
+		x.last_pcpu = 0;
+		x.last_ibpb = 0;
+		x.passthrough = false;
+		x.ibpb_writes_seen = 0;
+		ok = ok && all_zero(&x, sizeof(x));
+	}
+	for (int V = 0; V < NVM; V++) {
+		struct vm_barrier x;
+		memcpy(&x, &w->vm[V], sizeof(x));
+		x.id = 0;
+		x.knob = 0;
+		x.guest_opted = false;
+		ok = ok && all_zero(&x, sizeof(x));
+	}
+	if (!ok) {
+		fprintf(stderr, "test_exhaustive: hv's policy state has a field the state key does"
+			" not know (policy.h changed?): update key_one() and known_fields_only()"
+			" in tests/exhaustive.c\n");
+		abort();
+	}
+}
+
+static int map_v(const struct sym *s, int v)
+{
+	return v >= 0 ? (int)s->v[v] : v;   /* BAR_NONE, BAR_MANY, -1 stay */
+}
+
+/* The key of w renamed by s; r_* are the ranked times. */
+static void key_one(const struct world *w, const struct sym *s, u64 r_now, const u64 *r_since,
+		    const u64 *r_ibpb, unsigned char *k)
+{
+	static struct oracle renamed;
+	static bool have_renamed;
+	if (!have_renamed) {
+		if (oracle_init(&renamed, NP, NVM, NV) != 0)
+			abort();
+		have_renamed = true;
+	}
+
+	memset(k, 0, KEY_BYTES);
+	k[0] = (unsigned char)r_now;
+	for (int p = 0; p < NP; p++) {
+		const struct pcpu_barrier *pc = &w->pc[p];
+		unsigned char *o = k + K_OFF_P + s->p[p] * K_P;
+		u32 mask = 0;
+		if (pc->vm_mask >> NVM)
+			abort(); /* a VM this world does not have */
+		for (int V = 0; V < NVM; V++)
+			if (pc->vm_mask & BIT(V))
+				mask |= (u32)BIT(s->vm[V]);
+		o[0] = (unsigned char)(map_v(s, pc->last_vcpu) + 2);
+		o[1] = (unsigned char)(map_v(s, pc->only) + 2);
+		o[2] = (unsigned char)r_since[p];
+		o[3] = (unsigned char)mask;
+		o[4] = (unsigned char)(map_v(s, w->cur[p]) + 2);
+		o[5] = pc->only_stale;
+	}
+	for (int v = 0; v < NV; v++) {
+		const struct vcpu_barrier *vc = &w->vc[v];
+		unsigned char *o = k + K_OFF_V + s->v[v] * K_V;
+		o[0] = (unsigned char)(vc->last_pcpu >= 0 ? (int)s->p[vc->last_pcpu] + 2
+							 : vc->last_pcpu + 2);
+		o[1] = (unsigned char)r_ibpb[v];
+		o[2] = vc->passthrough;
+		o[3] = w->exits_off[v];
+	}
+	for (int V = 0; V < NVM; V++)
+		k[K_OFF_VM + s->vm[V]] = w->vm[V].guest_opted;
+
+	uint32_t ow[ORACLE_WORDS];
+	oracle_rename(&renamed, &w->o, s->p, s->v, s->vm);
+	if (oracle_key(&renamed, ow) != ORACLE_WORDS)
+		abort();
+	for (int i = 0; i < ORACLE_WORDS; i++) {
+		if (ow[i] > 255)
+			abort();
+		k[K_OFF_O + i] = (unsigned char)ow[i];
+	}
+}
+
 static void make_key(const struct world *w, unsigned char *key)
 {
-	struct policy_part pp;
-	u64 t[1 + NP + NV];
-	int n = 0;
+	u64 t[1 + NP + NV], r_since[NP], r_ibpb[NV], r_now;
+	int n = 0, d = 0;
 
-	memset(&pp, 0, sizeof(pp));
-	memcpy(&pp.ctx, &w->ctx, sizeof(pp.ctx));
-	memcpy(pp.pc, w->pc, sizeof(pp.pc));
-	memcpy(pp.vc, w->vc, sizeof(pp.vc));
-	memcpy(pp.vm, w->vm, sizeof(pp.vm));
-	memcpy(pp.cur, w->cur, sizeof(pp.cur));
-	memcpy(pp.exits_off, w->exits_off, sizeof(pp.exits_off));
+	known_fields_only(w);
 
-	t[n++] = pp.ctx.now;
+	t[n++] = w->ctx.now;
 	for (int p = 0; p < NP; p++)
-		t[n++] = pp.pc[p].only_since;
+		t[n++] = w->pc[p].only_since;
 	for (int v = 0; v < NV; v++)
-		t[n++] = pp.vc[v].last_ibpb;
+		t[n++] = w->vc[v].last_ibpb;
 	sort_u64(t, n);
-	int d = 0;
 	for (int i = 0; i < n; i++)
 		if (t[i] != 0 && (d == 0 || t[d - 1] != t[i]))
 			t[d++] = t[i];
-	pp.ctx.now = rank(t, d, pp.ctx.now);
+	r_now = rank(t, d, w->ctx.now);
 	for (int p = 0; p < NP; p++)
-		pp.pc[p].only_since = rank(t, d, pp.pc[p].only_since);
-	for (int v = 0; v < NV; v++) {
-		pp.vc[v].last_ibpb = rank(t, d, pp.vc[v].last_ibpb);
-		pp.vc[v].ibpb_writes_seen = 0;
-	}
-	memcpy(key, &pp, sizeof(pp));
+		r_since[p] = rank(t, d, w->pc[p].only_since);
+	for (int v = 0; v < NV; v++)
+		r_ibpb[v] = rank(t, d, w->vc[v].last_ibpb);
 
-	uint32_t ow[ORACLE_WORDS];
-	if (oracle_key_words(&w->o) != ORACLE_WORDS || oracle_key(&w->o, ow) != ORACLE_WORDS)
-		abort();
-	memcpy(key + sizeof(pp), ow, sizeof(ow));
-	memset(key + sizeof(pp) + sizeof(ow), 0, KEY_BYTES - sizeof(pp) - sizeof(ow));
+	unsigned char k[KEY_BYTES];
+	key_one(w, &syms[0], r_now, r_since, r_ibpb, key);
+	for (int i = 1; i < nsyms; i++) {
+		key_one(w, &syms[i], r_now, r_since, r_ibpb, k);
+		if (memcmp(k, key, KEY_BYTES) < 0)
+			memcpy(key, k, KEY_BYTES);
+	}
 }
 
 /* Four independent lanes, so the multiplies overlap; n is a multiple of 8. */
@@ -472,6 +682,7 @@ static void explore(struct graph *g, const struct cfg *c, int depth)
 	bool added;
 
 	memset(g, 0, sizeof(*g));
+	build_symmetries(c);
 	world_init(&w0, c);
 	world_init(&w, c);
 	make_key(&w0, key);
@@ -518,7 +729,8 @@ enum check {
 	C_VIOLATION,            /* oracle violation (by kind in viol_by_kind) */
 	C_NOT_EXACT,            /* barrier != required */
 	C_EXTRA,                /* barrier and not required */
-	C_HV_REQ,               /* hv's required != oracle's */
+	C_HV_OVER,              /* hv's required=1, the oracle's 0 */
+	C_HV_UNDER,             /* hv's required=0, the oracle's 1 */
 	C_CHECKS
 };
 
@@ -590,8 +802,10 @@ static void analyse(const struct graph *g, int depth, struct result *res)
 					note(&res->f[C_NOT_EXACT], g, (int32_t)i, e, cnt[i], first);
 				if (b && !rq)
 					note(&res->f[C_EXTRA], g, (int32_t)i, e, cnt[i], first);
-				if (hv != rq)
-					note(&res->f[C_HV_REQ], g, (int32_t)i, e, cnt[i], first);
+				if (hv && !rq)
+					note(&res->f[C_HV_OVER], g, (int32_t)i, e, cnt[i], first);
+				if (!hv && rq)
+					note(&res->f[C_HV_UNDER], g, (int32_t)i, e, cnt[i], first);
 			}
 		}
 		u64 *t = cnt;
@@ -657,7 +871,7 @@ static void describe_short(const struct graph *g, int32_t s, int e, char *buf, s
 struct brute {
 	u64 sequences;
 	u64 viol[ORACLE_KINDS];
-	u64 not_exact, extra, hv_req;
+	u64 not_exact, extra, hv_over, hv_under;
 };
 
 static void brute_rec(struct world *stack, const struct cfg *c, int level, int depth,
@@ -678,8 +892,10 @@ static void brute_rec(struct world *stack, const struct cfg *c, int level, int d
 				b->not_exact++;
 			if (r.barrier && !r.ov.required)
 				b->extra++;
-			if (r.hv_required != r.ov.required)
-				b->hv_req++;
+			if (r.hv_required && !r.ov.required)
+				b->hv_over++;
+			if (!r.hv_required && r.ov.required)
+				b->hv_under++;
 		}
 		brute_rec(stack, c, level + 1, depth, b);
 	}
@@ -709,6 +925,7 @@ static __attribute__((format(printf, 2, 3))) void tap(bool ok, const char *fmt, 
 #define S(p) (EV_SBPB0 + (p))
 
 struct sanity {
+	const char *id;         /* TAP case name: one word */
 	const char *name;
 	struct cfg cfg;
 	int ev[12];
@@ -723,76 +940,85 @@ struct sanity {
 #define CFG(pol, trk, k0, k1) { POLICY_##pol, TRACK_##trk, { VM_IBPB_##k0, VM_IBPB_##k1 } }
 #define SEQ(...) { __VA_ARGS__ }, (sizeof((int[]){ __VA_ARGS__ }) / sizeof(int))
 
+#if DEFAULT_WORLD
 static const struct sanity sanity_cases[] = {
-	{ "migration hole: guest/trap barriers when v0 returns to p0 after an IBPB on p1",
+	{ "hole-guest-trap", "migration hole: guest/trap barriers when v0 returns to p0 after an IBPB on p1",
 	  CFG(GUEST, TRAP, AUTO, AUTO), SEQ(E(0, 0), E(0, 1), I(1), E(0, 0)),
 	  1, 1, ORACLE_KIND_SELF_STALE, 0 },
-	{ "migration hole: switch/trap does not, the oracle reports self-stale",
+	{ "hole-switch-trap", "migration hole: switch/trap does not, the oracle reports self-stale",
 	  CFG(SWITCH, TRAP, AUTO, AUTO), SEQ(E(0, 0), E(0, 1), I(1), E(0, 0)),
 	  0, 1, ORACLE_KIND_SELF_STALE, 1 },
-	{ "migration hole: switch-migrate/trap barriers",
+	{ "hole-switch-migrate-trap", "migration hole: switch-migrate/trap barriers",
 	  CFG(SWITCH_MIGRATE, TRAP, AUTO, AUTO), SEQ(E(0, 0), E(0, 1), I(1), E(0, 0)),
 	  1, 1, ORACLE_KIND_SELF_STALE, 0 },
-	{ "migration hole: guest/passthrough barriers (first IBPB exits)",
+	{ "hole-guest-passthrough", "migration hole: guest/passthrough barriers (first IBPB exits)",
 	  CFG(GUEST, PASSTHROUGH, AUTO, AUTO), SEQ(E(0, 0), E(0, 1), I(1), E(0, 0)),
 	  1, 1, ORACLE_KIND_SELF_STALE, 0 },
-	{ "migration hole after the intercept is gone: guest/passthrough still barriers",
+	{ "hole-guest-passthrough-unseen", "migration hole after the intercept is gone: guest/passthrough still barriers",
 	  CFG(GUEST, PASSTHROUGH, AUTO, AUTO),
 	  SEQ(E(0, 0), I(0), E(0, 1), I(1), E(0, 0)),
 	  1, 1, ORACLE_KIND_SELF_STALE, 0 },
-	{ "own IBPB on the same pCPU, then yield and resume: nothing required",
+	{ "own-ibpb-same-pcpu", "own IBPB on the same pCPU, then yield and resume: nothing required",
 	  CFG(GUEST, TRAP, AUTO, AUTO), SEQ(E(0, 0), I(0), E(0, 0)),
 	  0, 0, ORACLE_KIND_NONE, 0 },
-	{ "cross-VM: guest/trap barriers between VMs",
+	{ "cross-vm-guest", "cross-VM: guest/trap barriers between VMs",
 	  CFG(GUEST, TRAP, AUTO, AUTO), SEQ(E(0, 0), E(2, 0)),
 	  1, 1, ORACLE_KIND_CROSS_VM, 0 },
-	{ "cross-VM: never/trap is a cross-vm violation",
+	{ "cross-vm-never-policy", "cross-VM: never/trap is a cross-vm violation",
 	  CFG(NEVER, TRAP, AUTO, AUTO), SEQ(E(0, 0), E(2, 0)),
 	  0, 1, ORACLE_KIND_CROSS_VM, 1 },
-	{ "cross-VM: I1 waived for a VM with ibpb=never",
+	{ "cross-vm-waived", "cross-VM: I1 waived for a VM with ibpb=never",
 	  CFG(GUEST, TRAP, AUTO, NEVER), SEQ(E(0, 0), E(2, 0)),
 	  0, 0, ORACLE_KIND_NONE, 0 },
-	{ "cross-VM: ... but not for the other VM coming back",
+	{ "cross-vm-waived-other-way", "cross-VM: ... but not for the other VM coming back",
 	  CFG(GUEST, TRAP, AUTO, NEVER), SEQ(E(0, 0), E(2, 0), E(0, 0)),
 	  1, 1, ORACLE_KIND_CROSS_VM, 0 },
-	{ "intra-VM, not opted in: no barrier needed",
+	{ "intra-vm-not-opted", "intra-VM, not opted in: no barrier needed",
 	  CFG(GUEST, TRAP, AUTO, AUTO), SEQ(E(0, 0), E(1, 0)),
 	  0, 0, ORACLE_KIND_NONE, 0 },
-	{ "intra-VM after a guest IBPB opted the VM in: barrier",
+	{ "intra-vm-opted", "intra-VM after a guest IBPB opted the VM in: barrier",
 	  CFG(GUEST, TRAP, AUTO, AUTO), SEQ(E(0, 0), I(0), E(1, 0)),
 	  1, 1, ORACLE_KIND_INTRA_VM, 0 },
-	{ "intra-VM, opted in by an IBPB on the other pCPU: barrier",
+	{ "intra-vm-opted-elsewhere", "intra-VM, opted in by an IBPB on the other pCPU: barrier",
 	  CFG(GUEST, TRAP, AUTO, AUTO), SEQ(E(0, 0), E(1, 1), I(1), E(1, 0)),
 	  1, 1, ORACLE_KIND_INTRA_VM, 0 },
-	{ "intra-VM with ibpb=always: barrier without any guest IBPB",
+	{ "intra-vm-always", "intra-VM with ibpb=always: barrier without any guest IBPB",
 	  CFG(GUEST, TRAP, ALWAYS, AUTO), SEQ(E(0, 0), E(1, 0)),
 	  1, 1, ORACLE_KIND_INTRA_VM, 0 },
-	{ "ibpb=never: a guest IBPB does not opt the VM in",
+	{ "never-knob-no-opt-in", "ibpb=never: a guest IBPB does not opt the VM in",
 	  CFG(GUEST, TRAP, NEVER, AUTO), SEQ(E(0, 0), I(0), E(1, 0)),
 	  0, 0, ORACLE_KIND_NONE, 0 },
-	{ "SBPB is not an IBPB: no opt-in",
+	{ "sbpb-no-opt-in", "SBPB is not an IBPB: no opt-in",
 	  CFG(GUEST, TRAP, AUTO, AUTO), SEQ(E(0, 0), S(0), E(1, 0)),
 	  0, 0, ORACLE_KIND_NONE, 0 },
-	{ "SBPB is not an IBPB: no cleaning (cross-VM residue stays)",
+	{ "sbpb-no-cleaning", "SBPB is not an IBPB: no cleaning (cross-VM residue stays)",
 	  CFG(GUEST, TRAP, NEVER, AUTO), SEQ(E(2, 0), E(0, 0), S(0), E(2, 0)),
 	  1, 1, ORACLE_KIND_CROSS_VM, 0 },
-	{ "a guest IBPB cleans its pCPU of the other VM's residue",
+	{ "guest-ibpb-cleans", "a guest IBPB cleans its pCPU of the other VM's residue",
 	  CFG(GUEST, TRAP, NEVER, AUTO), SEQ(E(2, 0), E(0, 0), I(0), E(0, 0)),
 	  0, 0, ORACLE_KIND_NONE, 0 },
-	{ "... but the IBPB's own vCPU keeps training there afterwards",
+	{ "guest-ibpb-keeps-own", "... but the IBPB's own vCPU keeps training there afterwards",
 	  CFG(GUEST, TRAP, NEVER, AUTO), SEQ(E(2, 0), E(0, 0), I(0), E(2, 0)),
 	  1, 1, ORACLE_KIND_CROSS_VM, 0 },
-	{ "idle keeps residue: a vCPU that moved away still counts",
+	{ "idle-keeps-residue", "idle keeps residue: a vCPU that moved away still counts",
 	  CFG(GUEST, TRAP, AUTO, AUTO), SEQ(E(0, 0), E(0, 1), E(2, 0)),
 	  1, 1, ORACLE_KIND_CROSS_VM, 0 },
-	{ "switch: a different vCPU of the same opted-in VM gets a barrier",
+	{ "switch-intra-vm", "switch: a different vCPU of the same opted-in VM gets a barrier",
 	  CFG(SWITCH, TRAP, AUTO, AUTO), SEQ(E(0, 0), I(0), E(1, 0)),
 	  1, 1, ORACLE_KIND_INTRA_VM, 0 },
+	{ "hole-persists", "the migration hole stays open until a barrier: the next resume is exposed too",
+	  CFG(SWITCH, TRAP, AUTO, AUTO), SEQ(E(0, 0), E(0, 1), I(1), E(0, 0), E(0, 0)),
+	  0, 1, ORACLE_KIND_SELF_STALE, 2 },
 };
+static const int nsanity_cases = (int)(sizeof(sanity_cases) / sizeof(sanity_cases[0]));
+#else
+static const struct sanity sanity_cases[1];
+static const int nsanity_cases = 0;
+#endif
 
 static void run_sanity(void)
 {
-	for (size_t i = 0; i < sizeof(sanity_cases) / sizeof(sanity_cases[0]); i++) {
+	for (int i = 0; i < nsanity_cases; i++) {
 		const struct sanity *t = &sanity_cases[i];
 		struct world w;
 		struct outcome r;
@@ -823,7 +1049,7 @@ static void run_sanity(void)
 					 w.o.count.violations, t->violations);
 		}
 		cfg_name(&t->cfg, cn, sizeof(cn));
-		tap(!why[0], "sanity: %s (%s)", t->name, cn);
+		tap(!why[0], "sanity/%s %s (%s)", t->id, t->name, cn);
 		if (why[0]) {
 			struct world w2;
 			char seq[512] = "";
@@ -848,95 +1074,145 @@ static void run_sanity(void)
 
 /* ---- the exhaustive part -------------------------------------------------------- */
 
+/*
+ * A disagreement between hv/policy.c and the contract that is known and
+ * reported to the lead: its check is then `not ok ... # TODO` (which TAP
+ * runners count as passed) until policy.c changes, so the suite stays green
+ * and the finding stays visible. A fixed one turns into a plain `ok`.
+ */
+static const char *known_issue(const struct cfg *c, int check)
+{
+	/*
+	 * None at present. (The first one, hv under-reporting required= after a
+	 * skipped self-stale barrier with passthrough under switch/never, was
+	 * fixed by pcpu_barrier.only_stale.) Add one as, e.g.:
+	 *   if (check == C_HV_UNDER && c->policy == POLICY_SWITCH) return "why";
+	 */
+	(void)c;
+	(void)check;
+	return NULL;
+}
+
+/*
+ * Judge one configuration: two TAP lines.
+ *
+ * NAME (the policy's decisions), fails on:
+ *  - policies guest and switch-migrate: any violation;
+ *  - guest with trap: an entry where barrier != required;
+ *  - policy switch: a violation that is not self-stale;
+ *  - policy never: no violation at all though some VM is not ibpb=never (then
+ *    this checker would be blind).
+ * Violations of never and switch are expected findings: reported, not failed.
+ *
+ * NAME/report (hv's required=, what its trace and reports claim), fails on:
+ *  - any policy: hv says required=0 where the contract needs a barrier
+ *    (its report would hide a hole);
+ *  - track=trap: hv says required=1 where the contract needs none (with trap
+ *    hv sees every guest IBPB, so its view must be exact; with passthrough
+ *    it must assume IBPBs it cannot see, so it may say 1: counted, not failed).
+ */
 static void report_config(const struct cfg *c, const struct graph *g, const struct result *r)
 {
-	char cn[64], stats[160], ex[2048];
+	char cn[64], stats[160], ex[2048], kinds[256];
 	cfg_name(c, cn, sizeof(cn));
 	snprintf(stats, sizeof(stats),
 		 "%" PRIu64 " states, %" PRIu64 " transitions, %" PRIu64 " sequences, depth %d",
 		 r->states, r->transitions, r->sequences, max_depth);
+	snprintf(kinds, sizeof(kinds), "cross-vm=%" PRIu64 " intra-vm=%" PRIu64 " self-stale=%" PRIu64,
+		 r->viol[ORACLE_KIND_CROSS_VM].sequences, r->viol[ORACLE_KIND_INTRA_VM].sequences,
+		 r->viol[ORACLE_KIND_SELF_STALE].sequences);
 	const struct finding *viol = &r->f[C_VIOLATION];
-	const struct finding *hvr = &r->f[C_HV_REQ];
 	const struct finding *extra = &r->f[C_EXTRA];
+	const struct finding *over = &r->f[C_HV_OVER];
+	const struct finding *under = &r->f[C_HV_UNDER];
 	bool trap = c->track == TRACK_TRAP;
+	bool safe_policy = c->policy == POLICY_GUEST || c->policy == POLICY_SWITCH_MIGRATE;
+	bool exact = c->policy == POLICY_GUEST && trap;
+	bool any_opt = false;
+	for (int V = 0; V < NVM; V++)
+		any_opt = any_opt || c->knob[V] != VM_IBPB_NEVER;
 
-	switch (c->policy) {
-	case POLICY_GUEST:
-	case POLICY_SWITCH_MIGRATE: {
-		bool exact = c->policy == POLICY_GUEST && trap;
-		const struct finding *bad = viol->sequences ? viol
-					  : exact && r->f[C_NOT_EXACT].sequences ? &r->f[C_NOT_EXACT]
-					  : exact && hvr->sequences ? hvr : NULL;
-		if (bad) {
-			const char *what = bad == viol ? "violations" :
-					   bad == hvr ? "entries where hv's required= differs from the oracle"
-						      : "entries where barrier != required";
-			tap(false, "%s: %" PRIu64 " %s (%" PRIu64 " transitions) (%s)", cn,
-			    bad->sequences, what, bad->transitions, stats);
-			describe(g, c, bad->ex_state, bad->ex_ev, ex, sizeof(ex));
-			printf("#   shortest: %s\n", ex);
-		} else if (exact) {
-			tap(true, "%s: 0 violations, barriers==required at every entry, hv required= agrees (%s)",
-			    cn, stats);
-		} else {
-			tap(true, "%s: 0 violations, barrier>=required at every entry; extra barriers"
-			    " at %" PRIu64 " of %" PRIu64 " entry transitions (%" PRIu64 " of %" PRIu64
-			    " entry events over all sequences) (%s)", cn, extra->transitions,
-			    r->entry_transitions, extra->sequences, r->entry_sequences, stats);
-			if (extra->ex_state >= 0 && verbose) {
-				describe(g, c, extra->ex_state, extra->ex_ev, ex, sizeof(ex));
-				printf("#   e.g. extra: %s\n", ex);
-			}
-		}
-		break;
+	/* ---- NAME: the decisions ---- */
+	const struct finding *bad = NULL;
+	char what[320] = "";
+	if (safe_policy && viol->sequences) {
+		bad = viol;
+		snprintf(what, sizeof(what), "violations (%s)", kinds);
+	} else if (exact && r->f[C_NOT_EXACT].sequences) {
+		bad = &r->f[C_NOT_EXACT];
+		snprintf(what, sizeof(what), "entries where barrier != required");
+	} else if (c->policy == POLICY_SWITCH && (r->viol[ORACLE_KIND_CROSS_VM].sequences ||
+						 r->viol[ORACLE_KIND_INTRA_VM].sequences)) {
+		bad = r->viol[ORACLE_KIND_CROSS_VM].sequences ? &r->viol[ORACLE_KIND_CROSS_VM]
+							     : &r->viol[ORACLE_KIND_INTRA_VM];
+		snprintf(what, sizeof(what), "violations that are not self-stale (%s)", kinds);
 	}
-	case POLICY_SWITCH:
-	case POLICY_NEVER: {
-		bool any_opt = c->knob[0] != VM_IBPB_NEVER || c->knob[1] != VM_IBPB_NEVER;
-		bool bad_kind = c->policy == POLICY_SWITCH &&
-				(r->viol[ORACLE_KIND_CROSS_VM].sequences ||
-				 r->viol[ORACLE_KIND_INTRA_VM].sequences);
-		/* never with a VM that is not ibpb=never must show its holes, or we test nothing */
-		bool missing = c->policy == POLICY_NEVER && any_opt && !viol->sequences;
-		if (!viol->sequences) {
-			tap(!missing, "%s: %s (%s)", cn,
-			    missing ? "no violations found, expected some"
-				    : "no violations (no VM can require a barrier it skips)", stats);
-			break;
+	if (bad) {
+		tap(false, "%s %" PRIu64 " %s, in %" PRIu64 " transitions (%s)", cn, bad->sequences,
+		    what, bad->transitions, stats);
+		describe(g, c, bad->ex_state, bad->ex_ev, ex, sizeof(ex));
+		printf("#   shortest: %s\n", ex);
+	} else if (exact) {
+		tap(true, "%s 0 violations, barriers==required at every entry (%s)", cn, stats);
+	} else if (safe_policy) {
+		tap(true, "%s 0 violations, barrier>=required at every entry; extra barriers"
+		    " at %" PRIu64 " of %" PRIu64 " entry transitions (%" PRIu64 " of %" PRIu64
+		    " entries over all sequences) (%s)", cn, extra->transitions,
+		    r->entry_transitions, extra->sequences, r->entry_sequences, stats);
+		if (extra->ex_state >= 0 && verbose) {
+			describe(g, c, extra->ex_state, extra->ex_ev, ex, sizeof(ex));
+			printf("#   e.g. extra: %s\n", ex);
 		}
-		char kinds[256];
-		snprintf(kinds, sizeof(kinds),
-			 "cross-vm=%" PRIu64 " intra-vm=%" PRIu64 " self-stale=%" PRIu64,
-			 r->viol[ORACLE_KIND_CROSS_VM].sequences,
-			 r->viol[ORACLE_KIND_INTRA_VM].sequences,
-			 r->viol[ORACLE_KIND_SELF_STALE].sequences);
-		if (bad_kind) {
-			tap(false, "%s: switch must only have self-stale violations, found %s (%s)",
-			    cn, kinds, stats);
-		} else if (c->policy == POLICY_SWITCH) {
-			describe_short(g, viol->ex_state, viol->ex_ev, ex, sizeof(ex));
-			tap(true, "%s: expected finding: %" PRIu64 " self-stale violations (migration"
-			    " hole) in %" PRIu64 " transitions, e.g. %s (%s)", cn,
-			    viol->sequences, viol->transitions, ex, stats);
-		} else {
-			tap(true, "%s: expected finding: %" PRIu64 " violations (%s) in %" PRIu64
-			    " transitions (%s)", cn, viol->sequences, kinds, viol->transitions, stats);
-		}
+	} else if (!viol->sequences) {
+		bool missing = c->policy == POLICY_NEVER && any_opt;
+		tap(!missing, "%s %s (%s)", cn,
+		    missing ? "no violations found, expected some (is the checker blind?)"
+			    : "no violations (no VM can require a barrier it skips)", stats);
+	} else if (c->policy == POLICY_SWITCH) {
+		describe_short(g, viol->ex_state, viol->ex_ev, ex, sizeof(ex));
+		tap(true, "%s expected finding: %" PRIu64 " self-stale violations (migration"
+		    " hole) in %" PRIu64 " transitions, e.g. %s (%s)", cn,
+		    viol->sequences, viol->transitions, ex, stats);
+	} else {
+		tap(true, "%s expected finding: %" PRIu64 " violations (%s) in %" PRIu64
+		    " transitions (%s)", cn, viol->sequences, kinds, viol->transitions, stats);
+	}
+	if (!safe_policy && !bad) {
 		for (int k = ORACLE_KIND_CROSS_VM; k < ORACLE_KINDS; k++) {
 			if (r->viol[k].ex_state < 0)
 				continue;
 			describe(g, c, r->viol[k].ex_state, r->viol[k].ex_ev, ex, sizeof(ex));
 			printf("#   shortest %s: %s\n", oracle_kind_name((enum oracle_kind)k), ex);
 		}
-		break;
 	}
-	}
-	/* hv's required= is a report of the contract; say when it differs (not a failure
-	 * outside guest/trap, where hv cannot know every guest IBPB or does not try). */
-	if (!(c->policy == POLICY_GUEST && trap) && hvr->sequences && verbose) {
-		describe(g, c, hvr->ex_state, hvr->ex_ev, ex, sizeof(ex));
-		printf("#   note: hv's required= differs from the oracle at %" PRIu64
-		       " entry transitions, e.g. %s\n", hvr->transitions, ex);
+
+	/* ---- NAME/report: hv's required= ---- */
+	const struct finding *rbad = under->sequences ? under : trap && over->sequences ? over : NULL;
+	if (rbad) {
+		const char *todo = known_issue(c, rbad == under ? C_HV_UNDER : C_HV_OVER);
+		printf("not ok %d - %s/report %" PRIu64 " entries where hv says required=%d but the"
+		       " contract needs %s, in %" PRIu64 " transitions",
+		       ++tap_n, cn, rbad->sequences, rbad == under ? 0 : 1,
+		       rbad == under ? "a barrier" : "none", rbad->transitions);
+		if (todo)
+			printf(" # TODO %s\n", todo);
+		else {
+			printf("\n");
+			tap_failed++;
+		}
+		describe(g, c, rbad->ex_state, rbad->ex_ev, ex, sizeof(ex));
+		printf("#   shortest: %s\n", ex);
+	} else if (trap) {
+		tap(true, "%s/report hv required= equals the oracle's at every entry (%" PRIu64
+		    " entry transitions)", cn, r->entry_transitions);
+	} else {
+		tap(true, "%s/report hv required= never below the oracle's; above it at %" PRIu64
+		    " of %" PRIu64 " entry transitions (passthrough: hv must assume IBPBs it cannot"
+		    " see)", cn, over->transitions, r->entry_transitions);
+		if (over->ex_state >= 0 && verbose) {
+			describe(g, c, over->ex_state, over->ex_ev, ex, sizeof(ex));
+			printf("#   e.g.: %s\n", ex);
+		}
 	}
 	if (verbose)
 		printf("#   %.3f s\n", r->seconds);
@@ -961,19 +1237,22 @@ static void brute_compare(const struct cfg *c)
 	analyse(&g, brute_depth, &r);
 	graph_free(&g);
 	bool ok = b.sequences == r.sequences && b.not_exact == r.f[C_NOT_EXACT].sequences &&
-		  b.extra == r.f[C_EXTRA].sequences && b.hv_req == r.f[C_HV_REQ].sequences;
+		  b.extra == r.f[C_EXTRA].sequences && b.hv_over == r.f[C_HV_OVER].sequences &&
+		  b.hv_under == r.f[C_HV_UNDER].sequences;
 	for (int k = 0; k < ORACLE_KINDS; k++)
 		ok = ok && b.viol[k] == r.viol[k].sequences;
-	tap(ok, "%s: merged counts equal brute force at depth %d (%" PRIu64 " sequences,"
-	    " violations %" PRIu64 "/%" PRIu64 "/%" PRIu64 ", extra %" PRIu64 ", hv-required"
-	    " mismatches %" PRIu64 "; merged: %" PRIu64 " states)", cn, brute_depth,
-	    b.sequences, b.viol[1], b.viol[2], b.viol[3], b.extra, b.hv_req, r.states);
+	tap(ok, "%s/brute merged counts equal brute force at depth %d (%" PRIu64 " sequences,"
+	    " violations %" PRIu64 "/%" PRIu64 "/%" PRIu64 ", extra %" PRIu64 ", hv required="
+	    " over/under %" PRIu64 "/%" PRIu64 "; merged: %" PRIu64 " states)", cn, brute_depth,
+	    b.sequences, b.viol[1], b.viol[2], b.viol[3], b.extra, b.hv_over, b.hv_under,
+	    r.states);
 	if (!ok)
 		printf("#   merged: %" PRIu64 " sequences, violations %" PRIu64 "/%" PRIu64 "/%" PRIu64
-		       ", extra %" PRIu64 ", not-exact %" PRIu64 "/%" PRIu64 ", hv-required %" PRIu64 "\n",
+		       ", extra %" PRIu64 ", not-exact %" PRIu64 "/%" PRIu64 ", hv required= over/under"
+		       " %" PRIu64 "/%" PRIu64 "\n",
 		       r.sequences, r.viol[1].sequences, r.viol[2].sequences, r.viol[3].sequences,
 		       r.f[C_EXTRA].sequences, r.f[C_NOT_EXACT].sequences, b.not_exact,
-		       r.f[C_HV_REQ].sequences);
+		       r.f[C_HV_OVER].sequences, r.f[C_HV_UNDER].sequences);
 }
 
 static double now_s(void);
@@ -1004,11 +1283,14 @@ static double now_s(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: test_exhaustive [--depth N] [--only PREFIX] [--brute N] [-j N] [-v]\n"
+	fprintf(f, "usage: test_exhaustive [--depth N] [--only PREFIX] [--brute N] [--no-symmetry]\n"
+		   "                       [-j N] [-v]\n"
 		   "  --depth N     explore every sequence of up to N events (default 8)\n"
 		   "  --only P      only configurations whose name starts with P (e.g. guest/trap)\n"
-		   "  --brute N     also re-explore without state merging up to N events and\n"
-		   "                check the counts agree (validates the canonicalisation)\n"
+		   "  --brute N     also enumerate every sequence up to N events without any\n"
+		   "                merging and check the counts agree (validates the state key\n"
+		   "                and the symmetry reduction); default 5, 0 = off\n"
+		   "  --no-symmetry do not merge states that are renamings of each other\n"
 		   "  -j N          run configurations in N worker processes (default: one\n"
 		   "                per online CPU; -j 1 runs everything in this process)\n"
 		   "  -v            timings, extra-barrier examples, hv required= notes\n");
@@ -1025,6 +1307,8 @@ int main(int argc, char **argv)
 			only = argv[++i];
 		} else if (strcmp(argv[i], "-j") == 0 && i + 1 < argc) {
 			jobs = atoi(argv[++i]);
+		} else if (strcmp(argv[i], "--no-symmetry") == 0) {
+			no_symmetry = true;
 		} else if (strcmp(argv[i], "-v") == 0) {
 			verbose = 1;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -1062,17 +1346,17 @@ int main(int argc, char **argv)
 					cfgs[ncfg++] = c;
 				}
 
-	int nsanity = (int)(sizeof(sanity_cases) / sizeof(sanity_cases[0]));
-	printf("1..%d\n", nsanity + ncfg * (brute_depth ? 2 : 1));
-	printf("# world: pCPUs p0 p1; VM 0 = v0 v1, VM 1 = v2 v3; E(v,p) entry, I(p) IBPB and"
-	       " S(p) SBPB by the vCPU current on p\n");
+	int nsanity = nsanity_cases;
+	printf("1..%d\n", nsanity + ncfg * (brute_depth ? 3 : 2));
+	printf("# world: %d pCPUs p0..p%d; VM 0 = v0..v%d, VM 1 = v%d..v%d; E(v,p) entry, I(p) IBPB"
+	       " and S(p) SBPB by the vCPU current on p\n", NP, NP - 1, VPV - 1, VPV, NV - 1);
 	printf("# in examples: b = hv's barrier, r = oracle's required, hv:r = hv's required=,"
 	       " then hv's reason; [unseen] = a PRED_CMD write hv did not see (passthrough)\n");
 	run_sanity();
 
 	double t0 = now_s();
 	u64 total_states = 0, total_transitions = 0;
-	int per = brute_depth ? 2 : 1;
+	int per = brute_depth ? 3 : 2;
 	if (jobs > ncfg)
 		jobs = ncfg;
 	if (jobs <= 1) {
@@ -1136,7 +1420,7 @@ int main(int argc, char **argv)
 					got = true;
 					continue;
 				}
-				if (strncmp(line, "not ok", 6) == 0)
+				if (strncmp(line, "not ok", 6) == 0 && !strstr(line, "# TODO"))
 					tap_failed++;
 				fputs(line, stdout);
 			}
@@ -1145,7 +1429,8 @@ int main(int argc, char **argv)
 				cfg_name(&cfgs[i], cn, sizeof(cn));
 				tap_n = nsanity + i * per;
 				for (int k = 0; k < per; k++)
-					tap(false, "%s: no result (worker crashed)", cn);
+					tap(false, "%s%s no result (worker crashed)", cn,
+					    k == 0 ? "" : k == 1 ? "/report" : "/brute");
 			}
 		}
 		tap_n = nsanity + ncfg * per;

@@ -267,8 +267,9 @@ static void on_event(const struct line *l)
 		e->kind = EV_ENTRY;
 	else if (strcmp(w, "ibpb") == 0)
 		e->kind = EV_IBPB;
-	else if (strcmp(w, "yield") == 0 || strcmp(w, "halt") == 0 || strcmp(w, "stop") == 0)
-		e->kind = EV_LEAVE;
+	else if (strcmp(w, "yield") == 0 || strcmp(w, "halt") == 0 || strcmp(w, "stop") == 0 ||
+		 strcmp(w, "preempt") == 0 || strcmp(w, "migrate") == 0)
+		e->kind = EV_LEAVE; /* v stops running on p; its residue stays */
 	else
 		e->kind = EV_IGNORED; /* vmend and anything new */
 	if (e->kind == EV_IGNORED)

@@ -88,6 +88,33 @@ void oracle_copy(struct oracle *dst, const struct oracle *src)
 	dst->count = src->count;
 }
 
+void oracle_rename(struct oracle *dst, const struct oracle *src, const unsigned *pmap,
+		   const unsigned *vmap, const unsigned *vmmap)
+{
+	for (unsigned V = 0; V < src->nvms; V++)
+		dst->vm[vmmap[V]] = src->vm[V];
+	for (unsigned v = 0; v < src->nvcpus; v++) {
+		struct oracle_vcpu c = src->vcpu[v];
+		c.vm = vmmap[c.vm];
+		if (c.running_on != ORACLE_NONE)
+			c.running_on = (int)pmap[c.running_on];
+		dst->vcpu[vmap[v]] = c;
+	}
+	for (unsigned p = 0; p < src->npcpus; p++) {
+		const struct oracle_pcpu *from = &src->pcpu[p];
+		struct oracle_pcpu *to = &dst->pcpu[pmap[p]];
+		to->running = from->running == ORACLE_NONE ? ORACLE_NONE
+							   : (int)vmap[from->running];
+		to->n = from->n;
+		for (unsigned i = 0; i < from->n; i++) {
+			to->trained[i].vcpu = vmap[from->trained[i].vcpu];
+			to->trained[i].since = from->trained[i].since;
+		}
+	}
+	dst->clock = src->clock;
+	dst->count = src->count;
+}
+
 void oracle_define_vm(struct oracle *o, unsigned vm, enum oracle_knob knob)
 {
 	o->vm[vm].defined = true;

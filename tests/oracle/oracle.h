@@ -148,7 +148,17 @@ int oracle_leave(struct oracle *o, unsigned p, unsigned v);
  * out. oracle_key_words() words; returns the number written.
  */
 size_t oracle_key_words(const struct oracle *o);
+
 size_t oracle_key(const struct oracle *o, uint32_t *out);
+
+/*
+ * dst = src with every id renamed: pCPU p becomes pmap[p], vCPU v becomes
+ * vmap[v], VM V becomes vmmap[V] (bijections; vmap must keep each vCPU in
+ * its renamed VM). dst initialised with the same sizes. For checkers that
+ * reduce by symmetry.
+ */
+void oracle_rename(struct oracle *dst, const struct oracle *src, const unsigned *pmap,
+		   const unsigned *vmap, const unsigned *vmmap);
 
 const char *oracle_kind_name(enum oracle_kind k);
 const char *oracle_knob_name(enum oracle_knob k);
