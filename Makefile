@@ -19,7 +19,7 @@ CONFIG   ?= tests/configs/demo.cfg
 # Debian packages hv needs to build and test (`make deps` installs the missing ones).
 DEPS := gcc make binutils nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools \
         libcmocka-dev python3 \
-        grub-pc-bin grub-common xorriso bochs bochsbios vgabios
+        grub-pc-bin grub-efi-amd64-bin grub-common xorriso bochs bochsbios vgabios
 
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes
 # Freestanding, position independent (the UEFI loader relocates us), no SSE
@@ -38,8 +38,9 @@ HV_C := \
 	hv/config.c hv/insn.c hv/pagetable.c \
 	hv/lib/string.c hv/lib/format.c \
 	hv/x86/serial.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/smp.c \
-	hv/svm/svm.c
-HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/ap_boot.S hv/svm/svm_entry.S
+	hv/svm/svm.c \
+	hv/vmx/vmx.c
+HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/ap_boot.S hv/svm/svm_entry.S hv/vmx/vmx_entry.S
 HV_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(HV_C)) $(patsubst %.S,$(B)/obj/%.o,$(HV_S))
 
 GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
@@ -110,7 +111,7 @@ MB2_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(MB2_C)) $(patsubst %.S,$(B)/obj/%.o,$(
 BOCHS_PLATFORM ?= $(if $(wildcard hv/vmx/*.c),bochs-icelake,bochs-ryzen)
 ISO      ?= $(B)/hv.iso
 # Where `make test` runs the scenarios (tests/run.py --platform; docs/testing.md).
-TEST_PLATFORMS ?= qemu,bochs-ryzen
+TEST_PLATFORMS ?= qemu,bochs-icelake,bochs-tigerlake,bochs-ryzen,bochs-ovmf
 
 .PHONY: iso bochs
 all: $(B)/hv-mb2.elf
@@ -186,6 +187,62 @@ qemu-gdb: deps
 	@$(MAKE) --no-print-directory all
 	@echo "in another terminal: gdb -ex 'target remote :1234' (see docs/debugging.md for symbols)"
 	$(PYTHON) tests/run.py boot $(CONFIG) --gdb
+
+# ---- fuzzing (tests/fuzz/; docs/security.md) ---------------------------------------
+# `make fuzz SEEDS=A-B`: random guests, up to 15 random VMs + hello per hv boot.
+# `make fuzz-config SECONDS=N`: libFuzzer on config_parse() with ASan and UBSan;
+# installs clang and its fuzzer runtime (libclang-rt-14-dev) itself if missing.
+# `make fuzz-config-cov`: line/branch coverage of the parser by the corpus so far.
+SEEDS   ?= 0-199
+SECONDS ?= 600
+FUZZ_JOBS ?= 2
+FUZZ_DEPS := clang libclang-rt-14-dev llvm-14
+FUZZ_SAN  := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+.PHONY: fuzz fuzz-config fuzz-config-cov fuzz-deps
+fuzz: deps
+	@$(MAKE) --no-print-directory $(B)/hv.efi $(B)/guest/hello.bin
+	$(PYTHON) tests/fuzz/guests.py --seeds $(SEEDS) -j $(FUZZ_JOBS)
+
+fuzz-deps:
+	@missing=""; for p in $(FUZZ_DEPS); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make fuzz-config: need root for apt-get"; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(B)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c hv/config.c hv/lib/format.c hv/config.h hv/lib.h
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 $(FUZZ_SAN) -Ihv -o $@ $(filter %.c,$^)
+
+fuzz-config: fuzz-deps
+	@$(MAKE) --no-print-directory $(B)/fuzz/fuzz_config
+	@rm -rf $(B)/fuzz/config-seeds && mkdir -p $(B)/fuzz/config-seeds $(B)/fuzz/config-corpus \
+		$(B)/fuzz/config-crashes
+	@cp tests/unit/config-golden/*.cfg $(B)/fuzz/config-seeds/
+	@for f in tests/configs/*.cfg; do cp $$f $(B)/fuzz/config-seeds/configs-$$(basename $$f); done
+	@{ $(B)/fuzz/fuzz_config -max_total_time=$(SECONDS) -max_len=8192 -print_final_stats=1 \
+		-dict=tests/fuzz/config.dict -artifact_prefix=$(B)/fuzz/config-crashes/ \
+		$(B)/fuzz/config-corpus $(B)/fuzz/config-seeds 2>&1; echo $$? >$(B)/fuzz/.fuzz-config.rc; } \
+		| tee $(B)/fuzz/fuzz-config.log; exit $$(cat $(B)/fuzz/.fuzz-config.rc)
+
+$(B)/fuzz/fuzz_config_cov: tests/fuzz/fuzz_config.c hv/config.c hv/lib/format.c hv/config.h hv/lib.h
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O0 -fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping \
+		-Ihv -o $@ $(filter %.c,$^)
+
+fuzz-config-cov: fuzz-deps
+	@$(MAKE) --no-print-directory $(B)/fuzz/fuzz_config_cov
+	@rm -f $(B)/fuzz/config.profraw
+	LLVM_PROFILE_FILE=$(B)/fuzz/config.profraw $(B)/fuzz/fuzz_config_cov -runs=0 \
+		$(B)/fuzz/config-corpus $(B)/fuzz/config-seeds >/dev/null 2>&1
+	llvm-profdata-14 merge -o $(B)/fuzz/config.profdata $(B)/fuzz/config.profraw
+	llvm-cov-14 report $(B)/fuzz/fuzz_config_cov -instr-profile=$(B)/fuzz/config.profdata \
+		hv/config.c hv/lib/format.c
+# ---- end of fuzzing -----------------------------------------------------------------
 
 clean:
 	rm -rf $(B)

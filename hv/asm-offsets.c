@@ -11,6 +11,7 @@
 void asm_offsets(void);
 void asm_offsets(void)
 {
+	OFFSET(REGS_RAX, struct guest_regs, rax);   /* VMX: RAX is not in the VMCS */
 	OFFSET(REGS_RBX, struct guest_regs, rbx);
 	OFFSET(REGS_RCX, struct guest_regs, rcx);
 	OFFSET(REGS_RDX, struct guest_regs, rdx);

@@ -53,13 +53,16 @@ u64 hv_pool_size(const struct hv_config *cfg)
 
 static const struct vendor_ops *pick_vendor(void)
 {
-	static const struct vendor_ops *const all[] = { &svm_ops };
+	static const struct vendor_ops *const all[] = { &svm_ops, &vmx_ops };
+	const char *why[ARRAY_SIZE(all)];
 	for (unsigned i = 0; i < ARRAY_SIZE(all); i++) {
-		const char *why = all[i]->probe();
-		if (!why)
+		why[i] = all[i]->probe();
+		if (!why[i])
 			return all[i];
-		printk("hv: error: %s\n", why);
 	}
+	/* Say why only when no backend takes this CPU. */
+	for (unsigned i = 0; i < ARRAY_SIZE(all); i++)
+		printk("hv: error: %s: %s\n", all[i]->name, why[i]);
 	return NULL;
 }
 

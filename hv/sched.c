@@ -163,15 +163,17 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 		action = vcpu_handle_exit(v, p, &e);
 		if (vm_ended(vm))
 			action = ACTION_STOP;
-		if (action != ACTION_RESUME)
+		if (action != ACTION_RESUME && action != ACTION_PREEMPT)
 			break;
+		/* The run limit is checked after every exit that does not end the
+		 * vCPU's turn for another reason, the backend's slice timer included. */
 		if (vm->limit_tsc && vm->run_tsc >= vm->limit_tsc) {
 			vm_end(vm, RESULT_LIMIT, -1, "ran for its limit of %llu ms",
 			       (unsigned long long)vm->cfg->limit_ms);
 			action = ACTION_STOP;
 			break;
 		}
-		if (apic_timer_take()) {       /* slice used up: preempt */
+		if (action == ACTION_PREEMPT || apic_timer_take()) {   /* slice used up */
 			action = ACTION_PREEMPT;
 			break;
 		}

@@ -36,5 +36,6 @@ struct vendor_ops {
 
 extern const struct vendor_ops *vendor;
 extern const struct vendor_ops svm_ops;
+extern const struct vendor_ops vmx_ops;
 
 #endif

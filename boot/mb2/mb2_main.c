@@ -19,11 +19,12 @@
 #include "../../hv/bootinfo.h"
 #include "../../hv/guest_layout.h"
 #include "../../hv/hv.h"
+#include "../../hv/x86/cpu.h"
 #include "multiboot2.h"
 
 #define CONFIG_MODULE "hv.cfg"
 #define MAX_MODULES 64
-#define MAX_REGIONS 128
+#define MAX_REGIONS 256
 #define MAX_EXCLUDED (MAX_MODULES + 2)
 #define POOL_LIMIT GiB(4)          /* entry.S maps only the low 4 GiB */
 #define AP_TRAMPOLINE_PAGES 8
@@ -51,6 +52,18 @@ static unsigned nexcluded;
 static u8 rsdp_copy[64] __attribute__((aligned(16)));
 
 void mb2_main(u32 magic, u64 info_pa) __attribute__((noreturn));
+
+/*
+ * Wait until COM1 has sent everything (LSR bit 6, TEMT; PC16550D data
+ * sheet): hv_main programs the UART again, and a byte still being shifted
+ * out then is lost or garbled (Bochs turns it into a NUL). Bounded, for a
+ * machine without a UART (reads 0xff).
+ */
+static void serial_drain(void)
+{
+	for (int i = 0; i < 100000 && !(inb(0x3f8 + 5) & 0x40); i++)
+		pause();
+}
 
 static void __attribute__((noreturn)) fail(void)
 {
@@ -93,6 +106,33 @@ static const struct range *overlap(u64 start, u64 end)
 		if (start < excluded[i].end && excluded[i].start < end)
 			return &excluded[i];
 	return NULL;
+}
+
+/*
+ * Sort the available ranges and join those that touch or overlap: a map
+ * from UEFI firmware can list one stretch of free RAM as several entries of
+ * different EFI types, all "available" here, and the pool may span them.
+ */
+static void merge_ram(void)
+{
+	for (unsigned i = 1; i < nram; i++)
+		for (unsigned j = i; j > 0 && ram[j].start < ram[j - 1].start; j--) {
+			struct range t = ram[j];
+			ram[j] = ram[j - 1];
+			ram[j - 1] = t;
+		}
+	unsigned n = 0;
+	for (unsigned i = 0; i < nram; i++) {
+		if (ram[i].end <= ram[i].start)
+			continue;
+		if (n && ram[i].start <= ram[n - 1].end) {
+			if (ram[i].end > ram[n - 1].end)
+				ram[n - 1].end = ram[i].end;
+		} else {
+			ram[n++] = ram[i];
+		}
+	}
+	nram = n;
 }
 
 /*
@@ -167,6 +207,7 @@ static void parse_info(const struct mb2_info *info)
 		ram[nram++] = (struct range){ MiB(1), MiB(1) + upper_kib * 1024 };
 		bootinfo.phys_top = MiB(1) + upper_kib * 1024;
 	}
+	merge_ram();
 }
 
 /*
@@ -222,7 +263,7 @@ void mb2_main(u32 magic, u64 info_pa)
 
 	bootinfo.image_start = va_to_pa(__mb2_image_start);
 	bootinfo.image_end = va_to_pa(__mb2_image_end);
-	/* gdb: symbol-file build/hv-mb2.elf (linked where it runs; docs/debugging.md) */
+	/* gdb: symbol-file build/hv-mb2.elf (linked where it runs; docs/booting.md) */
 	printk("\nhv: Multiboot2 loader starting, image at 0x%llx\n",
 	       (unsigned long long)bootinfo.image_start);
 	if (magic != MB2_BOOTLOADER_MAGIC) {
@@ -299,5 +340,6 @@ void mb2_main(u32 magic, u64 info_pa)
 	printk("hv: %u module(s), RAM top 0x%llx, pool %llu MiB at 0x%llx\n", nmodules,
 	       (unsigned long long)bootinfo.phys_top, (unsigned long long)(pool >> 20),
 	       (unsigned long long)bootinfo.pool_pa);
+	serial_drain();
 	hv_main(&bootinfo);
 }

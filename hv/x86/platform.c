@@ -7,15 +7,15 @@
  * QEMU (hypervisor bit set and leaf 0x40000000 reads "TCGTCGTCGTCG" or
  * "KVMKVMKVM"); elsewhere it halts with the report on the console.
  *
- * Under Bochs (tests/bochs/) the harness turns on port_e9_hack and
- * magic_break and runs Bochs with a debugger script "continue, quit". Bochs
- * has no hypervisor CPUID leaf, so hv recognises it by port 0xE9 reading back
- * 0xE9 (the e9 hack; an unused port on a PC reads 0xFF, and reading it has no
- * effect). There hv ends the run with the magic breakpoint `xchg bx, bx`
- * (Bochs stops, the script's `quit` exits 0) and, should magic_break be off,
- * with the string "Shutdown" to Bochs's shutdown port 0x8900 (Bochs exits 1).
- * Bochs's status does not carry hv's code: the harness reads the outcome from
- * the `hv: exit ...` line printed before.
+ * Under Bochs (tests/bochs/) the harness turns on port_e9_hack. Bochs has no
+ * hypervisor CPUID leaf, so hv recognises it by port 0xE9 reading back 0xE9
+ * (the e9 hack; an unused port on a PC reads 0xFF, and reading it has no
+ * effect). There hv ends the run by writing "Shutdown" to Bochs's shutdown
+ * port 0x8900 (Bochs exits with status 1), and should that not end it, with
+ * the magic breakpoint `xchg bx, bx` (with magic_break on, Bochs's debugger
+ * takes the next command of its -rc script). Bochs's status does not carry
+ * hv's code: the harness reads the outcome from the `hv: exit ...` line
+ * printed before.
  */
 #include "../hv.h"
 #include "cpu.h"
@@ -54,9 +54,9 @@ static void serial_drain(void)
 
 static void bochs_exit(void)
 {
-	__asm__ volatile("xchg %%bx, %%bx" ::: "memory");    /* magic breakpoint */
 	for (const char *s = "Shutdown"; *s; s++)
 		outb(BOCHS_SHUTDOWN_PORT, (u8)*s);
+	__asm__ volatile("xchg %%bx, %%bx" ::: "memory");    /* magic breakpoint */
 }
 
 void platform_exit(enum hv_exit_code code)

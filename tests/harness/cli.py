@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import List
 
 from . import accel as accel_mod
-from . import esp, judge, oracle, qemu, scenarios, unit
-from .common import (CHILDREN, HV_EFI, LOG_DIR, OVMF, QEMU, ROOT, SCENARIOS, Interrupted,
-                     rel)
+from . import bochs, esp, iso, judge, oracle, platforms, qemu, scenarios, unit
+from .common import (CHILDREN, ESP_DIR, HV_EFI, HV_MB2, ISO_DIR, OVMF, QEMU, ROOT,
+                     SCENARIOS, Interrupted, rel)
 
 VERBOSE_LOG_LINES = 200
 
@@ -58,27 +58,73 @@ class ScenarioResult:
     verbose: List[str] = field(default_factory=list)
 
 
-def preflight():
-    """Problems that would make every scenario fail, found once."""
-    if not HV_EFI.is_file():
-        return "%s not found; build hv first" % rel(HV_EFI)
-    if not OVMF.is_file():
-        return "firmware %s not found; install ovmf or set HV_OVMF" % OVMF
-    if not shutil.which(QEMU):
-        return "%s not found; install qemu-system-x86 or set HV_QEMU" % QEMU
-    for tool in ("mkfs.fat", "mmd", "mcopy"):
-        if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool) \
-                and not os.path.exists("/sbin/" + tool):
-            return "%s not found; install dosfstools and mtools" % tool
+def _have_tool(tool):
+    return bool(shutil.which(tool)) or os.path.exists("/usr/sbin/" + tool) \
+        or os.path.exists("/sbin/" + tool)
+
+
+def preflight(platform=platforms.BY_NAME[platforms.DEFAULT]):
+    """Problems that would make every scenario on platform fail, found once."""
+    if platform.boot == "uefi":
+        if not HV_EFI.is_file():
+            return "%s not found; build hv first" % rel(HV_EFI)
+        if not OVMF.is_file():
+            return "firmware %s not found; install ovmf or set HV_OVMF" % OVMF
+        for tool in ("mkfs.fat", "mmd", "mcopy"):
+            if not _have_tool(tool):
+                return "%s not found; install dosfstools and mtools" % tool
+    else:
+        if not HV_MB2.is_file():
+            return "%s not found; build hv first (make)" % rel(HV_MB2)
+        for tool, pkg in (("grub-mkrescue", "grub-common and grub-pc-bin"),
+                          ("xorriso", "xorriso"), ("mformat", "mtools")):
+            if not _have_tool(tool):
+                return "%s not found; install %s" % (tool, pkg)
+        if not os.path.isdir("/usr/lib/grub/i386-pc"):
+            return "/usr/lib/grub/i386-pc not found; install grub-pc-bin"
+    if platform.emulator == "qemu":
+        if not shutil.which(QEMU):
+            return "%s not found; install qemu-system-x86 or set HV_QEMU" % QEMU
+    else:
+        if not shutil.which(bochs.BOCHS):
+            return "%s not found; install bochs, bochsbios and vgabios (or set HV_BOCHS)" % bochs.BOCHS
+        for f in bochs.BIOS_FILES:
+            if not os.path.isfile(f):
+                return "%s not found; install bochsbios and vgabios" % f
     return None
 
 
-def run_scenario(sc, accel_name, verbose):
-    """Build the ESP, boot it, judge the log. Never raises for test failures."""
-    log_path = LOG_DIR / ("%s.log" % sc.name)
-    trace_path = LOG_DIR / ("%s.trace" % sc.name)
+def boot_medium(platform, name, config):
+    """Build what the platform boots for config: an ESP image (uefi) or a
+    GRUB ISO (mb2). Returns (path, [copied images], [missing images]);
+    raises esp.EspError or iso.IsoError."""
+    if platform.boot == "uefi":
+        esp_dir = ESP_DIR if platform.name == platforms.DEFAULT else ESP_DIR / platform.name
+        return esp.build(name, config, HV_EFI, esp_dir=esp_dir)
+    out = ISO_DIR / platform.name / ("%s.iso" % name)
+    copied, missing = iso.build(name, config, HV_MB2, out)
+    return out, copied, missing
+
+
+def start_command(platform, name, smp, medium, log_path, accel_name, qemu_args):
+    """The emulator command line for one boot (Bochs: also writes its bochsrc)."""
+    if platform.emulator == "qemu":
+        if platform.boot == "uefi":
+            return qemu.command(medium, smp, accel_name, qemu_args)
+        return qemu.command_iso(medium, smp, accel_name, qemu_args)
+    rc = bochs.write_config(platform, name, smp, medium, log_path, OVMF)
+    return bochs.command(rc)
+
+
+def run_scenario(sc, accel_name, verbose, platform=platforms.BY_NAME[platforms.DEFAULT]):
+    """Build the boot medium, boot it, judge the log. Never raises for test failures."""
+    sc = scenarios.for_platform(sc, platform.name)
+    log_dir = platform.log_dir
+    log_path = log_dir / ("%s.log" % sc.name)
+    trace_path = log_dir / ("%s.trace" % sc.name)
+    bochs_log = log_dir / ("%s.bochs.log" % sc.name)
     log_ref = "log %s" % rel(log_path)
-    for stale in (log_path, trace_path):     # never judge or show an old run
+    for stale in (log_path, trace_path, bochs_log):     # never judge or show an old run
         if stale.exists():
             stale.unlink()
     if sc.error:
@@ -88,22 +134,32 @@ def run_scenario(sc, accel_name, verbose):
         return ScenarioResult(False, "config %s not found" % sc.config)
     start = time.monotonic()
     try:
-        image, _, _ = esp.build(sc.name, config, HV_EFI)
+        medium, _, _ = boot_medium(platform, sc.name, config)
     except esp.EspError as e:
         return ScenarioResult(False, "ESP: %s" % e)
+    except iso.IsoError as e:
+        return ScenarioResult(False, "ISO: %s" % e)
 
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    cmd = qemu.command(image, sc.smp, accel_name, sc.qemu_args)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    cmd = start_command(platform, sc.name, sc.smp, medium, log_path, accel_name, sc.qemu_args)
     try:
-        run = qemu.run_to_log(cmd, log_path, sc.timeout, ROOT)
+        if platform.emulator == "qemu":
+            run = qemu.run_to_log(cmd, log_path, sc.timeout, ROOT)
+        else:
+            run = bochs.run_to_log(cmd, log_path, bochs_log, sc.timeout, ROOT,
+                                   platform.bad_msrs_allowed)
     except FileNotFoundError:
-        return ScenarioResult(False, "%s not found" % QEMU)
+        return ScenarioResult(False, "%s not found" % cmd[0])
     with open(log_path, "rb") as f:
         log = judge.parse_log(f.read())
     oracle.write_trace(trace_path, log.trace)
     elapsed = time.monotonic() - start
 
     reason = judge.verdict(sc, run, log)
+    if reason is None and not run.timed_out:
+        reason = run.check()
+    if run.timed_out and getattr(run, "note", ""):
+        reason += "; " + run.note
     notes = []
     if reason is None and log.trace:
         n = "%d trace line%s" % (len(log.trace), "" if len(log.trace) == 1 else "s")
@@ -126,9 +182,17 @@ def run_scenario(sc, accel_name, verbose):
     else:
         detail = "%s; %.1f s; %s" % (reason, elapsed, log_ref)
     if verbose:
-        extra.append("    qemu: %s" % " ".join(shlex.quote(a) for a in cmd))
-        for line in run.stderr.splitlines():
-            extra.append("    qemu stderr: %s" % line)
+        emu = platform.emulator
+        extra.append("    %s: %s" % (emu, " ".join(shlex.quote(a) for a in cmd)))
+        if emu == "qemu":
+            for line in run.stderr.splitlines():
+                extra.append("    qemu stderr: %s" % line)
+        else:
+            panic, error = bochs.log_problems(run.stderr)
+            for line in (panic, error):
+                if line:
+                    extra.append("    bochs log: %s" % line)
+            extra.append("    bochs log: %s" % rel(bochs_log))
         lines = log.lines[:-1] if log.lines and log.lines[-1] == "" else log.lines
         shown = lines[-VERBOSE_LOG_LINES:]
         head = "    --- %s" % rel(log_path)
@@ -140,15 +204,16 @@ def run_scenario(sc, accel_name, verbose):
     return ScenarioResult(False, detail, extra)
 
 
-def scenario_job(sc, accel_name, blocker, verbose, printer):
+def scenario_job(sc, accel_name, blocker, verbose, printer,
+                 platform=platforms.BY_NAME[platforms.DEFAULT]):
     if blocker:
         res = ScenarioResult(False, blocker)
     else:
-        res = run_scenario(sc, accel_name, verbose)
-    if CHILDREN.stopping:       # interrupted: its QEMU was killed by us
+        res = run_scenario(sc, accel_name, verbose, platform)
+    if CHILDREN.stopping:       # interrupted: its emulator was killed by us
         return
-    printer.block([status_line(res.ok, "scenario " + sc.name, res.detail)] + res.verbose,
-                  passed=int(res.ok), failed=int(not res.ok))
+    printer.block([status_line(res.ok, "scenario " + platform.label(sc.name), res.detail)]
+                  + res.verbose, passed=int(res.ok), failed=int(not res.ok))
 
 
 def unit_job(path, printer):
@@ -197,9 +262,31 @@ def select(names, groups, all_scenarios, binaries):
     return chosen_sc, chosen_bin
 
 
+def runs(chosen_sc, chosen_platforms):
+    """The (scenario, platform) pairs to run, platform by platform."""
+    return [(sc, p) for p in chosen_platforms for sc in chosen_sc if scenarios.runs_on(sc, p)]
+
+
+def longest_first(todo):
+    """The runs in the order to start them: the probably longest first, so that
+    one long run does not start last and leave the other jobs idle. A long
+    timeout and many emulated CPUs (Bochs emulates them one after another)
+    mean long."""
+    def cost(item):
+        sc, p = item
+        sc = scenarios.for_platform(sc, p.name)
+        return sc.timeout * (sc.smp if p.emulator == "bochs" else 1)
+    return sorted(todo, key=cost, reverse=True)     # stable: file order otherwise
+
+
 def cmd_test(args):
     printer = Printer()
     file_error = None
+    try:
+        chosen_platforms = platforms.parse(args.platform)
+    except ValueError as e:
+        print("tests/run.py: %s" % e, file=sys.stderr)
+        return 2
     try:
         all_scenarios = scenarios.load(args.scenarios)
     except scenarios.ScenarioFileError as e:
@@ -213,12 +300,17 @@ def cmd_test(args):
             print("tests/run.py: %s" % file_error, file=sys.stderr)
         print("tests/run.py: %s (try --list)" % e, file=sys.stderr)
         return 2
+    todo = runs(chosen_sc, chosen_platforms)
+    if chosen_sc and not todo:
+        print("tests/run.py: none of the selected scenarios runs on %s (see their "
+              "`platforms` key)" % ", ".join(p.name for p in chosen_platforms), file=sys.stderr)
+        return 2
 
     if args.list:
-        nw = max([len(sc.name) for sc in chosen_sc] + [1])
-        cw = max([len(sc.config) for sc in chosen_sc] + [1])
-        for sc in chosen_sc:
-            print("scenario %-*s  %-*s  %s" % (nw, sc.name, cw, sc.config,
+        nw = max([len(p.label(sc.name)) for sc, p in todo] + [1])
+        cw = max([len(sc.config) for sc, _ in todo] + [1])
+        for sc, p in todo:
+            print("scenario %-*s  %-*s  %s" % (nw, p.label(sc.name), cw, sc.config,
                                               " ".join(sc.groups) or "-"))
         for b in chosen_bin:
             print("unit     %s" % b.name)
@@ -228,7 +320,7 @@ def cmd_test(args):
         return 0
 
     accel_name = "tcg"
-    if chosen_sc:
+    if any(p.emulator == "qemu" for _, p in todo):
         try:
             acc = accel_mod.choose()
         except ValueError as e:
@@ -236,6 +328,9 @@ def cmd_test(args):
             return 2
         accel_name = acc.name
         print(acc.line())
+    elif todo:
+        print("accel: none (no QEMU scenarios; %s)" % ", ".join(
+            sorted({p.name for _, p in todo})))
     else:
         print("accel: none (no scenarios to run)")
     sys.stdout.flush()
@@ -243,13 +338,13 @@ def cmd_test(args):
     if file_error:
         printer.block([status_line(False, "scenarios " + rel(args.scenarios), file_error)],
                       failed=1)
-    blocker = preflight() if chosen_sc else None
+    blockers = {p.name: preflight(p) for p in {p for _, p in todo}}
 
     jobs = max(1, args.jobs or os.cpu_count() or 1)
     pool = ThreadPoolExecutor(max_workers=jobs)
     futures = [pool.submit(unit_job, b, printer) for b in chosen_bin]
-    futures += [pool.submit(scenario_job, sc, accel_name, blocker, args.verbose, printer)
-                for sc in chosen_sc]
+    futures += [pool.submit(scenario_job, sc, accel_name, blockers[p.name], args.verbose,
+                            printer, p) for sc, p in longest_first(todo)]
     try:
         for fut in as_completed(futures):
             fut.result()
@@ -266,59 +361,113 @@ def cmd_test(args):
 
 # ------------------------------------------------------------------ boot
 
+def config_name(config):
+    """NAME for a config file: its file name without .cfg, made file-name safe."""
+    name = config.name[:-4] if config.name.endswith(".cfg") else config.name
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "boot"
+
+
 def cmd_boot(args):
     config = Path(args.config).resolve()
     if not config.is_file():
         print("tests/run.py boot: %s: no such file" % args.config, file=sys.stderr)
         return qemu.BOOT_EXIT["harness-error"]
-    name = config.name[:-4] if config.name.endswith(".cfg") else config.name
-    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "boot"
+    name = config_name(config)
     try:
-        acc = accel_mod.choose()
+        platform, = platforms.parse([args.platform])
     except ValueError as e:
-        print("tests/run.py: %s" % e, file=sys.stderr)
+        print("tests/run.py boot: %s" % e, file=sys.stderr)
         return 2
     err = sys.stderr
-    print(acc.line(), file=err)
-    blocker = preflight()
+    if args.gdb and platform.emulator != "qemu":
+        print("tests/run.py boot: --gdb needs QEMU; Bochs has its own debugger: run the "
+              "printed bochs command without -rc", file=err)
+        return 2
+    acc = accel_mod.Accel("tcg", "not used")
+    if platform.emulator == "qemu":
+        try:
+            acc = accel_mod.choose()
+        except ValueError as e:
+            print("tests/run.py: %s" % e, file=sys.stderr)
+            return 2
+        print(acc.line(), file=err)
+    blocker = preflight(platform)
     if blocker:
         print("tests/run.py boot: %s" % blocker, file=err)
         return qemu.BOOT_EXIT["harness-error"]
     try:
-        image, copied, missing = esp.build(name, config, HV_EFI)
-    except esp.EspError as e:
-        print("tests/run.py boot: ESP: %s" % e, file=err)
+        medium, copied, missing = boot_medium(platform, name, config)
+    except (esp.EspError, iso.IsoError) as e:
+        print("tests/run.py boot: %s: %s" % ("ESP" if platform.boot == "uefi" else "ISO", e),
+              file=err)
         return qemu.BOOT_EXIT["harness-error"]
     extra = [a for chunk in (args.qemu_args or []) for a in shlex.split(chunk)]
     timeout = args.timeout
     if args.gdb:
         extra += ["-s", "-S"]
         timeout = 0
-    cmd = qemu.command(image, args.smp, acc.name, extra)
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = LOG_DIR / ("%s.log" % name)
-    print("esp: %s (hv.cfg from %s; images: %s%s)" % (
-        rel(image), rel(config), " ".join(copied) or "none",
+    log_dir = platform.log_dir
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / ("%s.log" % name)
+    bochs_log = log_dir / ("%s.bochs.log" % name)
+    cmd = start_command(platform, name, args.smp, medium, log_path, acc.name, extra)
+    print("%s: %s (hv.cfg from %s; images: %s%s)" % (
+        "esp" if platform.boot == "uefi" else "iso",
+        rel(medium), rel(config), " ".join(copied) or "none",
         "; not in %s: %s" % (rel(esp.GUEST_DIR), " ".join(missing)) if missing else ""), file=err)
-    print("qemu: %s" % " ".join(shlex.quote(a) for a in cmd), file=err)
+    print("%s: %s" % (platform.emulator, " ".join(shlex.quote(a) for a in cmd)), file=err)
+    if platform.emulator == "bochs":
+        print("bochs: %s, its log %s" % (platform.cpu_model, rel(bochs_log)), file=err)
     if args.gdb:
         print("gdb: QEMU waits for a debugger: gdb -ex 'target remote :1234'", file=err)
     err.flush()
     try:
-        run = qemu.run_tee(cmd, log_path, timeout, ROOT)
+        if platform.emulator == "qemu":
+            run = qemu.run_tee(cmd, log_path, timeout, ROOT)
+        else:
+            run = bochs.run_tee(cmd, log_path, bochs_log, timeout, ROOT,
+                                platform.bad_msrs_allowed)
     except KeyboardInterrupt:
         CHILDREN.stop_all()
         print("\ninterrupted; log %s" % rel(log_path), file=err)
         return 130
     with open(log_path, "rb") as f:
         log = judge.parse_log(f.read())
-    oracle.write_trace(LOG_DIR / ("%s.trace" % name), log.trace)
+    oracle.write_trace(log_dir / ("%s.trace" % name), log.trace)
     if run.timed_out:
         print("hv outcome: timeout after %g s; log %s" % (timeout, rel(log_path)), file=err)
         return qemu.BOOT_EXIT["timeout"]
+    detail = run.status()
+    if run.error:
+        detail += "; " + run.error
     print("hv outcome: %s (%s, %.1f s); log %s" % (
-        run.outcome, qemu.describe_status(run.returncode), run.elapsed, rel(log_path)), file=err)
+        run.outcome, detail, run.elapsed, rel(log_path)), file=err)
+    problem = run.check()
+    if problem:
+        print("tests/run.py boot: %s" % problem, file=err)
     return qemu.BOOT_EXIT[run.outcome]
+
+
+def cmd_iso(args):
+    """tests/run.py iso CONFIG [-o FILE]: the GRUB ISO for CONFIG (make iso)."""
+    config = Path(args.config).resolve()
+    if not config.is_file():
+        print("tests/run.py iso: %s: no such file" % args.config, file=sys.stderr)
+        return 2
+    out = Path(args.output) if args.output else ISO_DIR / ("%s.iso" % config_name(config))
+    try:
+        copied, missing = iso.build(config_name(config), config, HV_MB2, out)
+    except iso.IsoError as e:
+        print("tests/run.py iso: %s" % e, file=sys.stderr)
+        return 1
+    print("iso: %s (hv-mb2.elf, hv.cfg from %s; images: %s)" % (
+        rel(out), rel(config), " ".join(copied) or "none"))
+    if missing:
+        print("iso: warning: not in %s, left out (hv will report them): %s" % (
+            rel(esp.GUEST_DIR), " ".join(missing)), file=sys.stderr)
+    print("boot it: qemu-system-x86_64 -cpu max -m 512 -cdrom %s -serial stdio -display none, "
+          "or write it to a USB stick (docs/booting.md)" % rel(out))
+    return 0
 
 
 # -------------------------------------------------------------- selftest
@@ -354,17 +503,23 @@ def parser():
                    "group 'unit' = the unit tests)")
     t.add_argument("--list", action="store_true", help="list what would run, run nothing")
     t.add_argument("-v", "--verbose", action="store_true",
-                   help="print the QEMU command and log of failing scenarios")
+                   help="print the emulator command and log of failing scenarios")
     t.add_argument("--scenarios", type=Path, default=SCENARIOS, metavar="FILE",
                    help="scenario file (default tests/scenarios.cfg)")
+    t.add_argument("-p", "--platform", action="append", default=[], metavar="P",
+                   help="where to run the scenarios (repeatable or comma-separated; "
+                   "default qemu): " + ", ".join(platforms.BY_NAME))
     t.set_defaults(func=cmd_test)
 
-    b = sub.add_parser("boot", help="boot one hv config interactively (make run)",
-                       description="Build the ESP for CONFIG and boot it with the serial "
-                       "console on stdout (also saved to build/logs/NAME.log). Exit "
+    b = sub.add_parser("boot", help="boot one hv config interactively (make run, make bochs)",
+                       description="Build the ESP (or, for a Multiboot2 platform, the GRUB "
+                       "ISO) for CONFIG and boot it with the serial console on stdout (also "
+                       "saved to build/logs/[PLATFORM/]NAME.log). Exit "
                        "status: 0 pass, 1 fail, 2 config-error, 3 panic, 4 crash, "
                        "124 timeout, 125 harness error.")
     b.add_argument("config", metavar="CONFIG", help="hv config file (becomes hv.cfg)")
+    b.add_argument("-p", "--platform", default=platforms.DEFAULT, metavar="P",
+                   help="where to boot (default qemu): " + ", ".join(platforms.BY_NAME))
     b.add_argument("--smp", type=int, default=1, metavar="N", help="QEMU -smp (default 1)")
     b.add_argument("--timeout", type=float, default=60, metavar="S",
                    help="seconds before QEMU is killed (default 60, 0 = none)")
@@ -374,6 +529,14 @@ def parser():
                    help="extra QEMU arguments: everything after this option "
                    "(each word is also split shell-style)")
     b.set_defaults(func=cmd_boot)
+
+    i = sub.add_parser("iso", help="build a GRUB ISO that boots a config (make iso)",
+                       description="Build a GRUB rescue ISO with build/hv-mb2.elf, CONFIG "
+                       "as the module hv.cfg and the guest images it names as modules.")
+    i.add_argument("config", metavar="CONFIG", help="hv config file (becomes hv.cfg)")
+    i.add_argument("-o", "--output", metavar="FILE",
+                   help="the ISO to write (default build/iso/NAME.iso)")
+    i.set_defaults(func=cmd_iso)
 
     s = sub.add_parser("selftest", help="run the harness's own unit tests")
     s.add_argument("-v", "--verbose", action="store_true")

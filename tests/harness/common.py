@@ -18,6 +18,8 @@ def _env_path(var, default):
 # HV_BUILD=/tmp/x lets the harness be exercised without touching the tree.
 BUILD = _env_path("HV_BUILD", ROOT / "build")
 HV_EFI = _env_path("HV_EFI", BUILD / "hv.efi")
+HV_MB2 = _env_path("HV_MB2", BUILD / "hv-mb2.elf")
+ISO_DIR = BUILD / "iso"
 GUEST_DIR = BUILD / "guest"
 UNIT_DIR = BUILD / "unit"
 ESP_DIR = BUILD / "esp"

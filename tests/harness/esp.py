@@ -41,7 +41,7 @@ def images_in_config(text):
     return names
 
 
-def _source(image, guest_dir):
+def source(image, guest_dir):
     """The build/guest file for an image name, or None. Names hv would
     reject, or that would escape the ESP, are never copied."""
     parts = image.split("/")
@@ -52,6 +52,9 @@ def _source(image, guest_dir):
         if src.is_file():
             return src
     return None
+
+
+_source = source      # the old private name
 
 
 def _tool(cmd):
@@ -76,7 +79,7 @@ def build(name, config, efi, guest_dir=GUEST_DIR, esp_dir=ESP_DIR):
 
     copies, missing = [], []
     for image in images_in_config(text):
-        src = _source(image, guest_dir)
+        src = source(image, guest_dir)
         if src:
             copies.append((src, image))
         else:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Dict, List
 
 from .common import first_line
-from .qemu import describe_status
 
 ANSI_RE = re.compile(r"\x1b(\[[0-9;?=]*[ -/]*[@-~]|[@-Z\\-_])")
 
@@ -77,9 +76,9 @@ def verdict(scenario, run, log):
         return "timeout after %g s" % scenario.timeout
     got = run.outcome
     if got != scenario.exit:
-        if run.qemu_error:
-            return "%s (expected hv outcome %s)" % (run.qemu_error, scenario.exit)
-        why = "hv outcome %s (%s), expected %s" % (got, describe_status(run.returncode), scenario.exit)
+        if run.error:
+            return "%s (expected hv outcome %s)" % (run.error, scenario.exit)
+        why = "hv outcome %s (%s), expected %s" % (got, run.status(), scenario.exit)
         if got == "crash" and first_line(run.stderr):
             why += "; qemu: %s" % first_line(run.stderr)
         tail = last_line(log)

@@ -51,10 +51,20 @@ def command(esp, smp, accel, extra=()):
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", *extra]
 
 
+def command_iso(iso, smp, accel, extra=()):
+    """The Multiboot2 path (platform qemu-mb2): SeaBIOS boots the GRUB ISO."""
+    accel_opt, cpu_opt = ACCEL_ARGS[accel]
+    return [QEMU, "-machine", "q35", *cpu_opt, "-m", "512", "-smp", str(smp),
+            *accel_opt, "-cdrom", rel(iso),
+            "-nodefaults", "-nic", "none", "-display", "none",
+            "-serial", "stdio", "-monitor", "none",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", *extra]
+
+
 def startup_error(returncode, stderr, serial_bytes):
     """QEMU exits with status 1 on its own errors too (bad option, missing
     file...), which collides with hv's "pass". Such a status 1 is not hv's
-    when the firmware printed nothing at all (OVMF always does) or QEMU
+    when the firmware printed nothing at all (OVMF and GRUB always do) or QEMU
     reported an error (not a warning) on stderr. Returns the reason or ''."""
     if returncode != 1:
         return ""
@@ -83,6 +93,18 @@ class Run:
         if self.qemu_error:
             return "crash"
         return outcome(self.returncode)
+
+    # The interface judge.py uses for every emulator (bochs.Run has the same).
+    @property
+    def error(self):
+        return self.qemu_error
+
+    def status(self):
+        return describe_status(self.returncode)
+
+    def check(self):
+        """Platform checks beyond hv's own verdict: none for QEMU."""
+        return None
 
 
 def run_to_log(cmd, log_path, timeout, cwd):

@@ -1,14 +1,34 @@
-"""tests/scenarios.cfg: one INI section per scenario (see docs/testing.md)."""
+"""tests/scenarios.cfg: one INI section per scenario (see docs/testing.md).
+
+Besides the plain keys, a section may say where it runs and how results
+differ by platform (tests/harness/platforms.py):
+
+    platforms = qemu bochs-*           patterns; default every platform (`*`);
+                                       `!P` excludes (`platforms = * !bochs-ryzen`)
+    expect.bochs-icelake = run.barriers=hardware
+    timeout.bochs-* = 120
+
+`KEY.PLATFORM = VALUE` (PLATFORM a name or a shell-style pattern) applies on
+the platforms it matches: for `expect` its pairs are merged over the plain
+ones (same key: this value wins), for every other key it replaces the plain
+value. Pattern overrides apply first, in file order, then exact names.
+"""
 
 import configparser
+import copy
+import fnmatch
 import re
 import shlex
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
+from . import platforms as platforms_mod
+
 OUTCOMES = ("pass", "fail", "config-error", "panic")
 KEYS = ("config", "smp", "timeout", "exit", "expect", "log", "qemu_args",
-        "groups", "oracle", "oracle_violations")
+        "groups", "oracle", "oracle_violations", "platforms")
+# Keys that may carry a `.PLATFORM` suffix.
+PER_PLATFORM_KEYS = tuple(k for k in KEYS if k not in ("platforms", "groups"))
 DEFAULT_TIMEOUT = 60.0
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -26,6 +46,9 @@ class Scenario:
     groups: List[str] = field(default_factory=list)
     oracle: bool = True
     oracle_violations: int = 0       # violations the oracle must find (known holes)
+    platforms: List[str] = field(default_factory=lambda: ["*"])   # patterns
+    # (platform pattern, key, raw value) from `KEY.PLATFORM = VALUE` lines
+    overrides: List[Tuple[str, str, str]] = field(default_factory=list)
     error: Optional[str] = None      # problem in its section: the scenario fails
 
 
@@ -63,41 +86,98 @@ def parse_timeout(text):
     return value
 
 
+def parse_bool(text):
+    value = configparser.ConfigParser.BOOLEAN_STATES.get(text.strip().lower())
+    if value is None:
+        raise ValueError("not a boolean: %r" % text.strip())
+    return value
+
+
+def _set(sc, key, text, merge=False):
+    """Parse one key's value into sc. merge: `expect` pairs are merged over
+    the present ones instead of replacing them (per-platform overrides)."""
+    if key == "config":
+        sc.config = text.strip()
+    elif key == "smp":
+        sc.smp = int(text)
+        if sc.smp < 1:
+            raise ValueError("smp must be >= 1")
+    elif key == "timeout":
+        sc.timeout = parse_timeout(text)
+    elif key == "exit":
+        sc.exit = text.strip()
+        if sc.exit not in OUTCOMES:
+            raise ValueError("exit = %r, expected one of %s" % (sc.exit, " | ".join(OUTCOMES)))
+    elif key == "expect":
+        pairs = parse_expect(text)
+        if merge:
+            new = dict(pairs)
+            sc.expect = [(k, new.pop(k)) if k in new else (k, v) for k, v in sc.expect]
+            sc.expect += [(k, v) for k, v in pairs if k in new]
+        else:
+            sc.expect = pairs
+    elif key == "log":
+        sc.log = [l.strip() for l in text.splitlines() if l.strip()]
+    elif key == "qemu_args":
+        sc.qemu_args = shlex.split(text)
+    elif key == "groups":
+        sc.groups = text.replace(",", " ").split()
+    elif key == "oracle":
+        sc.oracle = parse_bool(text)
+    elif key == "oracle_violations":
+        sc.oracle_violations = int(text)
+    elif key == "platforms":
+        sc.platforms = text.replace(",", " ").split()
+        for pat in sc.platforms:
+            if not any(fnmatch.fnmatchcase(p, pat.lstrip("!")) for p in platforms_mod.BY_NAME):
+                raise ValueError("platforms: no platform matches %r (known: %s)"
+                                 % (pat, ", ".join(platforms_mod.BY_NAME)))
+
+
 def _section(name, sec):
     sc = Scenario(name=name, config="tests/configs/%s.cfg" % name)
     try:
         if not NAME_RE.match(name):
             raise ValueError("scenario name may only use letters, digits, '.', '_' and '-'")
-        unknown = sorted(set(sec.keys()) - set(KEYS))
-        if unknown:
-            raise ValueError("unknown key %r (known: %s)" % (unknown[0], ", ".join(KEYS)))
-        if "config" in sec:
-            sc.config = sec["config"].strip()
-        if "smp" in sec:
-            sc.smp = int(sec["smp"])
-            if sc.smp < 1:
-                raise ValueError("smp must be >= 1")
-        if "timeout" in sec:
-            sc.timeout = parse_timeout(sec["timeout"])
-        if "exit" in sec:
-            sc.exit = sec["exit"].strip()
-            if sc.exit not in OUTCOMES:
-                raise ValueError("exit = %r, expected one of %s" % (sc.exit, " | ".join(OUTCOMES)))
-        if "expect" in sec:
-            sc.expect = parse_expect(sec["expect"])
-        if "log" in sec:
-            sc.log = [l.strip() for l in sec["log"].splitlines() if l.strip()]
-        if "qemu_args" in sec:
-            sc.qemu_args = shlex.split(sec["qemu_args"])
-        if "groups" in sec:
-            sc.groups = sec["groups"].replace(",", " ").split()
-        if "oracle" in sec:
-            sc.oracle = sec.getboolean("oracle")
-        if "oracle_violations" in sec:
-            sc.oracle_violations = sec.getint("oracle_violations")
+        for key in sec.keys():
+            base, dot, pat = key.partition(".")
+            if base not in KEYS or (dot and base not in PER_PLATFORM_KEYS):
+                known = ", ".join(KEYS) + "; per platform: KEY.PLATFORM for " + \
+                    ", ".join(PER_PLATFORM_KEYS)
+                raise ValueError("unknown key %r (known: %s)" % (key, known))
+            if dot and not any(fnmatch.fnmatchcase(p, pat) for p in platforms_mod.BY_NAME):
+                raise ValueError("%s: no platform matches %r (known: %s)"
+                                 % (key, pat, ", ".join(platforms_mod.BY_NAME)))
+        for key in KEYS:
+            if key in sec:
+                _set(sc, key, sec[key])
+        for key in sec.keys():
+            base, dot, pat = key.partition(".")
+            if dot:
+                _set(copy.deepcopy(sc), base, sec[key], merge=True)     # validate now
+                sc.overrides.append((pat, base, sec[key]))
     except ValueError as e:
         sc.error = "scenarios.cfg [%s]: %s" % (name, e)
     return sc
+
+
+def runs_on(sc, platform):
+    """Does scenario sc run on platform (a platforms.Platform)?"""
+    return platforms_mod.runs_on(sc.platforms, platform)
+
+
+def for_platform(sc, platform_name):
+    """sc as it applies on one platform: its KEY.PLATFORM overrides applied
+    (patterns first, in file order, then the exact name)."""
+    if not sc.overrides:
+        return sc
+    out = copy.deepcopy(sc)
+    matching = [o for o in sc.overrides if o[0] != platform_name
+                and fnmatch.fnmatchcase(platform_name, o[0])]
+    matching += [o for o in sc.overrides if o[0] == platform_name]
+    for _, key, text in matching:
+        _set(out, key, text, merge=True)
+    return out
 
 
 def loads(text, source="tests/scenarios.cfg"):

@@ -9,7 +9,7 @@ import textwrap
 import unittest
 from pathlib import Path
 
-from . import cli, esp, judge, oracle, qemu, scenarios, unit
+from . import bochs, cli, esp, iso, judge, oracle, platforms, qemu, scenarios, unit
 from .scenarios import Scenario
 
 
@@ -318,6 +318,264 @@ class Select(unittest.TestCase):
                          ([], ["test_config", "test_insn"]))
         with self.assertRaises(ValueError):
             cli.select(["nope"], [], scs, bins)
+
+
+# ---------------------------------------------------------------- platforms
+
+class Platforms(unittest.TestCase):
+    def test_parse(self):
+        names = lambda args: [p.name for p in platforms.parse(args)]
+        self.assertEqual(names([]), ["qemu"])
+        self.assertEqual(names(["bochs-ryzen,qemu", "bochs-icelake bochs-ryzen"]),
+                         ["bochs-ryzen", "qemu", "bochs-icelake"])
+        with self.assertRaises(ValueError) as e:
+            platforms.parse(["bochs-pentium"])
+        self.assertIn("known: qemu", str(e.exception))
+
+    def test_runs_on(self):
+        on = lambda pats, name: platforms.runs_on(pats, platforms.BY_NAME[name])
+        self.assertTrue(on(["*"], "bochs-ryzen"))
+        self.assertFalse(on(["*"], "bochs-ovmf"))                # opt-in: exact name only
+        self.assertTrue(on(["*", "bochs-ovmf"], "bochs-ovmf"))
+        self.assertFalse(on(["bochs-*"], "bochs-ovmf"))
+        self.assertFalse(on(["*", "!bochs-ryzen"], "bochs-ryzen"))
+        self.assertTrue(on(["*", "!bochs-ryzen"], "bochs-icelake"))
+        self.assertTrue(on(["*", "!bochs-*"], "qemu-mb2"))
+        self.assertFalse(on(["*", "!bochs-*"], "bochs-icelake"))
+        self.assertTrue(on(["qemu"], "qemu"))
+        self.assertFalse(on(["qemu"], "qemu-mb2"))
+
+    def test_labels_and_logs(self):
+        q, r = platforms.BY_NAME["qemu"], platforms.BY_NAME["bochs-ryzen"]
+        self.assertEqual((q.label("hello"), r.label("hello")), ("hello", "bochs-ryzen/hello"))
+        self.assertEqual(r.log_dir, q.log_dir / "bochs-ryzen")
+
+    def test_select_pairs(self):
+        a = Scenario("a")
+        b = Scenario("b", platforms=["*", "!bochs-ryzen"])
+        c = Scenario("c", platforms=["*", "bochs-ovmf"])
+        ps = platforms.parse(["qemu,bochs-ryzen,bochs-ovmf"])
+        got = [(sc.name, p.name) for sc, p in cli.runs([a, b, c], ps)]
+        self.assertEqual(got, [("a", "qemu"), ("b", "qemu"), ("c", "qemu"),
+                               ("a", "bochs-ryzen"), ("c", "bochs-ryzen"), ("c", "bochs-ovmf")])
+
+
+    def test_longest_first(self):
+        a = Scenario("a")
+        b = Scenario("b", smp=4)
+        c = Scenario("c", timeout=120, overrides=[("bochs-*", "timeout", "300")])
+        ps = platforms.parse(["qemu,bochs-ryzen"])
+        got = [p.label(sc.name) for sc, p in cli.longest_first(cli.runs([a, b, c], ps))]
+        self.assertEqual(got, ["bochs-ryzen/c", "bochs-ryzen/b", "c", "a", "b", "bochs-ryzen/a"])
+
+
+class PerPlatformKeys(unittest.TestCase):
+    TEXT = textwrap.dedent("""\
+        [tp]
+        timeout = 60
+        expect = vm.loop.result=exit
+                 run.barriers=forced-wrmsr
+        platforms = * !bochs-ryzen
+        expect.bochs-icelake = run.barriers=hardware vm.loop.extra=1
+        timeout.bochs-* = 200
+        timeout.bochs-icelake = 300
+        exit.qemu-mb2 = fail
+        """)
+
+    def test_overrides(self):
+        sc, = scenarios.loads(self.TEXT)
+        self.assertIsNone(sc.error)
+        self.assertEqual(sc.platforms, ["*", "!bochs-ryzen"])
+        ice = scenarios.for_platform(sc, "bochs-icelake")
+        self.assertEqual(ice.expect, [("vm.loop.result", "exit"), ("run.barriers", "hardware"),
+                                      ("vm.loop.extra", "1")])
+        self.assertEqual(ice.timeout, 300.0)             # the exact name after the pattern
+        tiger = scenarios.for_platform(sc, "bochs-tigerlake")
+        self.assertEqual(tiger.expect, sc.expect)
+        self.assertEqual(tiger.timeout, 200.0)
+        q = scenarios.for_platform(sc, "qemu")
+        self.assertEqual((q.timeout, q.exit, q.expect), (60.0, "pass", sc.expect))
+        self.assertEqual(scenarios.for_platform(sc, "qemu-mb2").exit, "fail")
+        self.assertEqual(sc.timeout, 60.0)                # the plain scenario is untouched
+
+    def test_errors(self):
+        bad = {sc.name: sc.error for sc in scenarios.loads(textwrap.dedent("""\
+            [a]
+            expect.bochs-pentium = a=b
+            [b]
+            platforms = qemu bochs-vax
+            [c]
+            expct.qemu = a=b
+            [d]
+            groups.qemu = x
+            [e]
+            exit.bochs-ryzen = passed
+            [f]
+            platforms = * !qemu-nothing
+            """))}
+        self.assertIn("no platform matches 'bochs-pentium'", bad["a"])
+        self.assertIn("no platform matches 'bochs-vax'", bad["b"])
+        self.assertIn("unknown key 'expct.qemu'", bad["c"])
+        self.assertIn("unknown key 'groups.qemu'", bad["d"])
+        self.assertIn("exit = 'passed'", bad["e"])
+        self.assertIn("qemu-nothing", bad["f"])
+
+    def test_shipped_file_runs_somewhere(self):
+        for sc in scenarios.load(scenarios_path()):
+            self.assertTrue(any(scenarios.runs_on(sc, p) for p in platforms.ALL), sc.name)
+            for p in platforms.ALL:
+                self.assertIsNone(scenarios.for_platform(sc, p.name).error)
+
+
+# --------------------------------------------------------------------- ISO
+
+class Iso(unittest.TestCase):
+    def test_grub_cfg(self):
+        cfg = iso.grub_cfg(["a.bin", "sub/b.bin"], 'hv: "x"')
+        lines = [l.strip() for l in cfg.splitlines()]
+        self.assertIn("set timeout=0", lines)
+        self.assertIn("multiboot2 /boot/hv-mb2.elf", lines)
+        self.assertIn("module2 /boot/hv.cfg hv.cfg", lines)
+        self.assertIn("module2 /boot/a.bin a.bin", lines)
+        self.assertIn("module2 /boot/sub/b.bin sub/b.bin", lines)
+        self.assertIn("menuentry \"hv: 'x'\" {", lines)
+        self.assertLess(lines.index("module2 /boot/hv.cfg hv.cfg"), lines.index("module2 /boot/a.bin a.bin"))
+
+    def test_missing_elf(self):
+        with tempfile.TemporaryDirectory() as d:
+            cfg = Path(d) / "x.cfg"
+            cfg.write_text("")
+            with self.assertRaises(iso.IsoError) as e:
+                iso.build("x", cfg, Path(d) / "nope.elf", Path(d) / "x.iso", Path(d))
+            self.assertIn("nope.elf", str(e.exception))
+
+    @unittest.skipUnless(shutil.which("grub-mkrescue") and shutil.which("xorriso")
+                         and os.path.isdir("/usr/lib/grub/i386-pc"), "GRUB tools not installed")
+    def test_build(self):
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            (d / "guest" / "sub").mkdir(parents=True)
+            (d / "guest" / "a.bin").write_bytes(b"A" * 100)
+            (d / "guest" / "sub" / "s.bin").write_bytes(b"S" * 10)
+            (d / "hv-mb2.elf").write_bytes(b"\x7fELF" + b"\0" * 100)
+            cfg = d / "x.cfg"
+            cfg.write_text("[vm a]\nimage = a.bin\n[vm m]\nimage = missing.bin\n"
+                           "[vm s]\nimage = sub/s.bin\n")
+            out = d / "out" / "x.iso"
+            copied, missing = iso.build("x", cfg, d / "hv-mb2.elf", out, d / "guest")
+            self.assertEqual((copied, missing), (["a.bin", "sub/s.bin"], ["missing.bin"]))
+            ls = subprocess.run(["xorriso", "-indev", str(out), "-find", "/boot", "-type", "f"],
+                                capture_output=True, text=True).stdout
+            for f in ("/boot/hv-mb2.elf", "/boot/hv.cfg", "/boot/a.bin", "/boot/sub/s.bin",
+                      "/boot/grub/grub.cfg"):
+                self.assertIn("'%s'" % f, ls)
+            self.assertNotIn("missing", ls)
+            self.assertEqual([p.name for p in out.parent.iterdir()], ["x.iso"])  # no temp files
+
+
+# ------------------------------------------------------------------- Bochs
+
+BOCHS_LOG = """\
+00000000000i[      ] Bochs x86 Emulator 2.7
+00180891594e[CPU0  ] RDMSR: Unknown register 0xc0010114
+00180891600e[CPU0  ] WRMSR: Unknown register 0x123
+00180891601e[CPU0  ] WRMSR IA32_PRED_CMD: not enabled in the cpu model
+00180891594i[CPU0  ] | RIP=0000000000209655 (0000000000209655)
+00180891594p[CPU0  ] >>PANIC<< exception(): 3rd (13) exception with no resolution
+00180891595e[CPU0  ] interrupt(long mode): vector must be within IDT table limits
+"""
+
+
+class Bochs(unittest.TestCase):
+    def test_render(self):
+        self.assertEqual(bochs.render("# keep @X@\ncpu: model=@CPU@\n", {"CPU": "ryzen"}),
+                         "# keep @X@\ncpu: model=ryzen\n")
+        with self.assertRaises(KeyError):
+            bochs.render("a: @NOPE@\n", {})
+
+    def test_templates_fill(self):
+        with tempfile.TemporaryDirectory() as d:
+            for name in ("bochs-ryzen", "bochs-icelake", "bochs-ovmf"):
+                p = platforms.BY_NAME[name]
+                rc = bochs.write_config(p, "x", 2, Path(d) / "m.img", Path(d) / "s.log",
+                                        "/ovmf.fd", out_dir=d)
+                text = rc.read_text()
+                self.assertEqual(rc, Path(d) / name / "x.bochsrc")
+                body = [l for l in text.splitlines() if not l.lstrip().startswith("#")]
+                self.assertFalse([l for l in body if "@" in l], name)
+                self.assertIn("cpu: model=%s, count=2," % p.cpu_model, text)
+                self.assertIn("panic: action=fatal, CPU0=report, CPU1=report", text)
+                self.assertIn('com1: enabled=1, mode=file, dev="%s"' % (Path(d) / "s.log"), text)
+                self.assertIn("port_e9_hack: enabled=1", text)
+                self.assertIn("speaker: enabled=0", text)
+                self.assertIn("sound: driver=dummy", text)
+                self.assertIn('display_library: rfb, options="timeout=0"', text)
+                ignore = "ignore_bad_msrs=%d" % (0 if name == "bochs-icelake" else 1)
+                self.assertIn(ignore, text)
+                if p.boot == "uefi":
+                    self.assertIn('romimage: file="/ovmf.fd", address=0xffe00000', text)
+                    self.assertIn("boot: disk", text)
+                else:
+                    self.assertIn("type=cdrom", text)
+                    self.assertIn("boot: cdrom", text)
+
+    def test_command(self):
+        cmd = bochs.command(Path("/x/y.bochsrc"))
+        self.assertEqual(cmd[1:4], ["-q", "-unlock", "-f"])
+        self.assertEqual(cmd[-2], "-rc")
+        rc = Path(bochs.RC_FILE).read_text().split()
+        self.assertTrue(rc and all(l == "continue" for l in rc))
+
+    def test_hv_outcome(self):
+        self.assertIsNone(bochs.hv_outcome("hv: exit nothing\nhv: exit\n"))
+        self.assertEqual(bochs.hv_outcome("x\r\nhv: exit fail\r\nhv: exit panic\r\nhv: halted\r\n"),
+                         "panic")
+        self.assertEqual(bochs.hv_outcome("hv: exit config-error"), "config-error")
+        self.assertIsNone(bochs.hv_outcome("[vm.0] hv: exit pass\n"))
+
+    def test_log_checks(self):
+        panic, error = bochs.log_problems(BOCHS_LOG)
+        self.assertEqual(panic, "[CPU0] >>PANIC<< exception(): 3rd (13) exception with no resolution")
+        self.assertTrue(error.startswith("[CPU0] interrupt(long mode)"))
+        self.assertEqual(len(bochs.pred_cmd_refusals(BOCHS_LOG)), 1)
+        self.assertEqual(bochs.unknown_msrs(BOCHS_LOG, (0xc0010114,)), [("WRMSR", 0x123)])
+        run = bochs.Run(returncode=1, hv_exit="pass", stderr=BOCHS_LOG, bochs_log_path="b.log")
+        self.assertIn("Bochs refused PRED_CMD 1 time (WRMSR IA32_PRED_CMD: not enabled", run.check())
+        ok = bochs.Run(returncode=1, hv_exit="pass", stderr=BOCHS_LOG.replace("PRED_CMD", "X"),
+                       bad_msrs_allowed=(0xc0010114,))
+        self.assertEqual(ok.check(), "Bochs ignored WRMSR 0x123 (no such MSR in this CPU model; "
+                         "on hardware a #GP)")
+        ok.bad_msrs_allowed = "any"
+        self.assertIsNone(ok.check())
+
+    def fake_bochs(self, d, script):
+        exe = Path(d) / "fake-bochs"
+        write_exe(exe, "#!/bin/sh\n" + script)
+        return [str(exe)]
+
+    def test_run_to_log(self):
+        with tempfile.TemporaryDirectory() as d:
+            serial, blog = Path(d) / "s.log", Path(d) / "b.log"
+            cmd = self.fake_bochs(d, 'printf "hv: exit fail\\r\\n" > %s\necho bochs says hi\nexit 1\n'
+                                  % serial)
+            run = bochs.run_to_log(cmd, serial, blog, 10, d)
+            self.assertEqual((run.outcome, run.returncode, run.error), ("fail", 1, ""))
+            self.assertIn("bochs says hi", blog.read_text())
+            sc = Scenario("x", exit="pass")
+            self.assertTrue(judge.verdict(sc, run, judge.parse_log(serial.read_bytes())).startswith(
+                "hv outcome fail (Bochs status 1), expected pass"))
+
+            cmd = self.fake_bochs(d, 'echo "%s"\nexit 0\n' % BOCHS_LOG.splitlines()[5])
+            run = bochs.run_to_log(cmd, serial, blog, 10, d)
+            self.assertEqual(run.outcome, "crash")
+            self.assertEqual(run.error, "Bochs exited 0 without an `hv: exit` line and no serial "
+                             "output: [CPU0] >>PANIC<< exception(): 3rd (13) exception with no resolution")
+            self.assertTrue(serial.exists())
+
+            cmd = self.fake_bochs(d, 'echo "%s"\nexec sleep 30\n' % BOCHS_LOG.splitlines()[5])
+            run = bochs.run_to_log(cmd, serial, blog, 0.5, d)
+            self.assertEqual(run.outcome, "timeout")
+            self.assertIn(">>PANIC<<", run.note)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,393 @@
+/*
+ * hv/vmx/vmcs.h - the Virtual-Machine Control Structure and the VT-x
+ * constants hv uses: Intel SDM Vol. 3C ch. 24 ("Virtual Machine Control
+ * Structures"), Appendix A ("VMX Capability Reporting Facility") and
+ * Appendix B ("Field Encoding in VMCS"), Appendix C ("VMX Basic Exit
+ * Reasons"), 30.4 ("VM Instruction Error Numbers").
+ *
+ * The VMCS itself is opaque (its layout is the CPU's business, SDM 24.2):
+ * hv only touches it through VMREAD/VMWRITE with the encodings below.
+ */
+#ifndef HV_VMX_VMCS_H
+#define HV_VMX_VMCS_H
+
+/* The one encoding the entry stub needs (it writes HOST_RSP just before entry). */
+#define VMCS_HOST_RSP_ENCODING 0x6c14
+
+#ifndef __ASSEMBLY__
+
+#include "../lib.h"
+
+/* ---- MSRs (SDM Vol. 4 Table 2-2; Vol. 3D Appendix A) ---- */
+#define MSR_FEATURE_CONTROL 0x3a
+#define FEATURE_CONTROL_LOCK BIT(0)
+#define FEATURE_CONTROL_VMX_IN_SMX BIT(1)
+#define FEATURE_CONTROL_VMX_OUTSIDE_SMX BIT(2)
+
+#define MSR_VMX_BASIC 0x480
+#define MSR_VMX_PINBASED_CTLS 0x481
+#define MSR_VMX_PROCBASED_CTLS 0x482
+#define MSR_VMX_EXIT_CTLS 0x483
+#define MSR_VMX_ENTRY_CTLS 0x484
+#define MSR_VMX_MISC 0x485
+#define MSR_VMX_CR0_FIXED0 0x486
+#define MSR_VMX_CR0_FIXED1 0x487
+#define MSR_VMX_CR4_FIXED0 0x488
+#define MSR_VMX_CR4_FIXED1 0x489
+#define MSR_VMX_PROCBASED_CTLS2 0x48b
+#define MSR_VMX_EPT_VPID_CAP 0x48c
+#define MSR_VMX_TRUE_PINBASED_CTLS 0x48d
+#define MSR_VMX_TRUE_PROCBASED_CTLS 0x48e
+#define MSR_VMX_TRUE_EXIT_CTLS 0x48f
+#define MSR_VMX_TRUE_ENTRY_CTLS 0x490
+
+/* IA32_VMX_BASIC (A.1). */
+#define VMX_BASIC_REVISION(b) ((u32)(b) & 0x7fffffffu)
+#define VMX_BASIC_VMCS_SIZE(b) (((b) >> 32) & 0x1fff)
+#define VMX_BASIC_PA_32BIT BIT(48)
+#define VMX_BASIC_MEMTYPE(b) (((b) >> 50) & 0xf)
+#define VMX_BASIC_TRUE_CTLS BIT(55)
+
+/* IA32_VMX_MISC (A.6). */
+#define VMX_MISC_PREEMPT_RATE(m) ((unsigned)(m) & 0x1f)
+#define VMX_MISC_EXIT_SAVES_LMA BIT(5)
+
+/* IA32_VMX_EPT_VPID_CAP (A.10). */
+#define EPT_CAP_WALK_4 BIT(6)
+#define EPT_CAP_WB BIT(14)
+#define EPT_CAP_2M BIT(16)
+#define EPT_CAP_INVEPT BIT(20)
+#define EPT_CAP_INVEPT_SINGLE BIT(25)
+#define EPT_CAP_INVEPT_ALL BIT(26)
+#define VPID_CAP_INVVPID BIT(32)
+#define VPID_CAP_INVVPID_SINGLE BIT(41)
+#define VPID_CAP_INVVPID_ALL BIT(42)
+
+/* EPT entries (28.3.2, Tables 28-1..28-6) and the EPTP (24.6.11). */
+#define EPT_R BIT(0)
+#define EPT_W BIT(1)
+#define EPT_X BIT(2)
+#define EPT_RWX (EPT_R | EPT_W | EPT_X)
+#define EPT_MT_WB (6ull << 3)        /* leaf memory type: write-back */
+#define EPT_LARGE BIT(7)
+#define EPTP_MT_WB 6ull
+#define EPTP_WALK_4 (3ull << 3)       /* page-walk length minus one */
+
+/* INVEPT / INVVPID types (30.3). */
+#define INVEPT_SINGLE 1
+#define INVEPT_ALL 2
+#define INVVPID_SINGLE 1
+#define INVVPID_ALL 2
+
+/* ---- controls (24.6, 24.7, 24.8) ---- */
+
+/* Pin-based VM-execution controls (Table 24-5). */
+#define PIN_EXT_INTR_EXITING BIT(0)
+#define PIN_NMI_EXITING BIT(3)
+#define PIN_VIRTUAL_NMIS BIT(5)
+#define PIN_PREEMPT_TIMER BIT(6)
+
+/* Primary processor-based VM-execution controls (Table 24-6). */
+#define PROC_INTR_WINDOW BIT(2)
+#define PROC_TSC_OFFSET BIT(3)
+#define PROC_HLT_EXITING BIT(7)
+#define PROC_INVLPG_EXITING BIT(9)
+#define PROC_MWAIT_EXITING BIT(10)
+#define PROC_RDPMC_EXITING BIT(11)
+#define PROC_RDTSC_EXITING BIT(12)
+#define PROC_CR3_LOAD_EXITING BIT(15)
+#define PROC_CR3_STORE_EXITING BIT(16)
+#define PROC_CR8_LOAD_EXITING BIT(19)
+#define PROC_CR8_STORE_EXITING BIT(20)
+#define PROC_TPR_SHADOW BIT(21)
+#define PROC_NMI_WINDOW BIT(22)
+#define PROC_MOV_DR_EXITING BIT(23)
+#define PROC_UNCOND_IO_EXITING BIT(24)
+#define PROC_IO_BITMAPS BIT(25)
+#define PROC_MTF BIT(27)
+#define PROC_MSR_BITMAPS BIT(28)
+#define PROC_MONITOR_EXITING BIT(29)
+#define PROC_PAUSE_EXITING BIT(30)
+#define PROC_SECONDARY BIT(31)
+
+/* Secondary processor-based VM-execution controls (Table 24-7). */
+#define PROC2_EPT BIT(1)
+#define PROC2_RDTSCP BIT(3)
+#define PROC2_VPID BIT(5)
+#define PROC2_WBINVD_EXITING BIT(6)
+#define PROC2_UNRESTRICTED BIT(7)
+#define PROC2_INVPCID BIT(12)
+
+/* VM-exit controls (Table 24-13). */
+#define EXIT_SAVE_DEBUG BIT(2)
+#define EXIT_HOST_64 BIT(9)           /* host address-space size */
+#define EXIT_ACK_INTR BIT(15)
+#define EXIT_SAVE_PAT BIT(18)
+#define EXIT_LOAD_PAT BIT(19)
+#define EXIT_SAVE_EFER BIT(20)
+#define EXIT_LOAD_EFER BIT(21)
+#define EXIT_SAVE_PREEMPT BIT(22)
+
+/* VM-entry controls (Table 24-15). */
+#define ENTRY_LOAD_DEBUG BIT(2)
+#define ENTRY_IA32E_GUEST BIT(9)
+#define ENTRY_LOAD_PAT BIT(14)
+#define ENTRY_LOAD_EFER BIT(15)
+
+/* Interruption information: VM-entry (24.8.3, Table 24-16), VM-exit
+ * (24.9.2, Table 24-18) and IDT-vectoring (24.9.3, Table 24-19). */
+#define INTR_INFO_VECTOR(i) ((u8)(i))
+#define INTR_INFO_TYPE(i) (((i) >> 8) & 7)
+#define INTR_TYPE_EXT 0
+#define INTR_TYPE_NMI 2
+#define INTR_TYPE_HW_EXC 3
+#define INTR_TYPE_SW_INT 4
+#define INTR_TYPE_PRIV_SW_EXC 5
+#define INTR_TYPE_SW_EXC 6
+#define INTR_INFO_ERROR BIT(11)
+#define INTR_INFO_NMI_UNBLOCK BIT(12)
+#define INTR_INFO_VALID BIT(31)
+
+/* Guest interruptibility state (24.4.2, Table 24-3). */
+#define INTERRUPTIBILITY_STI BIT(0)
+#define INTERRUPTIBILITY_MOV_SS BIT(1)
+
+/* Segment access rights in the VMCS (24.4.1, Table 24-2). */
+#define AR_UNUSABLE BIT(16)
+
+/* Exit reason (24.9.1): bits 15:0 basic reason, bit 31 VM-entry failure. */
+#define EXIT_REASON_BASIC(r) ((r) & 0xffff)
+#define EXIT_REASON_ENTRY_FAIL BIT(31)
+
+/* I/O exit qualification (27.2.1, Table 27-5). */
+#define IO_QUAL_SIZE(q) (((q) & 7) + 1)
+#define IO_QUAL_IN BIT(3)
+#define IO_QUAL_STRING BIT(4)
+#define IO_QUAL_REP BIT(5)
+#define IO_QUAL_PORT(q) ((u16)((q) >> 16))
+
+/* Control-register access qualification (27.2.1, Table 27-3). */
+#define CR_QUAL_CR(q) ((q) & 15)
+#define CR_QUAL_TYPE(q) (((q) >> 4) & 3)
+#define CR_QUAL_GPR(q) (((q) >> 8) & 15)
+#define CR_TYPE_MOV_TO 0
+#define CR_TYPE_MOV_FROM 1
+#define CR_TYPE_CLTS 2
+#define CR_TYPE_LMSW 3
+
+/* VMX basic exit reasons (Appendix C). */
+enum vmx_exit_reason {
+	VMX_EXIT_EXCEPTION_NMI = 0,
+	VMX_EXIT_EXT_INTR = 1,
+	VMX_EXIT_TRIPLE_FAULT = 2,
+	VMX_EXIT_INIT = 3,
+	VMX_EXIT_SIPI = 4,
+	VMX_EXIT_IO_SMI = 5,
+	VMX_EXIT_OTHER_SMI = 6,
+	VMX_EXIT_INTR_WINDOW = 7,
+	VMX_EXIT_NMI_WINDOW = 8,
+	VMX_EXIT_TASK_SWITCH = 9,
+	VMX_EXIT_CPUID = 10,
+	VMX_EXIT_GETSEC = 11,
+	VMX_EXIT_HLT = 12,
+	VMX_EXIT_INVD = 13,
+	VMX_EXIT_INVLPG = 14,
+	VMX_EXIT_RDPMC = 15,
+	VMX_EXIT_RDTSC = 16,
+	VMX_EXIT_RSM = 17,
+	VMX_EXIT_VMCALL = 18,
+	VMX_EXIT_VMCLEAR = 19,
+	VMX_EXIT_VMLAUNCH = 20,
+	VMX_EXIT_VMPTRLD = 21,
+	VMX_EXIT_VMPTRST = 22,
+	VMX_EXIT_VMREAD = 23,
+	VMX_EXIT_VMRESUME = 24,
+	VMX_EXIT_VMWRITE = 25,
+	VMX_EXIT_VMXOFF = 26,
+	VMX_EXIT_VMXON = 27,
+	VMX_EXIT_CR_ACCESS = 28,
+	VMX_EXIT_DR_ACCESS = 29,
+	VMX_EXIT_IO = 30,
+	VMX_EXIT_RDMSR = 31,
+	VMX_EXIT_WRMSR = 32,
+	VMX_EXIT_INVALID_GUEST = 33,
+	VMX_EXIT_MSR_LOADING = 34,
+	VMX_EXIT_MWAIT = 36,
+	VMX_EXIT_MTF = 37,
+	VMX_EXIT_MONITOR = 39,
+	VMX_EXIT_PAUSE = 40,
+	VMX_EXIT_MACHINE_CHECK = 41,
+	VMX_EXIT_TPR_BELOW = 43,
+	VMX_EXIT_APIC_ACCESS = 44,
+	VMX_EXIT_EOI = 45,
+	VMX_EXIT_GDTR_IDTR = 46,
+	VMX_EXIT_LDTR_TR = 47,
+	VMX_EXIT_EPT_VIOLATION = 48,
+	VMX_EXIT_EPT_MISCONFIG = 49,
+	VMX_EXIT_INVEPT = 50,
+	VMX_EXIT_RDTSCP = 51,
+	VMX_EXIT_PREEMPT_TIMER = 52,
+	VMX_EXIT_INVVPID = 53,
+	VMX_EXIT_WBINVD = 54,
+	VMX_EXIT_XSETBV = 55,
+	VMX_EXIT_APIC_WRITE = 56,
+	VMX_EXIT_RDRAND = 57,
+	VMX_EXIT_INVPCID = 58,
+	VMX_EXIT_VMFUNC = 59,
+	VMX_EXIT_ENCLS = 60,
+	VMX_EXIT_RDSEED = 61,
+	VMX_EXIT_PML_FULL = 62,
+	VMX_EXIT_XSAVES = 63,
+	VMX_EXIT_XRSTORS = 64,
+};
+
+/*
+ * VMCS field encodings (Appendix B). The encoding itself says the width:
+ * bits 14:13 = 0 16-bit, 1 64-bit, 2 32-bit, 3 natural width; bits 11:10 =
+ * 0 control, 1 read-only data, 2 guest state, 3 host state.
+ */
+enum vmcs_field {
+	/* 16-bit (B.1) */
+	VMCS_VPID = 0x0000,
+	VMCS_GUEST_ES_SEL = 0x0800,
+	VMCS_GUEST_CS_SEL = 0x0802,
+	VMCS_GUEST_SS_SEL = 0x0804,
+	VMCS_GUEST_DS_SEL = 0x0806,
+	VMCS_GUEST_FS_SEL = 0x0808,
+	VMCS_GUEST_GS_SEL = 0x080a,
+	VMCS_GUEST_LDTR_SEL = 0x080c,
+	VMCS_GUEST_TR_SEL = 0x080e,
+	VMCS_HOST_ES_SEL = 0x0c00,
+	VMCS_HOST_CS_SEL = 0x0c02,
+	VMCS_HOST_SS_SEL = 0x0c04,
+	VMCS_HOST_DS_SEL = 0x0c06,
+	VMCS_HOST_FS_SEL = 0x0c08,
+	VMCS_HOST_GS_SEL = 0x0c0a,
+	VMCS_HOST_TR_SEL = 0x0c0c,
+
+	/* 64-bit (B.2) */
+	VMCS_IO_BITMAP_A = 0x2000,
+	VMCS_IO_BITMAP_B = 0x2002,
+	VMCS_MSR_BITMAP = 0x2004,
+	VMCS_EXIT_MSR_STORE_ADDR = 0x2006,
+	VMCS_EXIT_MSR_LOAD_ADDR = 0x2008,
+	VMCS_ENTRY_MSR_LOAD_ADDR = 0x200a,
+	VMCS_TSC_OFFSET = 0x2010,
+	VMCS_EPTP = 0x201a,
+	VMCS_GUEST_PHYS_ADDR = 0x2400,
+	VMCS_LINK_POINTER = 0x2800,
+	VMCS_GUEST_DEBUGCTL = 0x2802,
+	VMCS_GUEST_PAT = 0x2804,
+	VMCS_GUEST_EFER = 0x2806,
+	VMCS_GUEST_PDPTE0 = 0x280a,
+	VMCS_GUEST_PDPTE1 = 0x280c,
+	VMCS_GUEST_PDPTE2 = 0x280e,
+	VMCS_GUEST_PDPTE3 = 0x2810,
+	VMCS_HOST_PAT = 0x2c00,
+	VMCS_HOST_EFER = 0x2c02,
+
+	/* 32-bit (B.3) */
+	VMCS_PIN_CONTROLS = 0x4000,
+	VMCS_PROC_CONTROLS = 0x4002,
+	VMCS_EXCEPTION_BITMAP = 0x4004,
+	VMCS_PF_ERROR_MASK = 0x4006,
+	VMCS_PF_ERROR_MATCH = 0x4008,
+	VMCS_CR3_TARGET_COUNT = 0x400a,
+	VMCS_EXIT_CONTROLS = 0x400c,
+	VMCS_EXIT_MSR_STORE_COUNT = 0x400e,
+	VMCS_EXIT_MSR_LOAD_COUNT = 0x4010,
+	VMCS_ENTRY_CONTROLS = 0x4012,
+	VMCS_ENTRY_MSR_LOAD_COUNT = 0x4014,
+	VMCS_ENTRY_INTR_INFO = 0x4016,
+	VMCS_ENTRY_EXC_ERROR = 0x4018,
+	VMCS_ENTRY_INSN_LEN = 0x401a,
+	VMCS_PROC2_CONTROLS = 0x401e,
+	VMCS_INSN_ERROR = 0x4400,
+	VMCS_EXIT_REASON = 0x4402,
+	VMCS_EXIT_INTR_INFO = 0x4404,
+	VMCS_EXIT_INTR_ERROR = 0x4406,
+	VMCS_IDT_VECTORING_INFO = 0x4408,
+	VMCS_IDT_VECTORING_ERROR = 0x440a,
+	VMCS_EXIT_INSN_LEN = 0x440c,
+	VMCS_EXIT_INSN_INFO = 0x440e,
+	VMCS_GUEST_ES_LIMIT = 0x4800,
+	VMCS_GUEST_CS_LIMIT = 0x4802,
+	VMCS_GUEST_SS_LIMIT = 0x4804,
+	VMCS_GUEST_DS_LIMIT = 0x4806,
+	VMCS_GUEST_FS_LIMIT = 0x4808,
+	VMCS_GUEST_GS_LIMIT = 0x480a,
+	VMCS_GUEST_LDTR_LIMIT = 0x480c,
+	VMCS_GUEST_TR_LIMIT = 0x480e,
+	VMCS_GUEST_GDTR_LIMIT = 0x4810,
+	VMCS_GUEST_IDTR_LIMIT = 0x4812,
+	VMCS_GUEST_ES_AR = 0x4814,
+	VMCS_GUEST_CS_AR = 0x4816,
+	VMCS_GUEST_SS_AR = 0x4818,
+	VMCS_GUEST_DS_AR = 0x481a,
+	VMCS_GUEST_FS_AR = 0x481c,
+	VMCS_GUEST_GS_AR = 0x481e,
+	VMCS_GUEST_LDTR_AR = 0x4820,
+	VMCS_GUEST_TR_AR = 0x4822,
+	VMCS_GUEST_INTERRUPTIBILITY = 0x4824,
+	VMCS_GUEST_ACTIVITY = 0x4826,
+	VMCS_GUEST_SYSENTER_CS = 0x482a,
+	VMCS_GUEST_PREEMPT_TIMER = 0x482e,
+	VMCS_HOST_SYSENTER_CS = 0x4c00,
+
+	/* natural width (B.4) */
+	VMCS_CR0_MASK = 0x6000,
+	VMCS_CR4_MASK = 0x6002,
+	VMCS_CR0_SHADOW = 0x6004,
+	VMCS_CR4_SHADOW = 0x6006,
+	VMCS_EXIT_QUALIFICATION = 0x6400,
+	VMCS_GUEST_LINEAR_ADDR = 0x640a,
+	VMCS_GUEST_CR0 = 0x6800,
+	VMCS_GUEST_CR3 = 0x6802,
+	VMCS_GUEST_CR4 = 0x6804,
+	VMCS_GUEST_ES_BASE = 0x6806,
+	VMCS_GUEST_CS_BASE = 0x6808,
+	VMCS_GUEST_SS_BASE = 0x680a,
+	VMCS_GUEST_DS_BASE = 0x680c,
+	VMCS_GUEST_FS_BASE = 0x680e,
+	VMCS_GUEST_GS_BASE = 0x6810,
+	VMCS_GUEST_LDTR_BASE = 0x6812,
+	VMCS_GUEST_TR_BASE = 0x6814,
+	VMCS_GUEST_GDTR_BASE = 0x6816,
+	VMCS_GUEST_IDTR_BASE = 0x6818,
+	VMCS_GUEST_DR7 = 0x681a,
+	VMCS_GUEST_RSP = 0x681c,
+	VMCS_GUEST_RIP = 0x681e,
+	VMCS_GUEST_RFLAGS = 0x6820,
+	VMCS_GUEST_PENDING_DBG = 0x6822,
+	VMCS_GUEST_SYSENTER_ESP = 0x6824,
+	VMCS_GUEST_SYSENTER_EIP = 0x6826,
+	VMCS_HOST_CR0 = 0x6c00,
+	VMCS_HOST_CR3 = 0x6c02,
+	VMCS_HOST_CR4 = 0x6c04,
+	VMCS_HOST_FS_BASE = 0x6c06,
+	VMCS_HOST_GS_BASE = 0x6c08,
+	VMCS_HOST_TR_BASE = 0x6c0a,
+	VMCS_HOST_GDTR_BASE = 0x6c0c,
+	VMCS_HOST_IDTR_BASE = 0x6c0e,
+	VMCS_HOST_SYSENTER_ESP = 0x6c10,
+	VMCS_HOST_SYSENTER_EIP = 0x6c12,
+	VMCS_HOST_RSP = VMCS_HOST_RSP_ENCODING,
+	VMCS_HOST_RIP = 0x6c16,
+};
+
+_Static_assert(VMCS_HOST_RSP == 0x6c14, "HOST_RSP encoding (B.4.4)");
+
+/* The MSR bitmap (24.6.9): four 1 KiB bit arrays in one page. */
+#define MSR_BITMAP_READ_LOW 0x000     /* MSRs 0000_0000h - 0000_1FFFh */
+#define MSR_BITMAP_READ_HIGH 0x400    /* MSRs C000_0000h - C000_1FFFh */
+#define MSR_BITMAP_WRITE_LOW 0x800
+#define MSR_BITMAP_WRITE_HIGH 0xc00
+
+/* The first 4 bytes of a VMXON region or VMCS: the revision id (24.2, 24.11.5). */
+struct vmcs_header {
+	u32 revision;                /* bit 31 = 0: not a shadow VMCS */
+	u32 abort;                   /* VMX-abort indicator (27.7) */
+};
+
+#endif /* !__ASSEMBLY__ */
+#endif
