@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """hv test runner. See docs/testing.md, or: tests/run.py --help
 
-  tests/run.py test [NAMES...] [-j N] [--group G] [--list] [--verbose]
-  tests/run.py boot CONFIG [--smp N] [--timeout S] [--gdb] [--qemu-args ...]
+  tests/run.py test [NAMES...] [-j N] [--group G] [--platform P] [--list] [--verbose]
+  tests/run.py boot CONFIG [--platform P] [--smp N] [--timeout S] [--gdb] [--qemu-args ...]
+  tests/run.py iso CONFIG [-o FILE]
   tests/run.py selftest
 """
 
