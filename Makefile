@@ -47,7 +47,7 @@ GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
 
 UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_insn $(B)/unit/test_pagetable \
 	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive \
-	$(B)/unit/test_oracle_samples
+	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests
 
 .PHONY: all deps run test unit compare bench qemu-gdb clean help
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
@@ -155,6 +155,12 @@ $(B)/unit/test_policy: tests/unit/test_policy.c hv/policy.c hv/lib/format.c hv/p
 $(B)/unit/test_exhaustive: tests/exhaustive.c tests/oracle/oracle.c hv/policy.c hv/lib/format.c hv/policy.h tests/oracle/oracle.h
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -Itests/oracle -o $@ $(filter %.c,$^)
+# 200 random-guest seeds (tests/fuzz/guests.py) as one TAP case: hv survives them all.
+$(B)/unit/test_fuzz_guests: tests/fuzz/guests.py
+	@mkdir -p $(@D)
+	printf '#!/bin/sh\n# 200 random guests under hv in QEMU (tests/fuzz/guests.py); TAP\ncd "$$(dirname "$$0")/../.." || exit 1\necho 1..1\nif python3 tests/fuzz/guests.py --seeds 0-199 --quiet > build/fuzz-guests.log 2>&1; then\n  echo "ok 1 - 200 random guest seeds: no panic, crash or hang; hello always exit 0; hv intact"\nelse\n  echo "not ok 1 - random guests broke a rule: see build/fuzz-guests.log"; tail -5 build/fuzz-guests.log | sed "s/^/# /"\nfi\n' > $@
+	chmod +x $@
+
 # The oracle judged on hand-made traces with known verdicts (TAP, like the others).
 $(B)/unit/test_oracle_samples: tests/oracle/run-samples.sh $(B)/oracle $(wildcard tests/oracle/samples/*.trace)
 	@mkdir -p $(@D)

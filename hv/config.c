@@ -223,14 +223,14 @@ static struct span span_sub(struct span s, size_t from, size_t to)
 /*
  * Copy s into buf (QUOTE_BUF bytes) for an error message: at most QUOTE_MAX
  * characters, then "..." if it was longer. Anything that is not printable
- * ASCII (or tab) becomes '?', so the message stays one clean line.
+ * ASCII (a tab included) becomes '?', so the message stays one clean line.
  */
 static const char *quote(char *buf, struct span s)
 {
 	size_t n = s.n > QUOTE_MAX ? QUOTE_MAX : s.n;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s.p[i];
-		buf[i] = ((c >= 0x20 && c < 0x7f) || c == '\t') ? (char)c : '?';
+		buf[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
 	}
 	if (s.n > QUOTE_MAX) {
 		memcpy(buf + n, "...", 3);

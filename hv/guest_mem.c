@@ -13,15 +13,45 @@ bool guest_phys_ok(const struct vm *vm, u64 gpa, u64 len)
 	return gpa < vm->mem_size && len <= vm->mem_size - gpa;
 }
 
-static bool read_pte(const struct vm *vm, u64 gpa, unsigned size, u64 *out)
+static bool read_pte_w(const struct vm *vm, u64 gpa, unsigned size, u64 *out, struct guest_walk *walk_rec)
 {
 	if (!guest_phys_ok(vm, gpa, size))
 		return false;
 	*out = size == 8 ? *(const u64 *)guest_phys_ptr(vm, gpa) : *(const u32 *)guest_phys_ptr(vm, gpa);
+	if (walk_rec && walk_rec->n < 4) {
+		walk_rec->gpa[walk_rec->n] = gpa;
+		walk_rec->val[walk_rec->n] = *out;
+		walk_rec->size[walk_rec->n++] = (u8)size;
+	}
+	return true;
+}
+
+static bool walk(const struct vm *vm, const struct guest_paging *g, u64 la, u64 *gpa, struct guest_walk *w);
+
+bool guest_walk(const struct vm *vm, const struct guest_paging *g, u64 la, u64 *gpa, struct guest_walk *w)
+{
+	if (w)
+		w->n = 0;
+	return walk(vm, g, la, gpa, w);
+}
+
+bool guest_walk_unchanged(const struct vm *vm, const struct guest_walk *w)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		u64 now = w->size[i] == 8 ? *(const u64 *)guest_phys_ptr(vm, w->gpa[i])
+					   : *(const u32 *)guest_phys_ptr(vm, w->gpa[i]);
+		if (now != w->val[i])
+			return false;
+	}
 	return true;
 }
 
 bool guest_linear_to_phys(const struct vm *vm, const struct guest_paging *g, u64 la, u64 *gpa)
+{
+	return walk(vm, g, la, gpa, NULL);
+}
+
+static bool walk(const struct vm *vm, const struct guest_paging *g, u64 la, u64 *gpa, struct guest_walk *w)
 {
 	u64 e;
 	if (!(g->cr0 & CR0_PG)) {
@@ -31,13 +61,13 @@ bool guest_linear_to_phys(const struct vm *vm, const struct guest_paging *g, u64
 	if (!(g->cr4 & CR4_PAE)) {
 		/* 32-bit paging: 10/10/12, 4 MiB pages with PSE (CR4 bit 4). */
 		u32 l = (u32)la;
-		if (!read_pte(vm, (g->cr3 & 0xfffff000u) + ((l >> 22) << 2), 4, &e) || !(e & PTE_P))
+		if (!read_pte_w(vm, (g->cr3 & 0xfffff000u) + ((l >> 22) << 2), 4, &e, w) || !(e & PTE_P))
 			return false;
 		if ((e & PTE_PS) && (g->cr4 & BIT(4))) {
 			*gpa = (e & 0xffc00000u) + (l & 0x3fffff);
 			return true;
 		}
-		if (!read_pte(vm, (e & 0xfffff000u) + (((l >> 12) & 0x3ff) << 2), 4, &e) || !(e & PTE_P))
+		if (!read_pte_w(vm, (e & 0xfffff000u) + (((l >> 12) & 0x3ff) << 2), 4, &e, w) || !(e & PTE_P))
 			return false;
 		*gpa = (e & 0xfffff000u) + (l & 0xfff);
 		return true;
@@ -46,7 +76,7 @@ bool guest_linear_to_phys(const struct vm *vm, const struct guest_paging *g, u64
 	u64 table = levels == 4 ? (g->cr3 & 0x000ffffffffff000ull) : (g->cr3 & 0xffffffe0u);
 	for (int l = levels - 1; l >= 0; l--) {
 		unsigned idx = levels == 3 && l == 2 ? (la >> 30) & 3 : (la >> (12 + 9 * l)) & 511;
-		if (!read_pte(vm, table + idx * 8, 8, &e) || !(e & PTE_P))
+		if (!read_pte_w(vm, table + idx * 8, 8, &e, w) || !(e & PTE_P))
 			return false;
 		if (l > 0 && l < 3 && (e & PTE_PS) && !(levels == 3 && l == 2)) {
 			u64 size = BIT(12 + 9 * l);

@@ -219,3 +219,39 @@ int insn_length(const u8 *bytes, size_t avail, enum insn_mode mode, enum insn_ki
 		return INSN_ERR_MISMATCH;
 	return (int)pos + 1;
 }
+
+int insn_mov_to_cr(const u8 *bytes, size_t avail, enum insn_mode mode, unsigned *cr, unsigned *gpr)
+{
+	size_t pos = 0;
+	u8 rex = 0, b;
+	int err;
+
+	if (!bytes)
+		avail = 0;
+	for (;;) {
+		if ((err = fetch(bytes, avail, pos, &b)))
+			return err;
+		if (is_legacy_prefix(b)) {
+			rex = 0;
+			pos++;
+		} else if (mode == INSN_MODE_64 && is_rex(b)) {
+			rex = b;
+			pos++;
+		} else {
+			break;
+		}
+	}
+	if (b != 0x0F)
+		return INSN_ERR_MISMATCH;
+	if ((err = fetch(bytes, avail, pos + 1, &b)))
+		return err;
+	if (b != 0x22)
+		return INSN_ERR_MISMATCH;
+	if ((err = fetch(bytes, avail, pos + 2, &b)))
+		return err;
+	if ((b >> 6) != 3)
+		return INSN_ERR_MISMATCH;     /* MOV CR always takes a register */
+	*cr = ((b >> 3) & 7) | ((rex & 0x4) ? 8 : 0);
+	*gpr = (b & 7) | ((rex & 0x1) ? 8 : 0);
+	return (int)pos + 3;
+}

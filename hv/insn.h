@@ -47,4 +47,13 @@ enum insn_mode { INSN_MODE_16 = 16, INSN_MODE_32 = 32, INSN_MODE_64 = 64 };
 #define INSN_MAX_LEN 15
 int insn_length(const u8 *bytes, size_t avail, enum insn_mode mode, enum insn_kind kind);
 
+/*
+ * Decode MOV to a control register (0F 22 /r, register form only) with any
+ * legacy prefixes and, in 64-bit mode, REX (R extends the CR number, B the
+ * register). On success returns the length and sets *cr and *gpr (0 = rAX,
+ * 1 = rCX, 2 = rDX, 3 = rBX, 4 = rSP, 5 = rBP, 6 = rSI, 7 = rDI, 8-15 =
+ * r8-r15); otherwise one of the INSN_ERR_* values.
+ */
+int insn_mov_to_cr(const u8 *bytes, size_t avail, enum insn_mode mode, unsigned *cr, unsigned *gpr);
+
 #endif

@@ -18,6 +18,7 @@ unsigned npcpus;
 const struct hv_config *hv_cfg;
 extern struct boot_info *hv_bootinfo;
 static u64 vcpu_bytes_total;
+extern bool cpu_has_pku;
 
 /*
  * hv's code and constants must be the same at the end of a run as at the
@@ -74,6 +75,18 @@ static void pcpu_init(unsigned id)
 	apic_init_cpu();
 	p->apic_id = apic_id();
 	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT);
+	/* Guests may only ever use x87/SSE state: XCR0 = x87|SSE, so AVX and
+	 * wider registers (which hv does not switch) raise #UD in every guest. */
+	struct cpuid_regs l1 = cpuid(1, 0);
+	if (l1.ecx & BIT(26)) {
+		write_cr4(read_cr4() | CR4_OSXSAVE);
+		xsetbv(0, 3);
+	}
+	/* Protection keys: PKRU is switched per vCPU (sched.c); RDPKRU needs CR4.PKE. */
+	if (cpuid(0, 0).eax >= 7 && (cpuid(7, 0).ecx & BIT(3))) {
+		write_cr4(read_cr4() | CR4_PKE);
+		cpu_has_pku = true;
+	}
 	barrier_pcpu_init(&p->bar, id);
 	vendor->cpu_init(p);
 	pcpus[id] = p;

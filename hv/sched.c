@@ -116,19 +116,39 @@ static void count_decision(struct bar_stats *s, const struct bar_decision *d, bo
 	s->by_reason[d->reason]++;
 }
 
-/* Put v's FPU/SSE state in the registers (hv itself never touches them). */
-static void fpu_load(struct pcpu *p, struct vcpu *v)
+/*
+ * Guest register state that neither VMRUN nor VM entry switches, kept per
+ * vCPU and swapped here: FPU/SSE (FXSAVE image), DR0-DR3 and DR6, and PKRU
+ * where the CPU has protection keys. hv itself never uses any of them, so the
+ * registers may keep a vCPU's values while it is away; they are loaded again
+ * only if another vCPU used this pCPU in between (or this one ran elsewhere).
+ * AVX state cannot leak: hv keeps XCR0 at x87|SSE (pcpu_init), so guests
+ * cannot use YMM/ZMM registers at all.
+ */
+bool cpu_has_pku;
+
+static void xstate_load(struct pcpu *p, struct vcpu *v)
 {
 	if (p->fpu_owner == v && p->fpu_gen == v->fpu_gen)
 		return;
 	fxrstor(v->fpu);
+	for (int i = 0; i < 4; i++)
+		write_dr(i, v->dr[i]);
+	write_dr(6, v->dr6);
+	if (cpu_has_pku)
+		wrpkru(v->pkru);
 	p->fpu_owner = v;
 	p->fpu_gen = v->fpu_gen;
 }
 
-static void fpu_save(struct pcpu *p, struct vcpu *v)
+static void xstate_save(struct pcpu *p, struct vcpu *v)
 {
 	fxsave(v->fpu);
+	for (int i = 0; i < 4; i++)
+		v->dr[i] = read_dr(i);
+	v->dr6 = read_dr(6);
+	if (cpu_has_pku)
+		v->pkru = rdpkru();
 	p->fpu_gen = ++v->fpu_gen;
 }
 
@@ -148,7 +168,7 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	count_decision(&p->stats, &d, switched);
 	p->current = v;
 
-	fpu_load(p, v);
+	xstate_load(p, v);
 	apic_timer_take();
 	apic_timer_oneshot(hv_cfg->slice_us);
 	p->slice_end_tsc = rdtsc() + hv_cfg->slice_us * tsc_per_ms / 1000;
@@ -181,7 +201,7 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	}
 	apic_timer_stop();
 	p->busy_tsc += t1 - dispatched;
-	fpu_save(p, v);
+	xstate_save(p, v);
 
 	switch (action) {
 	case ACTION_PREEMPT:

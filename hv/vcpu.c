@@ -85,13 +85,16 @@ static void handle_cpuid(struct vcpu *v)
 		r = cpuid(leaf, sub);
 		switch (leaf) {
 		case 1:
-			r.ecx &= ~(BIT(5) | BIT(3) | BIT(26) | BIT(27) | BIT(21)); /* VMX MONITOR XSAVE OSXSAVE x2APIC */
+			r.ecx &= ~(BIT(5) | BIT(3) | BIT(26) | BIT(27) | BIT(21) | BIT(28) | BIT(12) | BIT(29));
+			/* VMX MONITOR XSAVE OSXSAVE x2APIC AVX FMA F16C: XCR0 is x87|SSE */
 			r.ecx |= BIT(31);                                          /* hypervisor present */
 			r.ebx = (r.ebx & 0x00ffffff) | (v->id << 24);              /* initial APIC id */
 			break;
 		case 7:
 			if (sub == 0) {
 				r.edx &= ~(BIT(26) | BIT(27) | BIT(29) | BIT(31));  /* IBRS/IBPB STIBP ARCH_CAP SSBD */
+				/* AVX2, AVX-512*: need XCR0 state hv does not enable */
+				r.ebx &= ~(BIT(5) | BIT(16) | BIT(17) | BIT(21) | BIT(26) | BIT(27) | BIT(28) | BIT(30) | BIT(31));
 				if (barrier_caps.offer_guest)
 					r.edx |= BIT(26);     /* IBPB, and so IA32_SPEC_CTRL (handled below) */
 			}
@@ -290,6 +293,9 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		return ACTION_BLOCK;
 	case EXIT_CACHE:
 		skip(v, e);                /* INVD would drop other VMs' dirty lines: never run it */
+		return ACTION_RESUME;
+	case EXIT_EMULATED:
+		skip(v, e);                /* insn_len 0: the backend injected a fault instead */
 		return ACTION_RESUME;
 	case EXIT_INTR:
 		sti();                     /* take the pending host interrupt (timer) now */

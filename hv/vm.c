@@ -34,6 +34,7 @@ static void vcpu_fpu_init(struct vcpu *v)
 	memset(v->fpu, 0, sizeof(v->fpu));
 	*(u16 *)&v->fpu[0] = 0x37f;       /* FCW after FNINIT */
 	*(u32 *)&v->fpu[24] = 0x1f80;     /* MXCSR reset value */
+	v->dr6 = 0xffff0ff0;              /* DR6 and PKRU (0) as after reset */
 }
 
 void vms_create(void)

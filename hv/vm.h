@@ -51,6 +51,8 @@ struct vcpu {
 	struct vcpu_barrier bar;         /* barrier-policy state (policy.h) */
 	u64 spec_ctrl;                   /* guest's IA32_SPEC_CTRL (virtual) */
 	u64 fpu_gen;                     /* bumped at each FXSAVE into fpu[] */
+	u64 dr[4], dr6;                  /* debug registers no VM-entry switches */
+	u32 pkru;                        /* protection-key rights, where the CPU has PKU */
 	u32 hv_bytes;                    /* hv memory this vCPU costs (report) */
 	u64 exits[EXIT_COUNT];
 	u64 slice_start_tsc;

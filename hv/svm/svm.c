@@ -38,6 +38,7 @@ struct svm_vcpu {
 	struct pcpu *asid_pcpu;/* ... on this pCPU */
 	/* The guest page of the last exiting instruction (a one-entry code TLB). */
 	struct guest_paging code_pg;
+	struct guest_walk code_walk;   /* the entries that translation read */
 	u64 code_la_page, code_gpa_page;
 	bool code_valid;
 };
@@ -163,7 +164,8 @@ static void svm_vcpu_init(struct vcpu *v)
 	v->hv_bytes += sizeof(*s) + 3 * 4096;   /* VMCB + 8 KiB MSR permission map */
 
 	struct vmcb_control *c = &s->vmcb->control;
-	c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT |
+	c->intercept_cr = INTERCEPT_CR4_WRITE;   /* CR4 bits hv does not offer: #GP */
+	c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_RDPMC |
 			     INTERCEPT_CPUID | INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_INVLPGA |
 			     INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN;
 	c->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
@@ -246,21 +248,20 @@ static u32 insn_len(struct vcpu *v, enum insn_kind kind)
 
 	/*
 	 * Fast path: the page of the last exiting instruction, if the guest's
-	 * paging registers are unchanged and the bytes lie inside that page.
-	 * Like a TLB entry, it may be stale if the guest remapped that code
-	 * page; then the bytes will not decode as the exiting instruction and
-	 * the slow path below walks the page tables afresh.
+	 * paging registers are unchanged, the paging-structure entries that
+	 * translated it still hold the same values (a remapped page is noticed
+	 * even without a TLB flush hv could see), and the bytes lie inside it.
 	 */
 	if (s->code_valid && s->code_la_page == la - off && off <= 4096 - INSN_MAX_LEN &&
 	    s->code_pg.cr3 == pg.cr3 && s->code_pg.cr0 == pg.cr0 && s->code_pg.cr4 == pg.cr4 &&
-	    s->code_pg.efer == pg.efer) {
+	    s->code_pg.efer == pg.efer && guest_walk_unchanged(v->vm, &s->code_walk)) {
 		len = insn_length(guest_phys_ptr(v->vm, s->code_gpa_page + off), INSN_MAX_LEN, mode, kind);
 		if (len > 0)
 			return (u32)len;
 	}
 	s->code_valid = false;
 	u64 gpa;
-	if (guest_linear_to_phys(v->vm, &pg, la - off, &gpa) && guest_phys_ok(v->vm, gpa, 4096)) {
+	if (guest_walk(v->vm, &pg, la - off, &gpa, &s->code_walk) && guest_phys_ok(v->vm, gpa, 4096)) {
 		s->code_pg = pg;
 		s->code_la_page = la - off;
 		s->code_gpa_page = gpa;
@@ -270,6 +271,60 @@ static u32 insn_len(struct vcpu *v, enum insn_kind kind)
 	size_t n = guest_read_linear(v->vm, &pg, la, bytes, sizeof(bytes));
 	len = insn_length(bytes, n, mode, kind);
 	return len > 0 ? (u32)len : 0;
+}
+
+/* Guest register by x86 encoding number (0 = rAX ... 15 = r15). */
+static u64 gpr_value(struct vcpu *v, unsigned n)
+{
+	struct guest_regs *r = &v->regs;
+	const u64 vals[16] = { r->rax, r->rcx, r->rdx, r->rbx, sv(v)->vmcb->save.rsp, r->rbp,
+			       r->rsi, r->rdi, r->r8, r->r9, r->r10, r->r11, r->r12,
+			       r->r13, r->r14, r->r15 };
+	return vals[n & 15];
+}
+
+/*
+ * A guest write to CR4. CR4 is intercepted so that a guest cannot turn on
+ * what hv hides or does not switch (OSXSAVE: XCR0 and the AVX state are
+ * shared; VMXE/SMXE: no nested virtualisation) - it gets #GP like a CPU
+ * without those features. Returns the instruction length (emulated), 0 (a
+ * #GP was injected) or -1 (the bytes are not a MOV to CR4).
+ */
+static int cr4_write(struct vcpu *v)
+{
+	struct vmcb *vmcb = sv(v)->vmcb;
+	struct vmcb_save *g = &vmcb->save;
+	unsigned cr, gpr;
+	int len;
+
+	/* Decoded from guest memory: the length is needed anyway without NRIPS. */
+	struct guest_paging pg = { g->cr0, g->cr3, g->cr4, g->efer };
+	enum insn_mode mode = code_mode(g);
+	u64 la = mode == INSN_MODE_64 ? g->rip : (g->cs.base + g->rip) & 0xffffffffull;
+	u8 bytes[INSN_MAX_LEN];
+	size_t n = guest_read_linear(v->vm, &pg, la, bytes, sizeof(bytes));
+	len = insn_mov_to_cr(bytes, n, mode, &cr, &gpr);
+	if (len <= 0 || cr != 4)
+		return -1;
+
+	u64 val = gpr_value(v, gpr);
+	if (mode != INSN_MODE_64)
+		val &= 0xffffffffull;
+	struct cpuid_regs l1 = cpuid(1, 0), l7 = cpuid(7, 0);
+	u64 ok = 0x7ff;                               /* VME .. OSXMMEXCPT */
+	ok |= (l7.ecx & BIT(2)) ? BIT(11) : 0;        /* UMIP */
+	ok |= (l7.ebx & BIT(0)) ? BIT(16) : 0;        /* FSGSBASE */
+	ok |= (l1.ecx & BIT(17)) ? BIT(17) : 0;       /* PCIDE */
+	ok |= (l7.ebx & BIT(7)) ? BIT(20) : 0;        /* SMEP */
+	ok |= (l7.ebx & BIT(20)) ? BIT(21) : 0;       /* SMAP */
+	ok |= (l7.ecx & BIT(3)) ? BIT(22) : 0;        /* PKE: PKRU is switched per vCPU */
+	bool lma = g->efer & EFER_LMA;
+	if ((val & ~ok) || (lma && !(val & CR4_PAE))) {
+		svm_inject_exception(v, EXC_GP, true, 0);
+		return 0;
+	}
+	g->cr4 = val;
+	return len;
 }
 
 static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
@@ -337,13 +392,26 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		e->insn_len = insn_len(v, INSN_VMMCALL);
 		break;
 	case SVM_EXIT_INVD:
-		e->reason = EXIT_CACHE;
-		e->insn_len = insn_len(v, INSN_INVD);
-		break;
 	case SVM_EXIT_WBINVD:
+		/* QEMU 7.2 reports INVD with WBINVD's code: accept either; both are skipped. */
 		e->reason = EXIT_CACHE;
 		e->insn_len = insn_len(v, INSN_WBINVD);
+		if (!e->insn_len)
+			e->insn_len = insn_len(v, INSN_INVD);
 		break;
+	case SVM_EXIT_RDPMC:
+		/* No PMU is virtualised: counters read 0 (the host's must not leak). */
+		e->insn_len = insn_len(v, INSN_RDPMC);
+		e->reason = e->insn_len ? EXIT_EMULATED : EXIT_OTHER;
+		v->regs.rax = 0;
+		v->regs.rdx = 0;
+		break;
+	case SVM_EXIT_WRITE_CR4: {
+		int len = cr4_write(v);
+		e->reason = len >= 0 ? EXIT_EMULATED : EXIT_OTHER;
+		e->insn_len = len > 0 ? (u32)len : 0;
+		break;
+	}
 	case SVM_EXIT_XSETBV:
 		e->reason = EXIT_XSETBV;
 		break;
@@ -407,6 +475,8 @@ static bool svm_msr_write(struct vcpu *v, u32 msr, u64 val)
 		/* SCE, LME, LMA (read-only: kept), NXE; SVME stays hv's. */
 		if (val & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE))
 			return false;
+		if (((val ^ g->efer) & EFER_LME) && (g->cr0 & CR0_PG))
+			return false;          /* LME may not change while paging is on (APM 14.5) */
 		g->efer = (val & ~EFER_LMA) | (g->efer & EFER_LMA) | EFER_SVME;
 		return true;
 	case MSR_PAT:

@@ -7,11 +7,14 @@
 
 #include "../lib.h"
 
+/* Intercept vector 0 (offset 0x00): CR reads in bits 0-15, writes in 16-31. */
+#define INTERCEPT_CR4_WRITE BIT(16 + 4)
 /* Intercept vector 3 (offset 0x0C), APM Table B-1. */
 #define INTERCEPT_INTR BIT(0)
 #define INTERCEPT_NMI BIT(1)
 #define INTERCEPT_SMI BIT(2)
 #define INTERCEPT_INIT BIT(3)
+#define INTERCEPT_RDPMC BIT(15)
 #define INTERCEPT_CPUID BIT(18)
 #define INTERCEPT_INVD BIT(22)
 #define INTERCEPT_HLT BIT(24)
@@ -34,7 +37,9 @@
 
 /* Exit codes, APM Appendix C. */
 enum svm_exit_code {
+	SVM_EXIT_WRITE_CR4 = 0x14,
 	SVM_EXIT_EXCP_BASE = 0x40,
+	SVM_EXIT_RDPMC = 0x6f,
 	SVM_EXIT_INTR = 0x60,
 	SVM_EXIT_NMI = 0x61,
 	SVM_EXIT_SMI = 0x62,

@@ -97,6 +97,50 @@ static inline void pause(void) { __asm__ volatile("pause" ::: "memory"); }
 /* sti; hlt: the sti shadow makes the pair atomic, so no wakeup is lost. */
 static inline void sti_hlt(void) { __asm__ volatile("sti; hlt; cli" ::: "memory"); }
 
+#define CR4_OSXSAVE BIT(18)
+#define CR4_PKE BIT(22)
+
+static inline u64 read_dr(int n)
+{
+	u64 v = 0;
+	switch (n) {
+	case 0: __asm__ volatile("mov %%db0, %0" : "=r"(v)); break;
+	case 1: __asm__ volatile("mov %%db1, %0" : "=r"(v)); break;
+	case 2: __asm__ volatile("mov %%db2, %0" : "=r"(v)); break;
+	case 3: __asm__ volatile("mov %%db3, %0" : "=r"(v)); break;
+	case 6: __asm__ volatile("mov %%db6, %0" : "=r"(v)); break;
+	}
+	return v;
+}
+
+static inline void write_dr(int n, u64 v)
+{
+	switch (n) {
+	case 0: __asm__ volatile("mov %0, %%db0" ::"r"(v)); break;
+	case 1: __asm__ volatile("mov %0, %%db1" ::"r"(v)); break;
+	case 2: __asm__ volatile("mov %0, %%db2" ::"r"(v)); break;
+	case 3: __asm__ volatile("mov %0, %%db3" ::"r"(v)); break;
+	case 6: __asm__ volatile("mov %0, %%db6" ::"r"(v)); break;
+	}
+}
+
+static inline u32 rdpkru(void)
+{
+	u32 eax, edx;
+	__asm__ volatile(".byte 0x0f, 0x01, 0xee" : "=a"(eax), "=d"(edx) : "c"(0));
+	return eax;
+}
+
+static inline void wrpkru(u32 v)
+{
+	__asm__ volatile(".byte 0x0f, 0x01, 0xef" ::"a"(v), "c"(0), "d"(0));
+}
+
+static inline void xsetbv(u32 reg, u64 v)
+{
+	__asm__ volatile("xsetbv" ::"c"(reg), "a"((u32)v), "d"((u32)(v >> 32)));
+}
+
 static inline void fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" ::"r"(area) : "memory"); }
 static inline void fxrstor(const void *area) { __asm__ volatile("fxrstor64 (%0)" ::"r"(area) : "memory"); }
 

@@ -773,6 +773,33 @@ static void test_no_read_past_avail(void **state)
 	}
 }
 
+/* MOV to CR4: plain, with REX.B (r9), with REX.R (CR12: not CR4), memory form refused. */
+static void test_mov_to_cr(void **state)
+{
+	(void)state;
+	unsigned cr = 99, gpr = 99;
+	const u8 plain[] = { 0x0F, 0x22, 0xE0 };           /* mov cr4, rax */
+	assert_int_equal(insn_mov_to_cr(plain, 3, INSN_MODE_64, &cr, &gpr), 3);
+	assert_int_equal(cr, 4);
+	assert_int_equal(gpr, 0);
+	const u8 r9[] = { 0x41, 0x0F, 0x22, 0xE1 };        /* mov cr4, r9 */
+	assert_int_equal(insn_mov_to_cr(r9, 4, INSN_MODE_64, &cr, &gpr), 4);
+	assert_int_equal(cr, 4);
+	assert_int_equal(gpr, 9);
+	const u8 rexr[] = { 0x44, 0x0F, 0x22, 0xC3 };      /* mov cr8, rbx */
+	assert_int_equal(insn_mov_to_cr(rexr, 4, INSN_MODE_64, &cr, &gpr), 4);
+	assert_int_equal(cr, 8);
+	assert_int_equal(gpr, 3);
+	const u8 in32[] = { 0x66, 0x0F, 0x22, 0xE3 };      /* prefix, mov cr4, ebx */
+	assert_int_equal(insn_mov_to_cr(in32, 4, INSN_MODE_32, &cr, &gpr), 4);
+	assert_int_equal(gpr, 3);
+	const u8 inc[] = { 0x41, 0x0F, 0x22, 0xE1 };       /* 0x41 is INC ECX in 32-bit mode */
+	assert_int_equal(insn_mov_to_cr(inc, 4, INSN_MODE_32, &cr, &gpr), INSN_ERR_MISMATCH);
+	const u8 mem[] = { 0x0F, 0x22, 0x20 };             /* mod != 3 */
+	assert_int_equal(insn_mov_to_cr(mem, 3, INSN_MODE_64, &cr, &gpr), INSN_ERR_MISMATCH);
+	assert_int_equal(insn_mov_to_cr(plain, 2, INSN_MODE_64, &cr, &gpr), INSN_ERR_TRUNCATED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -801,6 +828,7 @@ int main(void)
 		cmocka_unit_test(test_mismatch_before_truncation),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_no_read_past_avail),
+		cmocka_unit_test(test_mov_to_cr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

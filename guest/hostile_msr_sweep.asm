@@ -1,0 +1,179 @@
+; guest/hostile_msr_sweep.asm - rdmsr of every MSR in the three ranges an
+; SVM MSR permission map covers (0-0x1FFF, 0xC0000000-0xC0001FFF,
+; 0xC0010000-0xC0011FFF), of the hypervisor range 0x40000000-0x400000FF,
+; and of 0xFFFFFFFF: 24833 MSRs. Each one that does not raise #GP is printed.
+;
+; hv intercepts every MSR except a documented list (docs/security.md,
+; docs/guest-abi.md "MSRs"), and emulates only that list. Without
+; virtual_ibpb the readable ones are exactly:
+;   0x10 TSC; 0x174-0x176 SYSENTER_CS/ESP/EIP; 0x277 PAT;
+;   0xC0000080-0xC0000084 EFER STAR LSTAR CSTAR SFMASK;
+;   0xC0000100-0xC0000102 FS_BASE GS_BASE KERNEL_GS_BASE
+; = 13 MSRs; any other readable MSR is host state showing through.
+;   counter 0  MSRs read without #GP                    13
+;   counter 1  of those, not in the list above          0
+;   counter 2  MSRs tried                               24833
+; Exits 0.
+;
+; Config: mode = long, vcpus = 1, virtual_ibpb off (0x48 is then absent too).
+
+bits 64
+default rel
+%include "hv.inc"
+org HV_LONG_ENTRY
+
+; ---- exception catcher (the same block in each hostile guest that uses one)
+; CATCH_INIT builds a 32-vector IDT: every exception records its vector,
+; error code and RIP, counts, and resumes at [resume] (set by TRY), or, with
+; no resume address, prints what happened and exits 99.
+; TRY insn...: runs one instruction; afterwards [vec] = the vector it raised
+; (NONE = 255 if none). Preserves every register except flags (the
+; instruction's own effects aside).
+NONE equ 255
+
+%macro CATCH_INIT 0
+        lea rdi, [idt]
+        lea rax, [exc_stubs]
+        mov ecx, 32
+%%gate: mov rdx, rax
+        mov [rdi], dx                   ; offset 15:0
+        mov word [rdi + 2], HV_SEL_CODE
+        mov word [rdi + 4], 0x8E00      ; present, DPL 0, interrupt gate
+        shr rdx, 16
+        mov [rdi + 6], dx               ; offset 31:16
+        shr rdx, 16
+        mov [rdi + 8], rdx              ; offset 63:32, reserved
+        add rdi, 16
+        add rax, 16
+        dec ecx
+        jnz %%gate
+        lidt [idtr]
+%endmacro
+
+%macro TRY 1+
+        mov qword [vec], NONE
+        push rax
+        lea rax, [%%after]
+        mov [resume], rax
+        pop rax
+        %1
+%%after:
+        mov qword [resume], 0
+%endmacro
+
+%macro CATCHER 0
+        align 16
+exc_stubs:
+%assign __v 0
+%rep 32
+        align 16
+  %if __v == 8 || (__v >= 10 && __v <= 14) || __v == 17 || __v == 21 || __v == 29 || __v == 30
+        push qword __v                  ; the CPU pushed an error code
+  %else
+        push qword 0                    ; no error code: push a 0 in its place
+        push qword __v
+  %endif
+        jmp exc_common
+%assign __v __v + 1
+%endrep
+exc_common:                             ; [rsp] vector, error, RIP, CS, RFLAGS, RSP, SS
+        push rax
+        mov rax, [rsp + 8]
+        mov [vec], rax
+        mov rax, [rsp + 16]
+        mov [err], rax
+        mov rax, [rsp + 24]
+        mov [fault_rip], rax
+        inc qword [exc_count]
+        mov rax, [resume]
+        test rax, rax
+        jz %%unexpected
+        mov [rsp + 24], rax             ; resume after the tried instruction
+        pop rax
+        add rsp, 16
+        iretq
+%%unexpected:
+        HV_PRINT 'unexpected exception, vector '
+        HV_PUTDEC [vec]
+        HV_PRINT ' error 0x'
+        HV_PUTHEX [err], 8
+        HV_PRINT ' at rip 0x'
+        HV_PUTHEX64 [fault_rip]
+        HV_NEWLINE
+        HV_EXIT 99
+
+        align 16
+idt:    times 32 dq 0, 0
+idtr:   dw 32 * 16 - 1
+        dq idt
+vec:       dq NONE
+err:       dq 0
+fault_rip: dq 0
+resume:    dq 0
+exc_count: dq 0
+%endmacro
+
+start:
+        CATCH_INIT
+        xor r12d, r12d          ; readable
+        xor r13d, r13d          ; readable and not documented
+        xor r14d, r14d          ; tried
+        lea rbx, [ranges]
+.range:
+        mov r15d, [rbx]         ; first MSR
+        mov ebp, [rbx + 4]      ; count
+        test ebp, ebp
+        jz .done
+.msr:
+        mov ecx, r15d
+        TRY rdmsr
+        inc r14
+        cmp qword [vec], NONE
+        jne .next
+        inc r12
+        HV_PRINT 'readable MSR 0x'
+        HV_PUTHEX32 r15
+        ; documented?
+        lea rsi, [allowed]
+.find:  mov eax, [rsi]
+        cmp eax, 0xFFFFFFFF
+        je .undocumented
+        cmp eax, r15d
+        je .documented
+        add rsi, 4
+        jmp .find
+.undocumented:
+        inc r13
+        HV_PRINT ' NOT DOCUMENTED'
+.documented:
+        HV_NEWLINE
+.next:
+        inc r15d
+        dec ebp
+        jnz .msr
+        add rbx, 8
+        jmp .range
+.done:
+        HV_REPORT 0, r12
+        HV_REPORT 1, r13
+        HV_REPORT 2, r14
+        HV_PRINT 'msr sweep: '
+        HV_PUTDEC r12
+        HV_PRINT ' of '
+        HV_PUTDEC r14
+        HV_PRINTLN ' MSRs readable'
+        HV_EXIT 0
+
+ranges: dd 0x00000000, 0x2000
+        dd 0xC0000000, 0x2000
+        dd 0xC0010000, 0x2000
+        dd 0x40000000, 0x100
+        dd 0xFFFFFFFF, 1
+        dd 0, 0
+allowed:
+        dd 0x10, 0x174, 0x175, 0x176, 0x277
+        dd 0xC0000080, 0xC0000081, 0xC0000082, 0xC0000083, 0xC0000084
+        dd 0xC0000100, 0xC0000101, 0xC0000102
+        dd 0xFFFFFFFF
+
+CATCHER                         ; the IDT, handlers and their data
