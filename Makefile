@@ -132,7 +132,7 @@ bochs: deps
 	$(PYTHON) tests/run.py boot --platform $(BOCHS_PLATFORM) $(CONFIG)
 
 # ---- guests -------------------------------------------------------------------
-$(B)/guest/%.bin: guest/%.asm guest/hv.inc
+$(B)/guest/%.bin: guest/%.asm guest/hv.inc guest/catch.inc
 	@mkdir -p $(@D)
 	$(NASM) -f bin -I guest/ -o $@ $<
 
