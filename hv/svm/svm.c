@@ -164,7 +164,9 @@ static void svm_vcpu_init(struct vcpu *v)
 	v->hv_bytes += sizeof(*s) + 3 * 4096;   /* VMCB + 8 KiB MSR permission map */
 
 	struct vmcb_control *c = &s->vmcb->control;
-	c->intercept_cr = INTERCEPT_CR4_WRITE;   /* CR4 bits hv does not offer: #GP */
+	/* CR0/CR4 writes: #GP where hardware gives it (QEMU TCG accepts impossible
+	 * values, after which its guest may never see a host interrupt again). */
+	c->intercept_cr = INTERCEPT_CR0_WRITE | INTERCEPT_CR4_WRITE;
 	c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_RDPMC |
 			     INTERCEPT_CPUID | INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_INVLPGA |
 			     INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN;
@@ -283,14 +285,63 @@ static u64 gpr_value(struct vcpu *v, unsigned n)
 	return vals[n & 15];
 }
 
+/* CR0 as the guest may write it (SDM Vol. 3 2.5, AMD APM Vol. 2 3.1.1). */
+static int cr0_check(struct vmcb *vmcb, u64 val)
+{
+	struct vmcb_save *g = &vmcb->save;
+	const u64 known = CR0_PE | CR0_MP | BIT(2) | BIT(3) | CR0_ET | CR0_NE | CR0_WP |
+			  BIT(18) | BIT(29) | BIT(30) | CR0_PG;
+	if (val >> 32)
+		return -1;
+	val = (val & known) | CR0_ET;                 /* reserved bits are ignored */
+	if ((val & BIT(29)) && !(val & BIT(30)))
+		return -1;                            /* NW without CD */
+	if ((val & CR0_PG) && !(val & CR0_PE))
+		return -1;
+	bool pg_on = (val & CR0_PG) && !(g->cr0 & CR0_PG);
+	bool pg_off = !(val & CR0_PG) && (g->cr0 & CR0_PG);
+	if (pg_off && (g->efer & EFER_LMA)) {
+		if (g->cs.attrib & BIT(9))
+			return -1;                    /* not in 64-bit code */
+		g->efer &= ~EFER_LMA;                 /* leaving long mode */
+	}
+	if (pg_on && (g->efer & EFER_LME)) {
+		if (!(g->cr4 & CR4_PAE))
+			return -1;
+		g->efer |= EFER_LMA;                  /* entering long mode */
+	}
+	if (pg_on || pg_off)
+		vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+	g->cr0 = val;
+	return 0;
+}
+
+/* CR4 bits the guest may set: what the CPU has, minus what hv hides. */
+static int cr4_check(struct vmcb_save *g, u64 val)
+{
+	struct cpuid_regs l1 = cpuid(1, 0), l7 = cpuid(7, 0);
+	u64 ok = 0x7ff;                               /* VME .. OSXMMEXCPT */
+	ok |= (l7.ecx & BIT(2)) ? BIT(11) : 0;        /* UMIP */
+	ok |= (l7.ebx & BIT(0)) ? BIT(16) : 0;        /* FSGSBASE */
+	ok |= (l1.ecx & BIT(17)) ? BIT(17) : 0;       /* PCIDE */
+	ok |= (l7.ebx & BIT(7)) ? BIT(20) : 0;        /* SMEP */
+	ok |= (l7.ebx & BIT(20)) ? BIT(21) : 0;       /* SMAP */
+	ok |= (l7.ecx & BIT(3)) ? BIT(22) : 0;        /* PKE: PKRU is switched per vCPU */
+	if ((val & ~ok) || ((g->efer & EFER_LMA) && !(val & CR4_PAE)))
+		return -1;
+	g->cr4 = val;
+	return 0;
+}
+
 /*
- * A guest write to CR4. CR4 is intercepted so that a guest cannot turn on
- * what hv hides or does not switch (OSXSAVE: XCR0 and the AVX state are
- * shared; VMXE/SMXE: no nested virtualisation) - it gets #GP like a CPU
- * without those features. Returns the instruction length (emulated), 0 (a
- * #GP was injected) or -1 (the bytes are not a MOV to CR4).
+ * A guest write to CR0 or CR4 (MOV to CR). Intercepted so a guest cannot
+ * turn on what hv hides or does not switch (CR4.OSXSAVE: XCR0 and the AVX
+ * state are shared; VMXE/SMXE: no nested virtualisation), and so that
+ * impossible values get #GP as on hardware. Returns the instruction length
+ * (emulated), 0 (a #GP was injected) or -1 (the bytes are not a MOV to that
+ * CR, e.g. LMSW or CLTS: the VM ends with that reason).
  */
-static int cr4_write(struct vcpu *v)
+static int cr_write(struct vcpu *v, unsigned which)
 {
 	struct vmcb *vmcb = sv(v)->vmcb;
 	struct vmcb_save *g = &vmcb->save;
@@ -304,26 +355,15 @@ static int cr4_write(struct vcpu *v)
 	u8 bytes[INSN_MAX_LEN];
 	size_t n = guest_read_linear(v->vm, &pg, la, bytes, sizeof(bytes));
 	len = insn_mov_to_cr(bytes, n, mode, &cr, &gpr);
-	if (len <= 0 || cr != 4)
+	if (len <= 0 || cr != which)
 		return -1;
-
 	u64 val = gpr_value(v, gpr);
 	if (mode != INSN_MODE_64)
 		val &= 0xffffffffull;
-	struct cpuid_regs l1 = cpuid(1, 0), l7 = cpuid(7, 0);
-	u64 ok = 0x7ff;                               /* VME .. OSXMMEXCPT */
-	ok |= (l7.ecx & BIT(2)) ? BIT(11) : 0;        /* UMIP */
-	ok |= (l7.ebx & BIT(0)) ? BIT(16) : 0;        /* FSGSBASE */
-	ok |= (l1.ecx & BIT(17)) ? BIT(17) : 0;       /* PCIDE */
-	ok |= (l7.ebx & BIT(7)) ? BIT(20) : 0;        /* SMEP */
-	ok |= (l7.ebx & BIT(20)) ? BIT(21) : 0;       /* SMAP */
-	ok |= (l7.ecx & BIT(3)) ? BIT(22) : 0;        /* PKE: PKRU is switched per vCPU */
-	bool lma = g->efer & EFER_LMA;
-	if ((val & ~ok) || (lma && !(val & CR4_PAE))) {
+	if ((which == 0 ? cr0_check(vmcb, val) : cr4_check(g, val)) < 0) {
 		svm_inject_exception(v, EXC_GP, true, 0);
 		return 0;
 	}
-	g->cr4 = val;
 	return len;
 }
 
@@ -406,8 +446,9 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		v->regs.rax = 0;
 		v->regs.rdx = 0;
 		break;
+	case SVM_EXIT_WRITE_CR0:
 	case SVM_EXIT_WRITE_CR4: {
-		int len = cr4_write(v);
+		int len = cr_write(v, code == SVM_EXIT_WRITE_CR0 ? 0 : 4);
 		e->reason = len >= 0 ? EXIT_EMULATED : EXIT_OTHER;
 		e->insn_len = len > 0 ? (u32)len : 0;
 		break;

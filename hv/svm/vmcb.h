@@ -8,6 +8,7 @@
 #include "../lib.h"
 
 /* Intercept vector 0 (offset 0x00): CR reads in bits 0-15, writes in 16-31. */
+#define INTERCEPT_CR0_WRITE BIT(16 + 0)
 #define INTERCEPT_CR4_WRITE BIT(16 + 4)
 /* Intercept vector 3 (offset 0x0C), APM Table B-1. */
 #define INTERCEPT_INTR BIT(0)
@@ -37,6 +38,7 @@
 
 /* Exit codes, APM Appendix C. */
 enum svm_exit_code {
+	SVM_EXIT_WRITE_CR0 = 0x10,
 	SVM_EXIT_WRITE_CR4 = 0x14,
 	SVM_EXIT_EXCP_BASE = 0x40,
 	SVM_EXIT_RDPMC = 0x6f,
