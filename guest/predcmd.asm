@@ -1,6 +1,7 @@
 ; guest/predcmd.asm - how PRED_CMD and SPEC_CTRL behave where hv offers IBPB.
 ;
-; A #GP handler counts #GPs and skips the faulting 2-byte rdmsr/wrmsr. Then:
+; Every rdmsr/wrmsr runs under TRY_GP (guest/catch.inc), which counts #GPs
+; and ends the guest (exit 98) on any other exception. Then:
 ;   step 1  wrmsr PRED_CMD = 0x80 (SBPB alone)     -> no #GP, and no opt-in
 ;   step 2  wrmsr PRED_CMD = 0x2 (reserved bit)     -> #GP
 ;   step 3  rdmsr PRED_CMD (write-only MSR)         -> #GP
@@ -15,6 +16,9 @@ default rel
 %include "hv.inc"
 org HV_LONG_ENTRY
 
+; the exception catcher (CATCH_INIT, TRY_GP, CATCHER): guest/catch.inc
+%include "catch.inc"
+
 %macro STEP 1                   ; report #GPs since the last step as counter %1
         mov rax, [gp_count]
         sub rax, [gp_mark]
@@ -24,7 +28,7 @@ org HV_LONG_ENTRY
 %endmacro
 
 start:
-        lidt [idtr]
+        CATCH_INIT
         mov eax, 7
         xor ecx, ecx
         cpuid
@@ -35,70 +39,34 @@ start:
         mov ecx, MSR_PRED_CMD
         mov eax, PRED_CMD_SBPB
         xor edx, edx
-        wrmsr
+        TRY_GP wrmsr
         STEP 1
         mov ecx, MSR_PRED_CMD
         mov eax, 2
         xor edx, edx
-        wrmsr
+        TRY_GP wrmsr
         STEP 2
         mov ecx, MSR_PRED_CMD
-        rdmsr
+        TRY_GP rdmsr
         STEP 3
         mov ecx, MSR_SPEC_CTRL
         mov eax, 1
         xor edx, edx
-        wrmsr
+        TRY_GP wrmsr
         xor eax, eax
-        rdmsr
+        TRY_GP rdmsr
         mov [spec_ctrl], rax
         STEP 4
         HV_REPORT 6, [spec_ctrl]
         mov ecx, MSR_SPEC_CTRL
         mov eax, 0x100
         xor edx, edx
-        wrmsr
+        TRY_GP wrmsr
         STEP 5
         HV_PRINTLN 'predcmd: all steps done'
         HV_EXIT 0
 
-gp_handler:
-        push rax
-        mov rax, [rsp + 16]     ; faulting RIP
-        cmp byte [rax], 0x0F
-        jne .stray
-        cmp byte [rax + 1], 0x32
-        je .skip
-        cmp byte [rax + 1], 0x30
-        jne .stray
-.skip:
-        add qword [rsp + 16], 2
-        inc qword [gp_count]
-        pop rax
-        add rsp, 8              ; drop the error code
-        iretq
-.stray:
-        HV_PRINTLN 'FAIL: #GP not on rdmsr/wrmsr'
-        HV_EXIT 9
+CATCHER                         ; the IDT, handlers and their data
 
-GP_HANDLER equ gp_handler - $$ + HV_LONG_ENTRY
-
-        align 16
-idt:
-        times 13 dq 0, 0
-        dw GP_HANDLER & 0xFFFF
-        dw HV_SEL_CODE
-        db 0
-        db 0x8E
-        dw (GP_HANDLER >> 16) & 0xFFFF
-        dd GP_HANDLER >> 32
-        dd 0
-idt_end:
-
-idtr:
-        dw idt_end - idt - 1
-        dq idt
-
-gp_count:       dq 0
 gp_mark:        dq 0
 spec_ctrl:      dq 0

@@ -1,8 +1,8 @@
 ; guest/probe.asm - checks what hv shows the guest through CPUID and MSRs.
 ;
-; Installs its own IDT whose #GP handler counts #GPs and skips the faulting
-; rdmsr/wrmsr (both 2 bytes long), then checks, printing "ok:" or "FAIL:"
-; for each:
+; Every rdmsr runs under TRY_GP (guest/catch.inc), which counts #GPs; any
+; other exception ends the guest (exit 98, or 99 outside a TRY). Checks,
+; printing "ok:" or "FAIL:" for each:
 ;   - CPUID.1:ECX: hypervisor bit set; VMX, MONITOR, XSAVE, OSXSAVE clear
 ;   - CPUID.80000001h:ECX: SVM clear
 ;   - CPUID.40000000h: EAX = 0x40000000, signature "hvhypervisor"
@@ -21,6 +21,9 @@ default rel
 %include "hv.inc"
 org HV_LONG_ENTRY
 
+; the exception catcher (CATCH_INIT, TRY_GP, CATCHER): guest/catch.inc
+%include "catch.inc"
+
 ; exit status per failed check
 FAIL_HV_BIT     equ 1   ; CPUID.1:ECX[31] (hypervisor) is clear
 FAIL_VMX        equ 2   ; CPUID.1:ECX[5] (VMX) is set
@@ -31,7 +34,6 @@ FAIL_HV_SIG     equ 6   ; CPUID.40000000h signature is not "hvhypervisor"
 FAIL_TSC_GP     equ 7   ; rdmsr TSC raised #GP
 FAIL_TSC        equ 8   ; TSC did not increase between two reads
 FAIL_MSR_GP     equ 9   ; unknown MSR: not exactly one #GP
-FAIL_STRAY_GP   equ 10  ; #GP on an instruction that is not rdmsr/wrmsr
 
 MSR_UNKNOWN     equ 0x12345
 
@@ -55,7 +57,7 @@ start:
         jz .vcpu0
         HV_EXIT 0               ; meant for one vCPU: the others leave
 .vcpu0:
-        lidt [idtr]
+        CATCH_INIT
 
         ; ---- vendor string: CPUID.0 EBX, EDX, ECX
         xor eax, eax
@@ -116,14 +118,14 @@ start:
         mov ecx, MSR_TSC
         xor eax, eax
         xor edx, edx
-        rdmsr
+        TRY_GP rdmsr
         shl rdx, 32
         or rax, rdx
         mov r14, rax            ; r14 = first read
         mov ecx, MSR_TSC
         xor eax, eax
         xor edx, edx
-        rdmsr
+        TRY_GP rdmsr
         shl rdx, 32
         or rax, rdx
         mov r15, rax            ; r15 = second read
@@ -140,7 +142,7 @@ start:
         ; ---- an MSR hv does not emulate: exactly one #GP
         mov r13, [gp_count]
         mov ecx, MSR_UNKNOWN
-        rdmsr
+        TRY_GP rdmsr
         mov rax, [gp_count]
         sub rax, r13
         cmp rax, 1
@@ -163,52 +165,10 @@ start:
         HV_NEWLINE
         HV_EXIT r12d
 
-; #GP handler. 64-bit interrupt frame on entry: [rsp] = error code,
-; [rsp+8] = RIP, then CS, RFLAGS, RSP, SS. A #GP from rdmsr (0F 32) or
-; wrmsr (0F 30) is counted and the instruction skipped; any other #GP
-; ends the test.
-gp_handler:
-        push rax
-        mov rax, [rsp + 16]     ; faulting RIP
-        cmp byte [rax], 0x0F
-        jne .stray
-        cmp byte [rax + 1], 0x32
-        je .skip
-        cmp byte [rax + 1], 0x30
-        jne .stray
-.skip:
-        add qword [rsp + 16], 2
-        inc qword [gp_count]
-        pop rax
-        add rsp, 8              ; drop the error code
-        iretq
-.stray:
-        HV_PRINT 'FAIL: #GP at RIP 0x'
-        HV_PUTHEX64 rax
-        HV_PRINTLN ', not on rdmsr/wrmsr'
-        HV_EXIT FAIL_STRAY_GP
-
 ; ---- data -----------------------------------------------------------------
 
-GP_HANDLER equ gp_handler - $$ + HV_LONG_ENTRY   ; as a plain number
+CATCHER                         ; the IDT, handlers and their data (gp_count)
 
-        align 16
-idt:                            ; vectors 0..13; only #GP (13) is present,
-        times 13 dq 0, 0        ; so any other exception still triple-faults
-        dw GP_HANDLER & 0xFFFF          ; offset 15:0
-        dw HV_SEL_CODE                  ; code selector in hv's GDT
-        db 0                            ; IST: none
-        db 0x8E                         ; present, DPL 0, 64-bit interrupt gate
-        dw (GP_HANDLER >> 16) & 0xFFFF  ; offset 31:16
-        dd GP_HANDLER >> 32             ; offset 63:32
-        dd 0                            ; reserved
-idt_end:
-
-idtr:
-        dw idt_end - idt - 1
-        dq idt
-
-gp_count:       dq 0
 first_fail:     db 0
 vendor:         times 13 db 0   ; 12 characters + NUL
 hv_sig:         times 13 db 0
