@@ -45,7 +45,7 @@ HV_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(HV_C)) $(patsubst %.S,$(B)/obj/%.o,$(HV
 
 GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
 
-UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_insn $(B)/unit/test_pagetable \
+UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_insn $(B)/unit/test_pagetable $(B)/unit/test_guest_mem \
 	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive \
 	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests
 
@@ -144,6 +144,9 @@ $(B)/unit/test_insn: tests/unit/test_insn.c hv/insn.c hv/lib/format.c hv/insn.h
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
 $(B)/unit/test_pagetable: tests/unit/test_pagetable.c hv/pagetable.c hv/lib/format.c hv/pagetable.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
+$(B)/unit/test_guest_mem: tests/unit/test_guest_mem.c hv/guest_mem.c hv/guest_mem.h hv/vm.h
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
 $(B)/unit/test_report: tests/unit/test_report.c hv/report.c hv/config.c hv/policy.c hv/lib/format.c hv/report.h

@@ -18,10 +18,14 @@ static bool read_pte_w(const struct vm *vm, u64 gpa, unsigned size, u64 *out, st
 	if (!guest_phys_ok(vm, gpa, size))
 		return false;
 	*out = size == 8 ? *(const u64 *)guest_phys_ptr(vm, gpa) : *(const u32 *)guest_phys_ptr(vm, gpa);
-	if (walk_rec && walk_rec->n < 4) {
-		walk_rec->gpa[walk_rec->n] = gpa;
-		walk_rec->val[walk_rec->n] = *out;
-		walk_rec->size[walk_rec->n++] = (u8)size;
+	if (walk_rec) {
+		unsigned i = 0;
+		while (i < 3 && walk_rec->mask[i])
+			i++;                          /* the first free slot (a walk reads <= 4) */
+		unsigned shift = (unsigned)(gpa & 7) * 8;   /* 0, or 32 for an odd 4-byte entry */
+		walk_rec->word[i] = guest_phys_ptr(vm, gpa & ~7ull);
+		walk_rec->mask[i] = (size == 8 ? ~0ull : 0xffffffffull) << shift;
+		walk_rec->val[i] = *out << shift;
 	}
 	return true;
 }
@@ -30,20 +34,10 @@ static bool walk(const struct vm *vm, const struct guest_paging *g, u64 la, u64 
 
 bool guest_walk(const struct vm *vm, const struct guest_paging *g, u64 la, u64 *gpa, struct guest_walk *w)
 {
+	static const u64 zero;
 	if (w)
-		w->n = 0;
+		*w = (struct guest_walk){ { &zero, &zero, &zero, &zero }, { 0 }, { 0 } };
 	return walk(vm, g, la, gpa, w);
-}
-
-bool guest_walk_unchanged(const struct vm *vm, const struct guest_walk *w)
-{
-	for (unsigned i = 0; i < w->n; i++) {
-		u64 now = w->size[i] == 8 ? *(const u64 *)guest_phys_ptr(vm, w->gpa[i])
-					   : *(const u32 *)guest_phys_ptr(vm, w->gpa[i]);
-		if (now != w->val[i])
-			return false;
-	}
-	return true;
 }
 
 bool guest_linear_to_phys(const struct vm *vm, const struct guest_paging *g, u64 la, u64 *gpa)

@@ -14,19 +14,29 @@ struct guest_paging {
 	u64 cr0, cr3, cr4, efer;
 };
 
-/* The paging-structure entries one translation read, to re-check later. */
+/*
+ * The paging-structure entries one translation read, to re-check later.
+ * Each is kept as the aligned 8-byte word of guest RAM that holds it (a
+ * 4-byte entry is one half), with a mask of its bits and their value;
+ * unused slots point at a constant zero with an empty mask. So a re-check
+ * is four loads and compares with no branch per entry.
+ */
 struct guest_walk {
-	unsigned n;
-	u64 gpa[4], val[4];
-	u8 size[4];
+	const u64 *word[4];
+	u64 mask[4], val[4];
 };
 
 /* Translate a linear address; false if unmapped or outside guest RAM. */
 bool guest_linear_to_phys(const struct vm *vm, const struct guest_paging *g, u64 la, u64 *gpa);
 /* The same, recording the entries read into *w (w may be NULL). */
 bool guest_walk(const struct vm *vm, const struct guest_paging *g, u64 la, u64 *gpa, struct guest_walk *w);
-/* Do the entries recorded in *w still hold the same values? */
-bool guest_walk_unchanged(const struct vm *vm, const struct guest_walk *w);
+/* Do the entries recorded in *w still hold the same values? (Inline: it is
+ * on the exit path of every decoded instruction, hv/svm/svm.c insn_len.) */
+static inline __attribute__((always_inline)) bool guest_walk_unchanged(const struct guest_walk *w)
+{
+	return (((*w->word[0] ^ w->val[0]) & w->mask[0]) | ((*w->word[1] ^ w->val[1]) & w->mask[1]) |
+		((*w->word[2] ^ w->val[2]) & w->mask[2]) | ((*w->word[3] ^ w->val[3]) & w->mask[3])) == 0;
+}
 
 /* Copy up to n bytes at linear address la; returns how many were readable. */
 size_t guest_read_linear(const struct vm *vm, const struct guest_paging *g, u64 la, void *buf, size_t n);

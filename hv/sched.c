@@ -193,11 +193,9 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 			action = ACTION_STOP;
 			break;
 		}
-		if (action == ACTION_PREEMPT || apic_timer_take()) {   /* slice used up */
-			action = ACTION_PREEMPT;
+		if (action == ACTION_PREEMPT)  /* slice used up (EXIT_INTR or EXIT_SLICE) */
 			break;
-		}
-		t0 = rdtsc();
+		t0 = t1;                       /* hv's handling of its exits counts as the VM's time */
 	}
 	apic_timer_stop();
 	p->busy_tsc += t1 - dispatched;

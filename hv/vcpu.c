@@ -15,7 +15,7 @@
 
 static void skip(struct vcpu *v, const struct vm_exit *e)
 {
-	vendor->set_rip(v, vendor->get_rip(v) + e->insn_len);
+	vendor->advance_rip(v, e->insn_len);
 }
 
 static void inject_gp(struct vcpu *v)
@@ -260,10 +260,13 @@ static enum exit_action handle_hypercall(struct pcpu *p, struct vcpu *v, struct 
 
 /* ---- the dispatcher ---- */
 
+/* Exits handled by skipping the instruction: the backend must have its length. */
+#define NEEDS_LENGTH (BIT(EXIT_IO) | BIT(EXIT_MSR_READ) | BIT(EXIT_MSR_WRITE) | BIT(EXIT_CPUID) | \
+		      BIT(EXIT_HLT) | BIT(EXIT_HYPERCALL) | BIT(EXIT_CACHE))
+
 static bool needs_length(enum exit_reason r)
 {
-	return r == EXIT_IO || r == EXIT_MSR_READ || r == EXIT_MSR_WRITE || r == EXIT_CPUID ||
-	       r == EXIT_HLT || r == EXIT_HYPERCALL || r == EXIT_CACHE;
+	return (NEEDS_LENGTH >> r) & 1;
 }
 
 enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit *e)
@@ -298,10 +301,12 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		skip(v, e);                /* insn_len 0: the backend injected a fault instead */
 		return ACTION_RESUME;
 	case EXIT_INTR:
+		/* Host interrupts reach hv only here (it runs with IF=0 otherwise),
+		 * so this is the one place the slice timer can have fired. */
 		sti();                     /* take the pending host interrupt (timer) now */
 		__asm__ volatile("nop");
 		cli();
-		return ACTION_RESUME;      /* the run loop checks the slice */
+		return apic_timer_take() ? ACTION_PREEMPT : ACTION_RESUME;
 	case EXIT_SLICE:
 		return ACTION_PREEMPT;
 	case EXIT_VIRT_INSN:

@@ -23,6 +23,8 @@ struct vendor_ops {
 	/* Registers kept in the vendor structure. */
 	u64 (*get_rip)(struct vcpu *v);
 	void (*set_rip)(struct vcpu *v, u64 rip);
+	/* RIP += len: past the exiting instruction (one call on the hot path). */
+	void (*advance_rip)(struct vcpu *v, u32 len);
 	/* Deliver an exception to the guest at its next entry. */
 	void (*inject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error);
 	/* MSRs whose guest copy lives in the vendor structure (EFER, PAT). */

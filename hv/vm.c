@@ -87,11 +87,6 @@ void vms_create(void)
 	}
 }
 
-bool vm_ended(const struct vm *vm)
-{
-	return __atomic_load_n(&vm->result, __ATOMIC_ACQUIRE) != RESULT_NONE;
-}
-
 void vm_end(struct vm *vm, enum vm_result r, int status, const char *fmt, ...)
 {
 	spin_lock(&vm->lock);

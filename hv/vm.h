@@ -74,7 +74,7 @@ struct vm {
 	bool status_set;                 /* a vCPU gave a nonzero status */
 	unsigned end_order;              /* 1 for the first VM to end, 2 ... */
 	char reason[128];                /* why it ended, for the report */
-	u64 run_tsc;                     /* guest run time so far, in TSC cycles */
+	u64 run_tsc;                     /* run time so far (guest + hv handling its exits), TSC */
 	u64 limit_tsc;                   /* 0 = no limit */
 	u64 counters[HV_COUNTERS];
 	u32 counters_set;                /* bit i: counter i was reported */
@@ -114,7 +114,10 @@ void vm_end(struct vm *vm, enum vm_result r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* A vCPU did something hv does not allow: end its VM as a fault, dump state. */
 void vm_fail(struct vcpu *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-bool vm_ended(const struct vm *vm);
+static inline bool vm_ended(const struct vm *vm)
+{
+	return __atomic_load_n(&vm->result, __ATOMIC_ACQUIRE) != RESULT_NONE;
+}
 /* End vm with result halt if every vCPU is halted or stopped. */
 void vm_check_halted(struct vm *vm);
 void vms_create(void);

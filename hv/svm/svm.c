@@ -41,9 +41,19 @@ struct svm_vcpu {
 	struct guest_walk code_walk;   /* the entries that translation read */
 	u64 code_la_page, code_gpa_page;
 	bool code_valid;
+	/* The last decoded exiting instruction, in that page and at most 8
+	 * bytes long: where (RIP, CS), its bytes and its length. insn_rip is
+	 * NO_INSN (no RIP a guest can have: not canonical) when there is none. */
+	u16 insn_cs_attrib;
+	u32 insn_len;
+	u64 insn_rip, insn_cs_base;
+	const u64 *insn_host;          /* its 8 bytes in hv's view of guest RAM */
+	u64 insn_bytes, insn_mask;
 };
 
 void svm_enter(struct guest_regs *regs, u64 vmcb_pa, u64 host_vmcb_pa);
+
+#define NO_INSN 0x8000000000000000ull
 
 static bool has_nrips;
 static u32 max_asid;
@@ -155,6 +165,7 @@ static void svm_vcpu_init(struct vcpu *v)
 {
 	struct svm_vcpu *s = kzalloc(sizeof(*s));
 	struct svm_vm *svm = v->vm->vendor;
+	s->insn_rip = NO_INSN;               /* nothing decoded yet */
 	s->vmcb = page_alloc(1);
 	s->msrpm = page_alloc(2);
 	memset(s->msrpm, 0xff, 2 * 4096);
@@ -213,6 +224,7 @@ static void svm_vcpu_init(struct vcpu *v)
 
 static u64 svm_get_rip(struct vcpu *v) { return sv(v)->vmcb->save.rip; }
 static void svm_set_rip(struct vcpu *v, u64 rip) { sv(v)->vmcb->save.rip = rip; }
+static void svm_advance_rip(struct vcpu *v, u32 len) { sv(v)->vmcb->save.rip += len; }
 
 static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {
@@ -231,48 +243,86 @@ static enum insn_mode code_mode(const struct vmcb_save *g)
 }
 
 /*
- * Length of the instruction that caused this exit: the CPU's nRIP when it
- * has NRIPS, else decoded from the guest's memory. 0 if the bytes there
- * are not the instruction the exit claims (or cannot be read).
+ * Length of the instruction that caused this exit, decoded from the guest's
+ * memory (no NRIPS). 0 if the bytes there are not the instruction the exit
+ * claims (or cannot be read). Records what it decoded for insn_len().
  */
-static u32 insn_len(struct vcpu *v, enum insn_kind kind)
+static __attribute__((noinline)) u32 insn_len_decode(struct vcpu *v, enum insn_kind kind)
 {
 	struct svm_vcpu *s = sv(v);
-	struct vmcb *vmcb = s->vmcb;
-	if (has_nrips && vmcb->control.next_rip > vmcb->save.rip)
-		return (u32)(vmcb->control.next_rip - vmcb->save.rip);
-	struct vmcb_save *g = &vmcb->save;
+	struct vmcb_save *g = &s->vmcb->save;
+	int len;
+
+	/*
+	 * The code TLB is used only while the guest's paging registers are
+	 * unchanged and the paging-structure entries that translated the page
+	 * still hold the same values (a remapped page is noticed even without
+	 * a TLB flush hv could see).
+	 */
+	s->insn_rip = NO_INSN;
 	struct guest_paging pg = { g->cr0, g->cr3, g->cr4, g->efer };
 	enum insn_mode mode = code_mode(g);
 	u64 la = mode == INSN_MODE_64 ? g->rip : (g->cs.base + g->rip) & 0xffffffffull;
 	u64 off = la & 0xfff;
-	int len;
-
-	/*
-	 * Fast path: the page of the last exiting instruction, if the guest's
-	 * paging registers are unchanged, the paging-structure entries that
-	 * translated it still hold the same values (a remapped page is noticed
-	 * even without a TLB flush hv could see), and the bytes lie inside it.
-	 */
-	if (s->code_valid && s->code_la_page == la - off && off <= 4096 - INSN_MAX_LEN &&
-	    s->code_pg.cr3 == pg.cr3 && s->code_pg.cr0 == pg.cr0 && s->code_pg.cr4 == pg.cr4 &&
-	    s->code_pg.efer == pg.efer && guest_walk_unchanged(v->vm, &s->code_walk)) {
-		len = insn_length(guest_phys_ptr(v->vm, s->code_gpa_page + off), INSN_MAX_LEN, mode, kind);
+	bool tlb_hit = s->code_valid && s->code_la_page == la - off && s->code_pg.cr3 == pg.cr3 &&
+		       s->code_pg.cr0 == pg.cr0 && s->code_pg.cr4 == pg.cr4 && s->code_pg.efer == pg.efer &&
+		       guest_walk_unchanged(&s->code_walk);
+	if (!tlb_hit) {
+		s->code_valid = false;
+		u64 gpa;
+		if (guest_walk(v->vm, &pg, la - off, &gpa, &s->code_walk) && guest_phys_ok(v->vm, gpa, 4096)) {
+			s->code_pg = pg;
+			s->code_la_page = la - off;
+			s->code_gpa_page = gpa;
+			s->code_valid = true;
+		}
+	}
+	if (s->code_valid && off <= 4096 - INSN_MAX_LEN) {
+		const u8 *host = guest_phys_ptr(v->vm, s->code_gpa_page + off);
+		len = insn_length(host, INSN_MAX_LEN, mode, kind);
+		if (len > 0 && len <= 8) {
+			s->insn_rip = g->rip;
+			s->insn_cs_base = g->cs.base;
+			s->insn_cs_attrib = g->cs.attrib;
+			s->insn_len = (u32)len;
+			s->insn_host = (const u64 *)host;   /* off <= 4081: all 8 bytes in the page */
+			s->insn_mask = len == 8 ? ~0ull : BIT(8 * len) - 1;
+			s->insn_bytes = *s->insn_host & s->insn_mask;
+		}
 		if (len > 0)
 			return (u32)len;
 	}
-	s->code_valid = false;
-	u64 gpa;
-	if (guest_walk(v->vm, &pg, la - off, &gpa, &s->code_walk) && guest_phys_ok(v->vm, gpa, 4096)) {
-		s->code_pg = pg;
-		s->code_la_page = la - off;
-		s->code_gpa_page = gpa;
-		s->code_valid = true;
-	}
+
+	/* The bytes may cross into the next page, or the walk failed. */
 	u8 bytes[INSN_MAX_LEN];
 	size_t n = guest_read_linear(v->vm, &pg, la, bytes, sizeof(bytes));
 	len = insn_length(bytes, n, mode, kind);
 	return len > 0 ? (u32)len : 0;
+}
+
+/*
+ * Length of the instruction that caused this exit: the CPU's nRIP when it
+ * has NRIPS, else decoded. Fast path: the same instruction as the last
+ * decoded exit (a loop of CPUIDs, hypercalls or MSR accesses): same RIP and
+ * CS (so the same linear address and code size), same paging registers and
+ * paging-structure entries (so the same guest-physical bytes), and those
+ * bytes unchanged: then it is the same instruction, of the same length.
+ * (Its kind was checked against the bytes when it was decoded; the same
+ * bytes cannot be another kind of instruction.)
+ */
+static inline __attribute__((always_inline)) u32 insn_len(struct vcpu *v, enum insn_kind kind)
+{
+	struct svm_vcpu *s = sv(v);
+	struct vmcb *vmcb = s->vmcb;
+	struct vmcb_save *g = &vmcb->save;
+	if (has_nrips && vmcb->control.next_rip > g->rip)
+		return (u32)(vmcb->control.next_rip - g->rip);
+	if (s->insn_rip == g->rip && s->code_pg.cr3 == g->cr3 && s->code_pg.cr0 == g->cr0 &&
+	    s->code_pg.cr4 == g->cr4 && s->code_pg.efer == g->efer && s->insn_cs_base == g->cs.base &&
+	    s->insn_cs_attrib == g->cs.attrib && (*s->insn_host & s->insn_mask) == s->insn_bytes &&
+	    guest_walk_unchanged(&s->code_walk))
+		return s->insn_len;
+	return insn_len_decode(v, kind);
 }
 
 /* Guest register by x86 encoding number (0 = rAX ... 15 = r15). */
@@ -400,96 +450,110 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 	u64 code = vmcb->control.exit_code;
 	u64 info1 = vmcb->control.exit_info1;
 	e->raw = code;
-	e->insn_len = 0;
-	if ((u32)code == SVM_EXIT_INVALID) {
-		e->reason = EXIT_INVALID;
-		return;
-	}
-	switch (code) {
-	case SVM_EXIT_IOIO:
-		e->reason = EXIT_IO;
-		e->io.port = (u16)(info1 >> 16);
-		e->io.size = info1 & IOIO_SZ32 ? 4 : info1 & IOIO_SZ16 ? 2 : 1;
-		e->io.in = info1 & IOIO_IN;
-		e->io.string = info1 & IOIO_STR;
-		e->io.rep = info1 & IOIO_REP;
-		e->insn_len = (u32)(vmcb->control.exit_info2 - vmcb->save.rip);
-		break;
-	case SVM_EXIT_MSR:
-		e->reason = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
-		e->insn_len = insn_len(v, info1 ? INSN_WRMSR : INSN_RDMSR);
-		break;
-	case SVM_EXIT_CPUID:
+	enum insn_kind kind = INSN_CPUID;
+	bool need_len = false;
+	/* The two commonest decoded exits first: one compare each, not the jump
+	 * table's range checks (docs/benchmarks.md). */
+	if (code == SVM_EXIT_CPUID) {
 		e->reason = EXIT_CPUID;
-		e->insn_len = insn_len(v, INSN_CPUID);
-		break;
-	case SVM_EXIT_HLT:
-		e->reason = EXIT_HLT;
-		e->insn_len = insn_len(v, INSN_HLT);
-		break;
-	case SVM_EXIT_VMMCALL:
+		need_len = true;
+	} else if (code == SVM_EXIT_VMMCALL) {
 		e->reason = EXIT_HYPERCALL;
-		e->insn_len = insn_len(v, INSN_VMMCALL);
-		break;
-	case SVM_EXIT_INVD:
-	case SVM_EXIT_WBINVD:
-		/* QEMU 7.2 reports INVD with WBINVD's code: accept either; both are skipped. */
-		e->reason = EXIT_CACHE;
-		e->insn_len = insn_len(v, INSN_WBINVD);
-		if (!e->insn_len)
-			e->insn_len = insn_len(v, INSN_INVD);
-		break;
-	case SVM_EXIT_RDPMC:
-		/* No PMU is virtualised: counters read 0 (the host's must not leak). */
-		e->insn_len = insn_len(v, INSN_RDPMC);
-		e->reason = e->insn_len ? EXIT_EMULATED : EXIT_OTHER;
-		v->regs.rax = 0;
-		v->regs.rdx = 0;
-		break;
-	case SVM_EXIT_WRITE_CR0:
-	case SVM_EXIT_WRITE_CR4: {
-		int len = cr_write(v, code == SVM_EXIT_WRITE_CR0 ? 0 : 4);
-		e->reason = len >= 0 ? EXIT_EMULATED : EXIT_OTHER;
-		e->insn_len = len > 0 ? (u32)len : 0;
-		break;
-	}
-	case SVM_EXIT_XSETBV:
-		e->reason = EXIT_XSETBV;
-		break;
-	case SVM_EXIT_INTR:
-	case SVM_EXIT_NMI:
-	case SVM_EXIT_SMI:
-	case SVM_EXIT_INIT:
-		e->reason = EXIT_INTR;
-		break;
-	case SVM_EXIT_SHUTDOWN:
-		e->reason = EXIT_SHUTDOWN;
-		break;
-	case SVM_EXIT_NPF:
-		e->reason = EXIT_NPF;
-		e->npf.error = info1;
-		e->npf.gpa = vmcb->control.exit_info2;
-		break;
-	case SVM_EXIT_VMRUN:
-	case SVM_EXIT_VMLOAD:
-	case SVM_EXIT_VMSAVE:
-	case SVM_EXIT_STGI:
-	case SVM_EXIT_CLGI:
-	case SVM_EXIT_SKINIT:
-	case SVM_EXIT_INVLPGA:
-	case SVM_EXIT_MONITOR:
-	case SVM_EXIT_MWAIT:
-		e->reason = EXIT_VIRT_INSN;
-		break;
-	default:
-		if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
-			e->reason = EXIT_EXCEPTION;
-			e->exc.vector = (u8)(code - SVM_EXIT_EXCP_BASE);
-			e->exc.error = (u32)info1;
-		} else {
-			e->reason = EXIT_OTHER;
+		kind = INSN_VMMCALL;
+		need_len = true;
+	} else {
+		e->insn_len = 0;          /* unless a case below sets it */
+		if ((u32)code == SVM_EXIT_INVALID) {
+			e->reason = EXIT_INVALID;
+			return;
 		}
-		break;
+		switch (code) {
+		case SVM_EXIT_IOIO:
+			e->reason = EXIT_IO;
+			e->io.port = (u16)(info1 >> 16);
+			e->io.size = info1 & IOIO_SZ32 ? 4 : info1 & IOIO_SZ16 ? 2 : 1;
+			e->io.in = info1 & IOIO_IN;
+			e->io.string = info1 & IOIO_STR;
+			e->io.rep = info1 & IOIO_REP;
+			e->insn_len = (u32)(vmcb->control.exit_info2 - vmcb->save.rip);
+			break;
+		case SVM_EXIT_MSR:
+			e->reason = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+			kind = info1 ? INSN_WRMSR : INSN_RDMSR;
+			need_len = true;
+			break;
+		case SVM_EXIT_HLT:
+			e->reason = EXIT_HLT;
+			kind = INSN_HLT;
+			need_len = true;
+			break;
+		case SVM_EXIT_INVD:
+		case SVM_EXIT_WBINVD:
+			/* QEMU 7.2 reports INVD with WBINVD's code: accept either; both are skipped. */
+			e->reason = EXIT_CACHE;
+			kind = INSN_WBINVD;        /* or INVD: see below */
+			need_len = true;
+			break;
+		case SVM_EXIT_RDPMC:
+			/* No PMU is virtualised: counters read 0 (the host's must not leak). */
+			e->reason = EXIT_EMULATED;
+			kind = INSN_RDPMC;
+			need_len = true;
+			v->regs.rax = 0;
+			v->regs.rdx = 0;
+			break;
+		case SVM_EXIT_WRITE_CR0:
+		case SVM_EXIT_WRITE_CR4: {
+			int len = cr_write(v, code == SVM_EXIT_WRITE_CR0 ? 0 : 4);
+			e->reason = len >= 0 ? EXIT_EMULATED : EXIT_OTHER;
+			e->insn_len = len > 0 ? (u32)len : 0;
+			break;
+		}
+		case SVM_EXIT_XSETBV:
+			e->reason = EXIT_XSETBV;
+			break;
+		case SVM_EXIT_INTR:
+		case SVM_EXIT_NMI:
+		case SVM_EXIT_SMI:
+		case SVM_EXIT_INIT:
+			e->reason = EXIT_INTR;
+			break;
+		case SVM_EXIT_SHUTDOWN:
+			e->reason = EXIT_SHUTDOWN;
+			break;
+		case SVM_EXIT_NPF:
+			e->reason = EXIT_NPF;
+			e->npf.error = info1;
+			e->npf.gpa = vmcb->control.exit_info2;
+			break;
+		case SVM_EXIT_VMRUN:
+		case SVM_EXIT_VMLOAD:
+		case SVM_EXIT_VMSAVE:
+		case SVM_EXIT_STGI:
+		case SVM_EXIT_CLGI:
+		case SVM_EXIT_SKINIT:
+		case SVM_EXIT_INVLPGA:
+		case SVM_EXIT_MONITOR:
+		case SVM_EXIT_MWAIT:
+			e->reason = EXIT_VIRT_INSN;
+			break;
+		default:
+			if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
+				e->reason = EXIT_EXCEPTION;
+				e->exc.vector = (u8)(code - SVM_EXIT_EXCP_BASE);
+				e->exc.error = (u32)info1;
+			} else {
+				e->reason = EXIT_OTHER;
+			}
+			break;
+		}
+	}
+	if (need_len) {                   /* one call site: the fast path is inlined once */
+		e->insn_len = insn_len(v, kind);
+		if (!e->insn_len && e->reason == EXIT_CACHE)
+			e->insn_len = insn_len_decode(v, INSN_INVD);
+		if (!e->insn_len && code == SVM_EXIT_RDPMC)
+			e->reason = EXIT_OTHER;   /* not an RDPMC there: the VM ends */
 	}
 }
 
@@ -564,6 +628,7 @@ const struct vendor_ops svm_ops = {
 	.run = svm_run,
 	.get_rip = svm_get_rip,
 	.set_rip = svm_set_rip,
+	.advance_rip = svm_advance_rip,
 	.inject_exception = svm_inject_exception,
 	.msr_read = svm_msr_read,
 	.msr_write = svm_msr_write,

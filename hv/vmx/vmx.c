@@ -818,6 +818,11 @@ static void vmx_set_rip(struct vcpu *v, u64 rip)
 	}
 }
 
+static void vmx_advance_rip(struct vcpu *v, u32 len)
+{
+	vmx_set_rip(v, vmx_get_rip(v) + len);
+}
+
 /*
  * VM-entry event injection (24.8.3, 26.6). The error code is delivered
  * exactly when the architecture pushes one: for #DF #TS #NP #SS #GP #PF
@@ -1480,6 +1485,7 @@ const struct vendor_ops vmx_ops = {
 	.run = vmx_run,
 	.get_rip = vmx_get_rip,
 	.set_rip = vmx_set_rip,
+	.advance_rip = vmx_advance_rip,
 	.inject_exception = vmx_inject_exception,
 	.msr_read = vmx_msr_read,
 	.msr_write = vmx_msr_write,

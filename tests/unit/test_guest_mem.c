@@ -1,0 +1,209 @@
+/*
+ * tests/unit/test_guest_mem.c - host unit tests for guest page-table walks
+ * (hv/guest_mem.c) and the re-check that keeps hv's cached decode of an
+ * exiting instruction honest (guest_walk_unchanged, used by hv/svm/svm.c).
+ *
+ * The "guest RAM" is a host buffer: vm.mem_pa is its address, so
+ * guest_phys_ptr() points into it exactly as it points into the VM's RAM in
+ * hv. Each test builds guest page tables in that buffer for one paging mode
+ * (32-bit, PAE, 4-level), walks a linear address, then changes entries and
+ * checks which changes the re-check notices: every entry the walk read, in
+ * every bit, and none it did not read (not even the other half of the
+ * 8-byte word a 4-byte entry shares).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "guest_mem.h"
+
+#define RAM_SIZE (64 * 4096)
+#define PTE_P 0x1ull
+#define PTE_RW 0x2ull
+#define PTE_PS 0x80ull
+#define CR0_PG_BIT (1ull << 31)
+#define CR0_PE_BIT 1ull
+#define CR4_PSE_BIT (1ull << 4)
+#define CR4_PAE_BIT (1ull << 5)
+#define EFER_LMA_BIT (1ull << 10)
+
+struct fixture {
+	struct vm vm;
+	u8 *ram;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->ram = aligned_alloc(4096, RAM_SIZE);
+	assert_non_null(f->ram);
+	memset(f->ram, 0, RAM_SIZE);
+	f->vm.mem_pa = (u64)(uintptr_t)f->ram;
+	f->vm.mem_size = RAM_SIZE;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	free(f->ram);
+	free(f);
+	return 0;
+}
+
+static u32 *pte32(struct fixture *f, u64 gpa) { return (u32 *)(f->ram + gpa); }
+static u64 *pte64(struct fixture *f, u64 gpa) { return (u64 *)(f->ram + gpa); }
+
+/* Flip every bit of the entry at gpa (size 4 or 8) in turn: each flip must
+ * be noticed, and undoing it must make the walk valid again. */
+static void every_bit_noticed(struct fixture *f, const struct guest_walk *w, u64 gpa, unsigned size)
+{
+	for (unsigned bit = 0; bit < size * 8; bit++) {
+		if (size == 4)
+			*pte32(f, gpa) ^= 1u << bit;
+		else
+			*pte64(f, gpa) ^= 1ull << bit;
+		if (guest_walk_unchanged(w))
+			fail_msg("bit %u of the %u-byte entry at gpa 0x%llx changed unnoticed", bit, size,
+				 (unsigned long long)gpa);
+		if (size == 4)
+			*pte32(f, gpa) ^= 1u << bit;
+		else
+			*pte64(f, gpa) ^= 1ull << bit;
+		assert_true(guest_walk_unchanged(w));
+	}
+}
+
+/* 32-bit paging (CR4.PAE = 0): PDE at an odd 4-byte index, so the entry is
+ * the upper half of its 8-byte word, then a PTE at an even index. */
+static void test_32bit_paging(void **state)
+{
+	struct fixture *f = *state;
+	u64 pd = 0x1000, pt = 0x2000, page = 0x5000;
+	u64 la = (1ull << 22) * 3 + 0x6000 + 0x123;            /* PDE 3, PTE 6 */
+	*pte32(f, pd + 3 * 4) = (u32)(pt | PTE_P | PTE_RW);
+	*pte32(f, pt + 6 * 4) = (u32)(page | PTE_P);
+	*pte32(f, pd + 2 * 4) = 0xdeadb000u | PTE_P;            /* neighbours in the same words */
+	*pte32(f, pt + 7 * 4) = 0xcafe0000u | PTE_P;
+	struct guest_paging g = { CR0_PG_BIT | CR0_PE_BIT, pd, 0, 0 };
+	struct guest_walk w;
+	u64 gpa = 0;
+	assert_true(guest_walk(&f->vm, &g, la, &gpa, &w));
+	assert_int_equal(gpa, page + 0x123);
+	assert_true(guest_walk_unchanged(&w));
+
+	every_bit_noticed(f, &w, pd + 3 * 4, 4);
+	every_bit_noticed(f, &w, pt + 6 * 4, 4);
+
+	/* the other halves of those 8-byte words were not read: not checked */
+	*pte32(f, pd + 2 * 4) ^= 0xffffffffu;
+	*pte32(f, pt + 7 * 4) ^= 0xffffffffu;
+	assert_true(guest_walk_unchanged(&w));
+}
+
+/* 32-bit paging with a 4 MiB page (CR4.PSE): one entry read. */
+static void test_32bit_4mib_page(void **state)
+{
+	struct fixture *f = *state;
+	u64 pd = 0x1000;
+	*pte32(f, pd + 1 * 4) = 0x00400000u | PTE_PS | PTE_P;
+	struct guest_paging g = { CR0_PG_BIT | CR0_PE_BIT, pd, CR4_PSE_BIT, 0 };
+	struct guest_walk w;
+	u64 gpa = 0;
+	assert_true(guest_walk(&f->vm, &g, 0x00400000u + 0x1234, &gpa, &w));
+	assert_int_equal(gpa, 0x00400000u + 0x1234);
+	every_bit_noticed(f, &w, pd + 4, 4);
+	*pte32(f, pd + 2 * 4) = 0x12345678;                       /* an entry it never read */
+	assert_true(guest_walk_unchanged(&w));
+}
+
+/* PAE paging: PDPTE, PDE, PTE, all 8 bytes. */
+static void test_pae_paging(void **state)
+{
+	struct fixture *f = *state;
+	u64 pdpt = 0x1000, pd = 0x2000, pt = 0x3000, page = 0x7000;
+	u64 la = (1ull << 30) * 2 + (1ull << 21) * 5 + 0x9000 + 0x42;
+	*pte64(f, pdpt + 2 * 8) = pd | PTE_P;
+	*pte64(f, pd + 5 * 8) = pt | PTE_P | PTE_RW;
+	*pte64(f, pt + 9 * 8) = page | PTE_P;
+	struct guest_paging g = { CR0_PG_BIT | CR0_PE_BIT, pdpt, CR4_PAE_BIT, 0 };
+	struct guest_walk w;
+	u64 gpa = 0;
+	assert_true(guest_walk(&f->vm, &g, la, &gpa, &w));
+	assert_int_equal(gpa, page + 0x42);
+	every_bit_noticed(f, &w, pdpt + 2 * 8, 8);
+	every_bit_noticed(f, &w, pd + 5 * 8, 8);
+	every_bit_noticed(f, &w, pt + 9 * 8, 8);
+	*pte64(f, pt + 10 * 8) = 0x1234000 | PTE_P;
+	assert_true(guest_walk_unchanged(&w));
+}
+
+/* 4-level paging: four entries; and a 2 MiB page (three entries). */
+static void test_4level_paging(void **state)
+{
+	struct fixture *f = *state;
+	u64 pml4 = 0x1000, pdpt = 0x2000, pd = 0x3000, pt = 0x4000, page = 0x8000;
+	u64 la = 0x00007f8080201000ull + 0xabc;                  /* indices 255, 2, 1, 1 */
+	*pte64(f, pml4 + 255 * 8) = pdpt | PTE_P;
+	*pte64(f, pdpt + 2 * 8) = pd | PTE_P;
+	*pte64(f, pd + 1 * 8) = pt | PTE_P;
+	*pte64(f, pt + 1 * 8) = page | PTE_P;
+	struct guest_paging g = { CR0_PG_BIT | CR0_PE_BIT, pml4, CR4_PAE_BIT, EFER_LMA_BIT };
+	struct guest_walk w;
+	u64 gpa = 0;
+	assert_true(guest_walk(&f->vm, &g, la, &gpa, &w));
+	assert_int_equal(gpa, page + 0xabc);
+	every_bit_noticed(f, &w, pml4 + 255 * 8, 8);
+	every_bit_noticed(f, &w, pdpt + 2 * 8, 8);
+	every_bit_noticed(f, &w, pd + 1 * 8, 8);
+	every_bit_noticed(f, &w, pt + 1 * 8, 8);
+
+	/* the same address through a 2 MiB page: the walk is re-recorded */
+	*pte64(f, pd + 1 * 8) = 0x200000 | PTE_PS | PTE_P;
+	assert_false(guest_walk_unchanged(&w));
+	assert_true(guest_walk(&f->vm, &g, la, &gpa, &w));
+	assert_int_equal(gpa, 0x200000 + (la & 0x1fffff));
+	every_bit_noticed(f, &w, pd + 1 * 8, 8);
+	*pte64(f, pt + 1 * 8) = 0;                                /* no longer part of the walk */
+	assert_true(guest_walk_unchanged(&w));
+}
+
+/* Paging off: nothing read, nothing to re-check; a walk that fails (entry
+ * not present, table outside RAM) reports failure. */
+static void test_no_paging_and_failures(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_paging flat = { CR0_PE_BIT, 0, 0, 0 };
+	struct guest_walk w;
+	u64 gpa = 0;
+	assert_true(guest_walk(&f->vm, &flat, 0x12345, &gpa, &w));
+	assert_int_equal(gpa, 0x12345);
+	memset(f->ram, 0xff, RAM_SIZE);                          /* nothing was read */
+	assert_true(guest_walk_unchanged(&w));
+	memset(f->ram, 0, RAM_SIZE);
+
+	struct guest_paging lm = { CR0_PG_BIT | CR0_PE_BIT, 0x1000, CR4_PAE_BIT, EFER_LMA_BIT };
+	assert_false(guest_walk(&f->vm, &lm, 0x1000, &gpa, &w));      /* PML4E not present */
+	*pte64(f, 0x1000) = (RAM_SIZE + 0x1000) | PTE_P;               /* PDPT outside RAM */
+	assert_false(guest_walk(&f->vm, &lm, 0x1000, &gpa, &w));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_32bit_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_32bit_4mib_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pae_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_4level_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_paging_and_failures, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
