@@ -49,7 +49,7 @@ UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_insn $(B)/unit/test_pagetable
 	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive \
 	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests
 
-.PHONY: all deps run test unit compare bench qemu-gdb clean help
+.PHONY: all deps run test unit compare bench profile qemu-gdb clean help
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
 
 help:
@@ -60,6 +60,7 @@ help:
 	@echo "make test       unit tests, exhaustive policy check, all scenarios on $(TEST_PLATFORMS)"
 	@echo "make compare    run CONFIG under every barrier policy, print a comparison table"
 	@echo "make bench      path lengths of the exit and switch paths (QEMU -icount), memory per vCPU"
+	@echo "make profile    those paths function by function (QEMU single-step trace)"
 	@echo "make qemu-gdb   boot CONFIG with QEMU waiting for gdb on :1234"
 	@echo "make bochs      boot CONFIG in Bochs via GRUB/Multiboot2 ($(BOCHS_PLATFORM); BOCHS_PLATFORM=...)"
 	@echo "make iso        a GRUB ISO that boots CONFIG: $(ISO) (docs/booting.md)"
@@ -187,6 +188,11 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	$(PYTHON) tests/bench.py
+
+# Instruction counts per function along each exit path (docs/benchmarks.md).
+profile: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) tests/profile.py
 
 compare: deps
 	@$(MAKE) --no-print-directory all
