@@ -220,10 +220,11 @@ int insn_length(const u8 *bytes, size_t avail, enum insn_mode mode, enum insn_ki
 	return (int)pos + 1;
 }
 
-int insn_mov_to_cr(const u8 *bytes, size_t avail, enum insn_mode mode, unsigned *cr, unsigned *gpr)
+int insn_cr_write(const u8 *bytes, size_t avail, enum insn_mode mode, enum cr_write_op *op, unsigned *cr,
+		  unsigned *gpr)
 {
 	size_t pos = 0;
-	u8 rex = 0, b;
+	u8 rex = 0, b, modrm;
 	int err;
 
 	if (!bytes)
@@ -245,13 +246,38 @@ int insn_mov_to_cr(const u8 *bytes, size_t avail, enum insn_mode mode, unsigned 
 		return INSN_ERR_MISMATCH;
 	if ((err = fetch(bytes, avail, pos + 1, &b)))
 		return err;
-	if (b != 0x22)
+	if (b == 0x06) {                      /* CLTS */
+		*op = CRW_CLTS;
+		*cr = 0;
+		return (int)pos + 2;
+	}
+	if (b != 0x22 && b != 0x01)
 		return INSN_ERR_MISMATCH;
-	if ((err = fetch(bytes, avail, pos + 2, &b)))
+	if ((err = fetch(bytes, avail, pos + 2, &modrm)))
 		return err;
-	if ((b >> 6) != 3)
+	if (b == 0x01) {                      /* group 7: LMSW is /6 */
+		if (((modrm >> 3) & 7) != 6)
+			return INSN_ERR_MISMATCH;
+		*op = CRW_LMSW;
+		*cr = 0;
+		if ((modrm >> 6) != 3)
+			return INSN_ERR_MEMORY;   /* LMSW m16: operand not decoded */
+		*gpr = (modrm & 7) | ((rex & 0x1) ? 8 : 0);
+		return (int)pos + 3;
+	}
+	if ((modrm >> 6) != 3)
 		return INSN_ERR_MISMATCH;     /* MOV CR always takes a register */
-	*cr = ((b >> 3) & 7) | ((rex & 0x4) ? 8 : 0);
-	*gpr = (b & 7) | ((rex & 0x1) ? 8 : 0);
+	*op = CRW_MOV;
+	*cr = ((modrm >> 3) & 7) | ((rex & 0x4) ? 8 : 0);
+	*gpr = (modrm & 7) | ((rex & 0x1) ? 8 : 0);
 	return (int)pos + 3;
+}
+
+int insn_mov_to_cr(const u8 *bytes, size_t avail, enum insn_mode mode, unsigned *cr, unsigned *gpr)
+{
+	enum cr_write_op op;
+	int len = insn_cr_write(bytes, avail, mode, &op, cr, gpr);
+	if (len > 0 && op != CRW_MOV)
+		return INSN_ERR_MISMATCH;
+	return len == INSN_ERR_MEMORY ? INSN_ERR_MISMATCH : len;
 }

@@ -56,4 +56,17 @@ int insn_length(const u8 *bytes, size_t avail, enum insn_mode mode, enum insn_ki
  */
 int insn_mov_to_cr(const u8 *bytes, size_t avail, enum insn_mode mode, unsigned *cr, unsigned *gpr);
 
+/*
+ * Decode any instruction that writes CR0 (the SVM CR0-write intercept
+ * fires for all three): MOV to CRn as above (*op = CRW_MOV, *cr, *gpr),
+ * CLTS (0F 06; *op = CRW_CLTS, *cr = 0) or LMSW r16 (0F 01 /6, register
+ * form; *op = CRW_LMSW, *cr = 0, *gpr). Returns the length, or an
+ * INSN_ERR_* value; LMSW with a memory operand gives INSN_ERR_MEMORY with
+ * *op = CRW_LMSW (hv does not decode memory operands).
+ */
+#define INSN_ERR_MEMORY (-4)
+enum cr_write_op { CRW_MOV, CRW_CLTS, CRW_LMSW };
+int insn_cr_write(const u8 *bytes, size_t avail, enum insn_mode mode, enum cr_write_op *op, unsigned *cr,
+		  unsigned *gpr);
+
 #endif

@@ -156,7 +156,7 @@ static void xstate_save(struct pcpu *p, struct vcpu *v)
 static void run_vcpu(struct pcpu *p, struct vcpu *v)
 {
 	struct vm *vm = v->vm;
-	struct vm_exit e;
+	struct vm_exit e = { 0 };       /* e.what stays NULL unless a backend sets it */
 	enum exit_action action;
 	bool switched = p->current != v;
 

@@ -325,8 +325,14 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		vm_fail(v, "VM entry failed: the hardware rejected vCPU %u's state (exit 0x%llx)", v->id,
 			(unsigned long long)e->raw);
 		return ACTION_STOP;
-	case EXIT_EXCEPTION:
 	case EXIT_OTHER:
+		if (e->what) {
+			vm_fail(v, "%s at rip 0x%llx: not emulated", e->what,
+				(unsigned long long)vendor->get_rip(v));
+			return ACTION_STOP;
+		}
+		/* fall through */
+	case EXIT_EXCEPTION:
 	default:
 		vm_fail(v, "unexpected exit 0x%llx (%s)", (unsigned long long)e->raw, exit_reason_names[e->reason]);
 		return ACTION_STOP;

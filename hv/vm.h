@@ -15,6 +15,7 @@ struct vm_exit {
 	enum exit_reason reason;
 	u64 raw;          /* the vendor's own exit code, for messages */
 	u32 insn_len;     /* length of the exiting instruction, if it has one */
+	const char *what; /* EXIT_OTHER: the instruction found, if hv knows it (or NULL) */
 	union {
 		struct { u16 port; u8 size; bool in, string, rep; } io;
 		struct { u64 gpa, error; } npf;

@@ -254,7 +254,7 @@ static __attribute__((noinline)) u32 insn_len_decode(struct vcpu *v, enum insn_k
 	int len;
 
 	/*
-	 * The code TLB is used only while the guest's paging registers are
+	 * The code TLB is current only while the guest's paging registers are
 	 * unchanged and the paging-structure entries that translated the page
 	 * still hold the same values (a remapped page is noticed even without
 	 * a TLB flush hv could see).
@@ -264,20 +264,25 @@ static __attribute__((noinline)) u32 insn_len_decode(struct vcpu *v, enum insn_k
 	enum insn_mode mode = code_mode(g);
 	u64 la = mode == INSN_MODE_64 ? g->rip : (g->cs.base + g->rip) & 0xffffffffull;
 	u64 off = la & 0xfff;
-	bool tlb_hit = s->code_valid && s->code_la_page == la - off && s->code_pg.cr3 == pg.cr3 &&
-		       s->code_pg.cr0 == pg.cr0 && s->code_pg.cr4 == pg.cr4 && s->code_pg.efer == pg.efer &&
-		       guest_walk_unchanged(&s->code_walk);
-	if (!tlb_hit) {
-		s->code_valid = false;
+	bool cached = s->code_valid && s->code_la_page == la - off && s->code_pg.cr3 == pg.cr3 &&
+		      s->code_pg.cr0 == pg.cr0 && s->code_pg.cr4 == pg.cr4 && s->code_pg.efer == pg.efer;
+	u64 cached_gpa = s->code_gpa_page;
+	bool current = cached && guest_walk_unchanged(&s->code_walk);
+	if (!current) {
+		struct guest_walk w;
 		u64 gpa;
-		if (guest_walk(v->vm, &pg, la - off, &gpa, &s->code_walk) && guest_phys_ok(v->vm, gpa, 4096)) {
+		if (guest_walk(v->vm, &pg, la - off, &gpa, &w) && guest_phys_ok(v->vm, gpa, 4096)) {
 			s->code_pg = pg;
 			s->code_la_page = la - off;
 			s->code_gpa_page = gpa;
+			s->code_walk = w;
 			s->code_valid = true;
-		}
+			current = true;
+		} else if (!cached) {
+			s->code_valid = false;
+		}       /* else the old translation stays: see the end */
 	}
-	if (s->code_valid && off <= 4096 - INSN_MAX_LEN) {
+	if (current && off <= 4096 - INSN_MAX_LEN) {
 		const u8 *host = guest_phys_ptr(v->vm, s->code_gpa_page + off);
 		len = insn_length(host, INSN_MAX_LEN, mode, kind);
 		if (len > 0 && len <= 8) {
@@ -291,13 +296,31 @@ static __attribute__((noinline)) u32 insn_len_decode(struct vcpu *v, enum insn_k
 		}
 		if (len > 0)
 			return (u32)len;
+	} else {
+		/* The bytes may cross into the next page, or the walk failed. */
+		u8 bytes[INSN_MAX_LEN];
+		size_t n = guest_read_linear(v->vm, &pg, la, bytes, sizeof(bytes));
+		len = insn_length(bytes, n, mode, kind);
+		if (len > 0)
+			return (u32)len;
 	}
 
-	/* The bytes may cross into the next page, or the walk failed. */
-	u8 bytes[INSN_MAX_LEN];
-	size_t n = guest_read_linear(v->vm, &pg, la, bytes, sizeof(bytes));
-	len = insn_length(bytes, n, mode, kind);
-	return len > 0 ? (u32)len : 0;
+	/*
+	 * The guest's page tables, as they are now, do not lead to this
+	 * instruction (typically: it overwrote an entry without invalidating
+	 * it). Yet its CPU just ran it, so it used a translation it had cached,
+	 * as a CPU may until the guest invalidates it (SDM Vol. 3 4.10.4.3,
+	 * APM Vol. 2 5.5.3). The best guess at that translation is the one hv
+	 * cached for the same page and paging registers; the decode still
+	 * checks the bytes there are the claimed instruction. (Found by random
+	 * guest seed 259, docs/security.md D10.)
+	 */
+	if (cached && off <= 4096 - INSN_MAX_LEN && !(current && s->code_gpa_page == cached_gpa)) {
+		len = insn_length(guest_phys_ptr(v->vm, cached_gpa + off), INSN_MAX_LEN, mode, kind);
+		if (len > 0)
+			return (u32)len;
+	}
+	return 0;
 }
 
 /*
@@ -384,18 +407,20 @@ static int cr4_check(struct vmcb_save *g, u64 val)
 }
 
 /*
- * A guest write to CR0 or CR4 (MOV to CR). Intercepted so a guest cannot
- * turn on what hv hides or does not switch (CR4.OSXSAVE: XCR0 and the AVX
- * state are shared; VMXE/SMXE: no nested virtualisation), and so that
- * impossible values get #GP as on hardware. Returns the instruction length
- * (emulated), 0 (a #GP was injected) or -1 (the bytes are not a MOV to that
- * CR, e.g. LMSW or CLTS: the VM ends with that reason).
+ * A guest write to CR0 (MOV, CLTS, LMSW) or CR4 (MOV). Intercepted so a
+ * guest cannot turn on what hv hides or does not switch (CR4.OSXSAVE: XCR0
+ * and the AVX state are shared; VMXE/SMXE: no nested virtualisation), and
+ * so that impossible values get #GP as on hardware. Returns the instruction
+ * length (emulated), 0 (a #GP was injected) or -1 with *what naming what
+ * hv found (the VM ends: LMSW with a memory operand, or bytes that are no
+ * CR write at all).
  */
-static int cr_write(struct vcpu *v, unsigned which)
+static int cr_write(struct vcpu *v, unsigned which, const char **what)
 {
 	struct vmcb *vmcb = sv(v)->vmcb;
 	struct vmcb_save *g = &vmcb->save;
-	unsigned cr, gpr;
+	enum cr_write_op op;
+	unsigned cr = 0, gpr = 0;
 	int len;
 
 	/* Decoded from guest memory: the length is needed anyway without NRIPS. */
@@ -404,12 +429,28 @@ static int cr_write(struct vcpu *v, unsigned which)
 	u64 la = mode == INSN_MODE_64 ? g->rip : (g->cs.base + g->rip) & 0xffffffffull;
 	u8 bytes[INSN_MAX_LEN];
 	size_t n = guest_read_linear(v->vm, &pg, la, bytes, sizeof(bytes));
-	len = insn_mov_to_cr(bytes, n, mode, &cr, &gpr);
-	if (len <= 0 || cr != which)
+	len = insn_cr_write(bytes, n, mode, &op, &cr, &gpr);
+	if (len == INSN_ERR_MEMORY) {
+		*what = "LMSW with a memory operand";
 		return -1;
-	u64 val = gpr_value(v, gpr);
-	if (mode != INSN_MODE_64)
-		val &= 0xffffffffull;
+	}
+	if (len <= 0 || cr != which) {
+		*what = which == 0 ? "a CR0 write by no instruction hv recognises (changed under hv?)"
+				   : "a CR4 write by no instruction hv recognises (changed under hv?)";
+		return -1;
+	}
+	u64 val;
+	if (op == CRW_CLTS) {
+		val = g->cr0 & ~CR0_TS;
+	} else if (op == CRW_LMSW) {
+		/* LMSW loads CR0[3:0] (PE MP EM TS) but cannot clear PE (SDM Vol. 2A LMSW). */
+		u64 src = gpr_value(v, gpr) & 0xf;
+		val = (g->cr0 & ~0xeull) | src | (g->cr0 & CR0_PE);
+	} else {
+		val = gpr_value(v, gpr);
+		if (mode != INSN_MODE_64)
+			val &= 0xffffffffull;
+	}
 	if ((which == 0 ? cr0_check(vmcb, val) : cr4_check(g, val)) < 0) {
 		svm_inject_exception(v, EXC_GP, true, 0);
 		return 0;
@@ -463,6 +504,7 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		need_len = true;
 	} else {
 		e->insn_len = 0;          /* unless a case below sets it */
+		e->what = NULL;
 		if ((u32)code == SVM_EXIT_INVALID) {
 			e->reason = EXIT_INVALID;
 			return;
@@ -504,7 +546,7 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 			break;
 		case SVM_EXIT_WRITE_CR0:
 		case SVM_EXIT_WRITE_CR4: {
-			int len = cr_write(v, code == SVM_EXIT_WRITE_CR0 ? 0 : 4);
+			int len = cr_write(v, code == SVM_EXIT_WRITE_CR0 ? 0 : 4, &e->what);
 			e->reason = len >= 0 ? EXIT_EMULATED : EXIT_OTHER;
 			e->insn_len = len > 0 ? (u32)len : 0;
 			break;

@@ -28,7 +28,6 @@
 #include "../x86/trap.h"
 #include "vmcs.h"
 
-#define CR0_TS BIT(3)
 #define CR0_NW BIT(29)
 #define CR0_CD BIT(30)
 #define CR4_VMXE BIT(13)

@@ -800,6 +800,45 @@ static void test_mov_to_cr(void **state)
 	assert_int_equal(insn_mov_to_cr(plain, 2, INSN_MODE_64, &cr, &gpr), INSN_ERR_TRUNCATED);
 }
 
+/* The other CR0 writers: CLTS, LMSW r16 (REX.B, prefixes), LMSW m16 refused
+ * as a memory operand, other group-7 members are no CR write; and MOV to CR
+ * does not accept CLTS or LMSW. */
+static void test_cr_write(void **state)
+{
+	(void)state;
+	enum cr_write_op op = CRW_MOV;
+	unsigned cr = 99, gpr = 99;
+	const u8 clts[] = { 0x0F, 0x06 };
+	assert_int_equal(insn_cr_write(clts, 2, INSN_MODE_64, &op, &cr, &gpr), 2);
+	assert_int_equal(op, CRW_CLTS);
+	assert_int_equal(cr, 0);
+	const u8 lmsw_ax[] = { 0x0F, 0x01, 0xF0 };          /* lmsw ax */
+	assert_int_equal(insn_cr_write(lmsw_ax, 3, INSN_MODE_64, &op, &cr, &gpr), 3);
+	assert_int_equal(op, CRW_LMSW);
+	assert_int_equal(cr, 0);
+	assert_int_equal(gpr, 0);
+	const u8 lmsw_r10[] = { 0x66, 0x41, 0x0F, 0x01, 0xF2 };   /* lmsw r10w */
+	assert_int_equal(insn_cr_write(lmsw_r10, 5, INSN_MODE_64, &op, &cr, &gpr), 5);
+	assert_int_equal(op, CRW_LMSW);
+	assert_int_equal(gpr, 10);
+	const u8 lmsw_mem[] = { 0x0F, 0x01, 0x33 };         /* lmsw [rbx] */
+	op = CRW_MOV;
+	assert_int_equal(insn_cr_write(lmsw_mem, 3, INSN_MODE_64, &op, &cr, &gpr), INSN_ERR_MEMORY);
+	assert_int_equal(op, CRW_LMSW);
+	const u8 smsw[] = { 0x0F, 0x01, 0xE0 };             /* smsw eax (/4): not a write */
+	assert_int_equal(insn_cr_write(smsw, 3, INSN_MODE_64, &op, &cr, &gpr), INSN_ERR_MISMATCH);
+	const u8 vmmcall[] = { 0x0F, 0x01, 0xD9 };
+	assert_int_equal(insn_cr_write(vmmcall, 3, INSN_MODE_64, &op, &cr, &gpr), INSN_ERR_MISMATCH);
+	const u8 mov[] = { 0x0F, 0x22, 0xC0 };              /* mov cr0, rax */
+	assert_int_equal(insn_cr_write(mov, 3, INSN_MODE_64, &op, &cr, &gpr), 3);
+	assert_int_equal(op, CRW_MOV);
+	assert_int_equal(cr, 0);
+	assert_int_equal(insn_cr_write(clts, 1, INSN_MODE_64, &op, &cr, &gpr), INSN_ERR_TRUNCATED);
+	assert_int_equal(insn_mov_to_cr(clts, 2, INSN_MODE_64, &cr, &gpr), INSN_ERR_MISMATCH);
+	assert_int_equal(insn_mov_to_cr(lmsw_ax, 3, INSN_MODE_64, &cr, &gpr), INSN_ERR_MISMATCH);
+	assert_int_equal(insn_mov_to_cr(lmsw_mem, 3, INSN_MODE_64, &cr, &gpr), INSN_ERR_MISMATCH);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -829,6 +868,7 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_no_read_past_avail),
 		cmocka_unit_test(test_mov_to_cr),
+		cmocka_unit_test(test_cr_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
