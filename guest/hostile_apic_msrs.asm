@@ -22,34 +22,28 @@ default rel
 %include "hv.inc"
 org HV_LONG_ENTRY
 
-; the exception catcher (CATCH_INIT, TRY, CATCHER): guest/catch.inc
+; the exception catcher (CATCH_INIT, TRY, TRY_WRMSR, CATCHER): guest/catch.inc
 %include "catch.inc"
 
-%macro WR 2
-        mov ecx, %1
-        mov eax, %2
-        xor edx, edx
-        TRY wrmsr
-%endmacro
 
 start:
         CATCH_INIT
         mov ecx, 0x1B
         TRY rdmsr
         HV_REPORT 0, [vec]
-        WR 0x1B, 0xFEE00900
+        TRY_WRMSR 0x1B, 0xFEE00900
         HV_REPORT 1, [vec]
-        WR 0x1B, 0
+        TRY_WRMSR 0x1B, 0
         HV_REPORT 2, [vec]
-        WR 0x830, 0x000C4500
+        TRY_WRMSR 0x830, 0x000C4500
         HV_REPORT 3, [vec]
-        WR 0x80B, 0
+        TRY_WRMSR 0x80B, 0
         HV_REPORT 4, [vec]
-        WR 0x838, 0
+        TRY_WRMSR 0x838, 0
         HV_REPORT 5, [vec]
-        WR 0x6E0, 1
+        TRY_WRMSR 0x6E0, 1
         HV_REPORT 6, [vec]
-        WR 0x10, 0
+        TRY_WRMSR 0x10, 0
         HV_REPORT 7, [vec]
         HV_PRINTLN 'apic msrs: done'
         HV_EXIT 0

@@ -19,34 +19,23 @@ default rel
 %include "hv.inc"
 org HV_LONG_ENTRY
 
-; the exception catcher (CATCH_INIT, TRY, CATCHER): guest/catch.inc
+; the exception catcher (CATCH_INIT, TRY, TRY_RDMSR, TRY_WRMSR, CATCHER): guest/catch.inc
 %include "catch.inc"
 
 MSR_VM_CR       equ 0xC0010114
 MSR_VM_HSAVE_PA equ 0xC0010117
 
-%macro WR 2                     ; WR msr, value
-        mov ecx, %1
-        mov eax, %2
-        xor edx, edx
-        TRY wrmsr
-%endmacro
-%macro RD 1
-        mov ecx, %1
-        TRY rdmsr
-%endmacro
-
 start:
         CATCH_INIT
-        RD MSR_VM_CR
+        TRY_RDMSR MSR_VM_CR
         HV_REPORT 0, [vec]
-        WR MSR_VM_CR, 0x10
+        TRY_WRMSR MSR_VM_CR, 0x10
         HV_REPORT 1, [vec]
-        RD MSR_VM_HSAVE_PA
+        TRY_RDMSR MSR_VM_HSAVE_PA
         HV_REPORT 2, [vec]
-        WR MSR_VM_HSAVE_PA, 0
+        TRY_WRMSR MSR_VM_HSAVE_PA, 0
         HV_REPORT 3, [vec]
-        WR MSR_VM_HSAVE_PA, 0x100000
+        TRY_WRMSR MSR_VM_HSAVE_PA, 0x100000
         HV_REPORT 4, [vec]
         ; prove the vCPU still enters and exits normally
         mov eax, CPUID_HV_LEAF

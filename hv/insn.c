@@ -272,12 +272,3 @@ int insn_cr_write(const u8 *bytes, size_t avail, enum insn_mode mode, enum cr_wr
 	*gpr = (modrm & 7) | ((rex & 0x1) ? 8 : 0);
 	return (int)pos + 3;
 }
-
-int insn_mov_to_cr(const u8 *bytes, size_t avail, enum insn_mode mode, unsigned *cr, unsigned *gpr)
-{
-	enum cr_write_op op;
-	int len = insn_cr_write(bytes, avail, mode, &op, cr, gpr);
-	if (len > 0 && op != CRW_MOV)
-		return INSN_ERR_MISMATCH;
-	return len == INSN_ERR_MEMORY ? INSN_ERR_MISMATCH : len;
-}

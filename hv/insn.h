@@ -48,21 +48,17 @@ enum insn_mode { INSN_MODE_16 = 16, INSN_MODE_32 = 32, INSN_MODE_64 = 64 };
 int insn_length(const u8 *bytes, size_t avail, enum insn_mode mode, enum insn_kind kind);
 
 /*
- * Decode MOV to a control register (0F 22 /r, register form only) with any
- * legacy prefixes and, in 64-bit mode, REX (R extends the CR number, B the
- * register). On success returns the length and sets *cr and *gpr (0 = rAX,
- * 1 = rCX, 2 = rDX, 3 = rBX, 4 = rSP, 5 = rBP, 6 = rSI, 7 = rDI, 8-15 =
- * r8-r15); otherwise one of the INSN_ERR_* values.
- */
-int insn_mov_to_cr(const u8 *bytes, size_t avail, enum insn_mode mode, unsigned *cr, unsigned *gpr);
-
-/*
- * Decode any instruction that writes CR0 (the SVM CR0-write intercept
- * fires for all three): MOV to CRn as above (*op = CRW_MOV, *cr, *gpr),
- * CLTS (0F 06; *op = CRW_CLTS, *cr = 0) or LMSW r16 (0F 01 /6, register
- * form; *op = CRW_LMSW, *cr = 0, *gpr). Returns the length, or an
- * INSN_ERR_* value; LMSW with a memory operand gives INSN_ERR_MEMORY with
- * *op = CRW_LMSW (hv does not decode memory operands).
+ * Decode an instruction that writes a control register (the SVM CR0-write
+ * intercept fires for all three kinds), with any legacy prefixes and, in
+ * 64-bit mode, REX:
+ *  - MOV to CRn (0F 22 /r, register form only; REX.R extends the CR
+ *    number, REX.B the register): *op = CRW_MOV, *cr, *gpr (0 = rAX,
+ *    1 = rCX, 2 = rDX, 3 = rBX, 4 = rSP, 5 = rBP, 6 = rSI, 7 = rDI, 8-15 =
+ *    r8-r15);
+ *  - CLTS (0F 06): *op = CRW_CLTS, *cr = 0;
+ *  - LMSW r16 (0F 01 /6, register form): *op = CRW_LMSW, *cr = 0, *gpr.
+ * Returns the length, or an INSN_ERR_* value; LMSW with a memory operand
+ * gives INSN_ERR_MEMORY with *op = CRW_LMSW (hv decodes no memory operands).
  */
 #define INSN_ERR_MEMORY (-4)
 enum cr_write_op { CRW_MOV, CRW_CLTS, CRW_LMSW };

@@ -15,7 +15,8 @@ struct vm_exit {
 	enum exit_reason reason;
 	u64 raw;          /* the vendor's own exit code, for messages */
 	u32 insn_len;     /* length of the exiting instruction, if it has one */
-	const char *what; /* EXIT_OTHER: the instruction found, if hv knows it (or NULL) */
+	const char *what; /* EXIT_OTHER: the instruction found, if hv knows it, else
+			   * NULL (run_vcpu zeroes it; set only when the VM then ends) */
 	union {
 		struct { u16 port; u8 size; bool in, string, rep; } io;
 		struct { u64 gpa, error; } npf;

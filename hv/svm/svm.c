@@ -243,11 +243,19 @@ static enum insn_mode code_mode(const struct vmcb_save *g)
 }
 
 /*
- * Length of the instruction that caused this exit, decoded from the guest's
- * memory (no NRIPS). 0 if the bytes there are not the instruction the exit
- * claims (or cannot be read). Records what it decoded for insn_len().
+ * Decoding the exiting instruction from guest memory (no NRIPS). `decode`
+ * is one of the decoders of hv/insn.c behind a common signature: it
+ * returns the length or an INSN_ERR_* value, filling *ctx as it likes.
  */
-static __attribute__((noinline)) u32 insn_len_decode(struct vcpu *v, enum insn_kind kind)
+typedef int (*insn_decoder)(const u8 *bytes, size_t avail, enum insn_mode mode, void *ctx);
+
+/*
+ * Run `decode` on the bytes at the guest's CS:RIP. Returns its result; when
+ * it decoded the bytes in place through the guest's current translation,
+ * *in_place points at them in hv's view of guest RAM (else NULL), so the
+ * caller may remember them.
+ */
+static int decode_exiting(struct vcpu *v, insn_decoder decode, void *ctx, const u8 **in_place)
 {
 	struct svm_vcpu *s = sv(v);
 	struct vmcb_save *g = &s->vmcb->save;
@@ -259,7 +267,7 @@ static __attribute__((noinline)) u32 insn_len_decode(struct vcpu *v, enum insn_k
 	 * still hold the same values (a remapped page is noticed even without
 	 * a TLB flush hv could see).
 	 */
-	s->insn_rip = NO_INSN;
+	*in_place = NULL;
 	struct guest_paging pg = { g->cr0, g->cr3, g->cr4, g->efer };
 	enum insn_mode mode = code_mode(g);
 	u64 la = mode == INSN_MODE_64 ? g->rip : (g->cs.base + g->rip) & 0xffffffffull;
@@ -284,25 +292,18 @@ static __attribute__((noinline)) u32 insn_len_decode(struct vcpu *v, enum insn_k
 	}
 	if (current && off <= 4096 - INSN_MAX_LEN) {
 		const u8 *host = guest_phys_ptr(v->vm, s->code_gpa_page + off);
-		len = insn_length(host, INSN_MAX_LEN, mode, kind);
-		if (len > 0 && len <= 8) {
-			s->insn_rip = g->rip;
-			s->insn_cs_base = g->cs.base;
-			s->insn_cs_attrib = g->cs.attrib;
-			s->insn_len = (u32)len;
-			s->insn_host = (const u64 *)host;   /* off <= 4081: all 8 bytes in the page */
-			s->insn_mask = len == 8 ? ~0ull : BIT(8 * len) - 1;
-			s->insn_bytes = *s->insn_host & s->insn_mask;
+		len = decode(host, INSN_MAX_LEN, mode, ctx);
+		if (len > 0) {
+			*in_place = host;
+			return len;
 		}
-		if (len > 0)
-			return (u32)len;
 	} else {
 		/* The bytes may cross into the next page, or the walk failed. */
 		u8 bytes[INSN_MAX_LEN];
 		size_t n = guest_read_linear(v->vm, &pg, la, bytes, sizeof(bytes));
-		len = insn_length(bytes, n, mode, kind);
+		len = decode(bytes, n, mode, ctx);
 		if (len > 0)
-			return (u32)len;
+			return len;
 	}
 
 	/*
@@ -311,16 +312,46 @@ static __attribute__((noinline)) u32 insn_len_decode(struct vcpu *v, enum insn_k
 	 * it). Yet its CPU just ran it, so it used a translation it had cached,
 	 * as a CPU may until the guest invalidates it (SDM Vol. 3 4.10.4.3,
 	 * APM Vol. 2 5.5.3). The best guess at that translation is the one hv
-	 * cached for the same page and paging registers; the decode still
-	 * checks the bytes there are the claimed instruction. (Found by random
-	 * guest seed 259, docs/security.md D10.)
+	 * cached for the same page and paging registers; the decoder still
+	 * checks the bytes there. (Found by random guest seed 259,
+	 * docs/security.md D10.) Otherwise the first attempt's error stands.
 	 */
 	if (cached && off <= 4096 - INSN_MAX_LEN && !(current && s->code_gpa_page == cached_gpa)) {
-		len = insn_length(guest_phys_ptr(v->vm, cached_gpa + off), INSN_MAX_LEN, mode, kind);
-		if (len > 0)
-			return (u32)len;
+		int again = decode(guest_phys_ptr(v->vm, cached_gpa + off), INSN_MAX_LEN, mode, ctx);
+		if (again > 0)
+			return again;
 	}
-	return 0;
+	return len;
+}
+
+static int decode_kind(const u8 *bytes, size_t avail, enum insn_mode mode, void *kind)
+{
+	return insn_length(bytes, avail, mode, *(const enum insn_kind *)kind);
+}
+
+/*
+ * The length of the exiting instruction, decoded; 0 if the bytes there are
+ * not the instruction the exit claims (or cannot be read). Remembers an
+ * instruction decoded in place for insn_len()'s fast path.
+ */
+static __attribute__((noinline)) u32 insn_len_decode(struct vcpu *v, enum insn_kind kind)
+{
+	struct svm_vcpu *s = sv(v);
+	struct vmcb_save *g = &s->vmcb->save;
+	const u8 *host;
+	int len = decode_exiting(v, decode_kind, &kind, &host);
+
+	s->insn_rip = NO_INSN;
+	if (host && len <= 8) {
+		s->insn_rip = g->rip;
+		s->insn_cs_base = g->cs.base;
+		s->insn_cs_attrib = g->cs.attrib;
+		s->insn_len = (u32)len;
+		s->insn_host = (const u64 *)host;   /* in place: all 8 bytes are in the page */
+		s->insn_mask = len == 8 ? ~0ull : BIT(8 * len) - 1;
+		s->insn_bytes = *s->insn_host & s->insn_mask;
+	}
+	return len > 0 ? (u32)len : 0;
 }
 
 /*
@@ -415,40 +446,46 @@ static int cr4_check(struct vmcb_save *g, u64 val)
  * hv found (the VM ends: LMSW with a memory operand, or bytes that are no
  * CR write at all).
  */
+/* What insn_cr_write found, for decode_exiting(). */
+struct cr_write_found {
+	enum cr_write_op op;
+	unsigned cr, gpr;
+};
+
+static int decode_cr_write(const u8 *bytes, size_t avail, enum insn_mode mode, void *found)
+{
+	struct cr_write_found *f = found;
+	return insn_cr_write(bytes, avail, mode, &f->op, &f->cr, &f->gpr);
+}
+
 static int cr_write(struct vcpu *v, unsigned which, const char **what)
 {
 	struct vmcb *vmcb = sv(v)->vmcb;
 	struct vmcb_save *g = &vmcb->save;
-	enum cr_write_op op;
-	unsigned cr = 0, gpr = 0;
-	int len;
+	struct cr_write_found f = { CRW_MOV, 0, 0 };
+	const u8 *host;
 
 	/* Decoded from guest memory: the length is needed anyway without NRIPS. */
-	struct guest_paging pg = { g->cr0, g->cr3, g->cr4, g->efer };
-	enum insn_mode mode = code_mode(g);
-	u64 la = mode == INSN_MODE_64 ? g->rip : (g->cs.base + g->rip) & 0xffffffffull;
-	u8 bytes[INSN_MAX_LEN];
-	size_t n = guest_read_linear(v->vm, &pg, la, bytes, sizeof(bytes));
-	len = insn_cr_write(bytes, n, mode, &op, &cr, &gpr);
+	int len = decode_exiting(v, decode_cr_write, &f, &host);
 	if (len == INSN_ERR_MEMORY) {
 		*what = "LMSW with a memory operand";
 		return -1;
 	}
-	if (len <= 0 || cr != which) {
+	if (len <= 0 || f.cr != which) {
 		*what = which == 0 ? "a CR0 write by no instruction hv recognises (changed under hv?)"
 				   : "a CR4 write by no instruction hv recognises (changed under hv?)";
 		return -1;
 	}
 	u64 val;
-	if (op == CRW_CLTS) {
+	if (f.op == CRW_CLTS) {
 		val = g->cr0 & ~CR0_TS;
-	} else if (op == CRW_LMSW) {
+	} else if (f.op == CRW_LMSW) {
 		/* LMSW loads CR0[3:0] (PE MP EM TS) but cannot clear PE (SDM Vol. 2A LMSW). */
-		u64 src = gpr_value(v, gpr) & 0xf;
+		u64 src = gpr_value(v, f.gpr) & 0xf;
 		val = (g->cr0 & ~0xeull) | src | (g->cr0 & CR0_PE);
 	} else {
-		val = gpr_value(v, gpr);
-		if (mode != INSN_MODE_64)
+		val = gpr_value(v, f.gpr);
+		if (code_mode(g) != INSN_MODE_64)
 			val &= 0xffffffffull;
 	}
 	if ((which == 0 ? cr0_check(vmcb, val) : cr4_check(g, val)) < 0) {
@@ -504,7 +541,6 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		need_len = true;
 	} else {
 		e->insn_len = 0;          /* unless a case below sets it */
-		e->what = NULL;
 		if ((u32)code == SVM_EXIT_INVALID) {
 			e->reason = EXIT_INVALID;
 			return;

@@ -777,32 +777,34 @@ static void test_no_read_past_avail(void **state)
 static void test_mov_to_cr(void **state)
 {
 	(void)state;
+	enum cr_write_op op = CRW_CLTS;
 	unsigned cr = 99, gpr = 99;
 	const u8 plain[] = { 0x0F, 0x22, 0xE0 };           /* mov cr4, rax */
-	assert_int_equal(insn_mov_to_cr(plain, 3, INSN_MODE_64, &cr, &gpr), 3);
+	assert_int_equal(insn_cr_write(plain, 3, INSN_MODE_64, &op, &cr, &gpr), 3);
+	assert_int_equal(op, CRW_MOV);
 	assert_int_equal(cr, 4);
 	assert_int_equal(gpr, 0);
 	const u8 r9[] = { 0x41, 0x0F, 0x22, 0xE1 };        /* mov cr4, r9 */
-	assert_int_equal(insn_mov_to_cr(r9, 4, INSN_MODE_64, &cr, &gpr), 4);
+	assert_int_equal(insn_cr_write(r9, 4, INSN_MODE_64, &op, &cr, &gpr), 4);
 	assert_int_equal(cr, 4);
 	assert_int_equal(gpr, 9);
 	const u8 rexr[] = { 0x44, 0x0F, 0x22, 0xC3 };      /* mov cr8, rbx */
-	assert_int_equal(insn_mov_to_cr(rexr, 4, INSN_MODE_64, &cr, &gpr), 4);
+	assert_int_equal(insn_cr_write(rexr, 4, INSN_MODE_64, &op, &cr, &gpr), 4);
 	assert_int_equal(cr, 8);
 	assert_int_equal(gpr, 3);
 	const u8 in32[] = { 0x66, 0x0F, 0x22, 0xE3 };      /* prefix, mov cr4, ebx */
-	assert_int_equal(insn_mov_to_cr(in32, 4, INSN_MODE_32, &cr, &gpr), 4);
+	assert_int_equal(insn_cr_write(in32, 4, INSN_MODE_32, &op, &cr, &gpr), 4);
 	assert_int_equal(gpr, 3);
 	const u8 inc[] = { 0x41, 0x0F, 0x22, 0xE1 };       /* 0x41 is INC ECX in 32-bit mode */
-	assert_int_equal(insn_mov_to_cr(inc, 4, INSN_MODE_32, &cr, &gpr), INSN_ERR_MISMATCH);
+	assert_int_equal(insn_cr_write(inc, 4, INSN_MODE_32, &op, &cr, &gpr), INSN_ERR_MISMATCH);
 	const u8 mem[] = { 0x0F, 0x22, 0x20 };             /* mod != 3 */
-	assert_int_equal(insn_mov_to_cr(mem, 3, INSN_MODE_64, &cr, &gpr), INSN_ERR_MISMATCH);
-	assert_int_equal(insn_mov_to_cr(plain, 2, INSN_MODE_64, &cr, &gpr), INSN_ERR_TRUNCATED);
+	assert_int_equal(insn_cr_write(mem, 3, INSN_MODE_64, &op, &cr, &gpr), INSN_ERR_MISMATCH);
+	assert_int_equal(insn_cr_write(plain, 2, INSN_MODE_64, &op, &cr, &gpr), INSN_ERR_TRUNCATED);
 }
 
 /* The other CR0 writers: CLTS, LMSW r16 (REX.B, prefixes), LMSW m16 refused
- * as a memory operand, other group-7 members are no CR write; and MOV to CR
- * does not accept CLTS or LMSW. */
+ * as a memory operand, other group-7 members are no CR write; and CLTS and
+ * LMSW are never reported as MOV to CR. */
 static void test_cr_write(void **state)
 {
 	(void)state;
@@ -834,9 +836,12 @@ static void test_cr_write(void **state)
 	assert_int_equal(op, CRW_MOV);
 	assert_int_equal(cr, 0);
 	assert_int_equal(insn_cr_write(clts, 1, INSN_MODE_64, &op, &cr, &gpr), INSN_ERR_TRUNCATED);
-	assert_int_equal(insn_mov_to_cr(clts, 2, INSN_MODE_64, &cr, &gpr), INSN_ERR_MISMATCH);
-	assert_int_equal(insn_mov_to_cr(lmsw_ax, 3, INSN_MODE_64, &cr, &gpr), INSN_ERR_MISMATCH);
-	assert_int_equal(insn_mov_to_cr(lmsw_mem, 3, INSN_MODE_64, &cr, &gpr), INSN_ERR_MISMATCH);
+	op = CRW_MOV;
+	assert_int_equal(insn_cr_write(clts, 2, INSN_MODE_64, &op, &cr, &gpr), 2);
+	assert_int_not_equal(op, CRW_MOV);
+	op = CRW_MOV;
+	assert_int_equal(insn_cr_write(lmsw_ax, 3, INSN_MODE_64, &op, &cr, &gpr), 3);
+	assert_int_not_equal(op, CRW_MOV);
 }
 
 int main(void)
