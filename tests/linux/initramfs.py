@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""tests/linux/initramfs.py - Linux guest images for hv, from Debian packages.
+
+Builds, under build/linux/ only (nothing is installed on the host):
+  debs/                  linux-image-*-amd64 and busybox-static (`apt-get download`)
+  pkg/<name>/            each package unpacked with `dpkg -x`
+  bzImage                the kernel as Debian ships it (64-bit boot protocol)
+  vmlinux                the ELF kernel cut out of the bzImage's XZ payload (PVH entry)
+  initramfs.cpio.gz      busybox + guest/linux/init + the static workload programs
+  bin/                   the workload programs (guest/linux/*.c, gcc -static)
+
+Commands:
+  initramfs.py build                   fetch what is missing, build everything
+  initramfs.py boot WORKLOAD [options] boot natively in QEMU TCG (no hv) and check
+                                       that /init ran WORKLOAD to status 0
+
+The fetch here is deliberately minimal (one `apt-get download` per missing
+package); tests/linux/fetch.py (the benchmark's fetch/unpack script) does the
+same job in general form, and the two are meant to be merged.
+"""
+import argparse
+import glob
+import gzip
+import lzma
+import os
+import shutil
+import struct
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(ROOT, "build", "linux")
+GUEST = os.path.join(ROOT, "guest", "linux")
+PROGRAMS = ["hello", "pingpong", "pingpong-same-mm"]
+# busybox applets /init uses (and a few for the interactive shell); created as
+# symlinks so /init can run before `busybox --install`.
+APPLETS = ["sh", "mount", "cat", "echo", "poweroff", "setsid", "cttyhack", "ls",
+           "dmesg", "grep", "true", "false", "sleep", "uname"]
+
+
+def run(cmd, **kw):
+    print("+ " + " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, **kw)
+
+
+def kernel_package():
+    """linux-image-amd64's dependency: the versioned kernel package."""
+    out = subprocess.run(["apt-cache", "depends", "linux-image-amd64"], check=True,
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("Depends: linux-image-") and line.endswith("-amd64"):
+            return line.split()[1]
+    sys.exit("initramfs.py: cannot find the kernel package that linux-image-amd64 depends on")
+
+
+def fetch(pkg):
+    """The .deb of pkg under build/linux/debs, downloaded if missing."""
+    debs = os.path.join(OUT, "debs")
+    os.makedirs(debs, exist_ok=True)
+    found = glob.glob(os.path.join(debs, pkg + "_*.deb"))
+    if not found:
+        run(["apt-get", "download", pkg], cwd=debs)
+        found = glob.glob(os.path.join(debs, pkg + "_*.deb"))
+    if not found:
+        sys.exit(f"initramfs.py: apt-get download {pkg} left no .deb in build/linux/debs")
+    return sorted(found)[-1]
+
+
+def unpack(pkg):
+    deb = fetch(pkg)
+    dest = os.path.join(OUT, "pkg", pkg)
+    stamp = os.path.join(dest, ".deb")
+    if not (os.path.exists(stamp) and open(stamp).read() == os.path.basename(deb)):
+        shutil.rmtree(dest, ignore_errors=True)
+        os.makedirs(dest)
+        run(["dpkg", "-x", deb, dest])
+        with open(stamp, "w") as f:
+            f.write(os.path.basename(deb))
+    return dest
+
+
+# ---- the kernel ------------------------------------------------------------------
+
+def extract_vmlinux(bzimage):
+    """The ELF vmlinux inside a bzImage: the setup header (boot.rst) gives the
+    payload's offset and length relative to the protected-mode code, which
+    starts after (setup_sects + 1) * 512 bytes. Debian's payload is XZ."""
+    data = open(bzimage, "rb").read()
+    if data[0x202:0x206] != b"HdrS":
+        sys.exit(f"{bzimage}: no setup header ('HdrS' at 0x202)")
+    version, = struct.unpack_from("<H", data, 0x206)
+    if version < 0x208:
+        sys.exit(f"{bzimage}: boot protocol {version:#x} has no payload fields (need 2.08)")
+    setup_sects = data[0x1F1] or 4
+    off, length = struct.unpack_from("<II", data, 0x248)
+    start = (setup_sects + 1) * 512 + off
+    payload = data[start:start + length]
+    if payload[:6] != b"\xfd7zXZ\x00":
+        sys.exit(f"{bzimage}: payload at {start:#x} is not XZ (starts {payload[:6].hex()})")
+    d = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+    elf = d.decompress(payload)  # unused_data: the 4-byte size the build appends
+    if elf[:4] != b"\x7fELF":
+        sys.exit(f"{bzimage}: decompressed payload is not ELF")
+    return elf
+
+
+# ---- cpio (newc), written here so no host tool or root is needed --------------------
+
+class Cpio:
+    def __init__(self):
+        self.out = bytearray()
+        self.ino = 1
+
+    def add(self, name, mode, data=b"", rdev=(0, 0)):
+        name_b = name.encode() + b"\0"
+        hdr = "070701" + "".join(f"{v:08x}" for v in (
+            self.ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(name_b), 0))
+        self.ino += 1
+        self.out += hdr.encode() + name_b
+        self.out += b"\0" * (-len(self.out) % 4)
+        self.out += data
+        self.out += b"\0" * (-len(self.out) % 4)
+
+    def dir(self, name):
+        self.add(name, 0o040755)
+
+    def file(self, name, data, perm=0o755):
+        self.add(name, 0o100000 | perm, data)
+
+    def symlink(self, name, target):
+        self.add(name, 0o120777, target.encode())
+
+    def chardev(self, name, major, minor):
+        self.add(name, 0o020600, rdev=(major, minor))
+
+    def finish(self):
+        self.add("TRAILER!!!", 0)
+        return bytes(self.out)
+
+
+def build_programs():
+    bindir = os.path.join(OUT, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    for p in PROGRAMS:
+        src = os.path.join(GUEST, p + ".c")
+        dst = os.path.join(bindir, p)
+        deps = [src, os.path.join(GUEST, "common.h")]
+        if os.path.exists(dst) and all(os.path.getmtime(dst) >= os.path.getmtime(d) for d in deps):
+            continue
+        run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-pthread", "-o", dst, src])
+    return bindir
+
+
+def build():
+    kpkg = kernel_package()
+    kroot = unpack(kpkg)
+    bbroot = unpack("busybox-static")
+    vmlinuz = sorted(glob.glob(os.path.join(kroot, "boot", "vmlinuz-*")))
+    if not vmlinuz:
+        sys.exit(f"{kpkg}: no boot/vmlinuz-* inside")
+    shutil.copyfile(vmlinuz[-1], os.path.join(OUT, "bzImage"))
+    with open(os.path.join(OUT, "vmlinux"), "wb") as f:
+        f.write(extract_vmlinux(vmlinuz[-1]))
+
+    bindir = build_programs()
+    c = Cpio()
+    for d in ["bin", "sbin", "proc", "sys", "dev", "tmp", "root"]:
+        c.dir(d)
+    c.chardev("dev/console", 5, 1)   # /init's stdio before devtmpfs is mounted
+    c.chardev("dev/null", 1, 3)
+    c.file("bin/busybox", open(os.path.join(bbroot, "bin", "busybox"), "rb").read())
+    for a in APPLETS:
+        c.symlink("bin/" + a, "busybox")
+    for p in PROGRAMS:
+        c.file("bin/" + p, open(os.path.join(bindir, p), "rb").read())
+    c.file("init", open(os.path.join(GUEST, "init"), "rb").read())
+    with open(os.path.join(OUT, "initramfs.cpio.gz"), "wb") as f:
+        f.write(gzip.compress(c.finish(), 9, mtime=0))
+    for name in ["bzImage", "vmlinux", "initramfs.cpio.gz"]:
+        print(f"build/linux/{name}: {os.path.getsize(os.path.join(OUT, name))} bytes")
+
+
+def boot(args):
+    """Boot natively (no hv) in QEMU TCG and check the workload's end line."""
+    kernel = os.path.join(OUT, "vmlinux" if args.pvh else "bzImage")
+    append = f"console=ttyS0 hv.workload={args.workload} hv.n={args.n} {args.append}".strip()
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", args.cpu, "-m", str(args.memory),
+           "-smp", str(args.smp), "-kernel", kernel, "-initrd", os.path.join(OUT, "initramfs.cpio.gz"),
+           "-append", append, "-nographic", "-no-reboot", "-monitor", "none"]
+    print("+ " + " ".join(cmd), flush=True)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=args.timeout)
+        out, verdict = p.stdout, None
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        verdict = f"timeout after {args.timeout} s"
+    log = os.path.join(OUT, f"boot-{args.workload}{'-pvh' if args.pvh else ''}-{args.cpu.replace(',', '_')}.log")
+    with open(log, "w") as f:
+        f.write(out)
+    want = f"hv-linux: end workload={args.workload} status=0"
+    if verdict is None:
+        verdict = "ok" if want in out else "no '" + want + "' line"
+    for line in out.splitlines():
+        if line.startswith(("hv-linux:", "pingpong:", "hello:")) or "Kernel panic" in line:
+            print("  | " + line.rstrip())
+    print(f"{'PASS' if verdict == 'ok' else 'FAIL'}: {args.workload} "
+          f"({'PVH vmlinux' if args.pvh else 'bzImage'}, -cpu {args.cpu}, -smp {args.smp}): {verdict}; log {os.path.relpath(log, ROOT)}")
+    return 0 if verdict == "ok" else 1
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("build")
+    b = sub.add_parser("boot")
+    b.add_argument("workload")
+    b.add_argument("--n", type=int, default=1000)
+    b.add_argument("--pvh", action="store_true", help="boot the ELF vmlinux (PVH entry)")
+    b.add_argument("--cpu", default="max")
+    b.add_argument("--smp", type=int, default=1)
+    b.add_argument("--memory", type=int, default=256, help="MiB")
+    b.add_argument("--append", default="")
+    b.add_argument("--timeout", type=int, default=180)
+    args = ap.parse_args()
+    if args.cmd == "build":
+        build()
+        return 0
+    return boot(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
