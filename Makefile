@@ -47,7 +47,8 @@ GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
 
 UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_insn $(B)/unit/test_pagetable $(B)/unit/test_guest_mem \
 	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive \
-	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests
+	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests \
+	$(B)/unit/test_linux
 
 .PHONY: all deps run test unit compare bench profile qemu-gdb clean help
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
@@ -154,6 +155,9 @@ $(B)/unit/test_report: tests/unit/test_report.c hv/report.c hv/config.c hv/polic
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
 $(B)/unit/test_policy: tests/unit/test_policy.c hv/policy.c hv/lib/format.c hv/policy.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
+$(B)/unit/test_linux: tests/unit/test_linux.c hv/linux.c hv/lib/format.c hv/linux.h
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
 $(B)/unit/test_exhaustive: tests/exhaustive.c tests/oracle/oracle.c hv/policy.c hv/lib/format.c hv/policy.h tests/oracle/oracle.h
