@@ -19,7 +19,8 @@ CONFIG   ?= tests/configs/demo.cfg
 # Debian packages hv needs to build and test (`make deps` installs the missing ones).
 DEPS := gcc make binutils nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools \
         libcmocka-dev python3 \
-        grub-pc-bin grub-efi-amd64-bin grub-common xorriso bochs bochsbios vgabios
+        grub-pc-bin grub-efi-amd64-bin grub-common xorriso bochs bochsbios vgabios \
+        acpica-tools
 
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes
 # Freestanding, position independent (the UEFI loader relocates us), no SSE
@@ -48,7 +49,7 @@ GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
 UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_insn $(B)/unit/test_pagetable $(B)/unit/test_guest_mem \
 	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive \
 	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests \
-	$(B)/unit/test_linux
+	$(B)/unit/test_linux $(B)/unit/test_acpi
 
 .PHONY: all deps run test unit compare bench profile qemu-gdb clean help
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
@@ -158,6 +159,9 @@ $(B)/unit/test_policy: tests/unit/test_policy.c hv/policy.c hv/lib/format.c hv/p
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
 $(B)/unit/test_linux: tests/unit/test_linux.c hv/linux.c hv/lib/format.c hv/linux.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
+$(B)/unit/test_acpi: tests/unit/test_acpi.c hv/acpi.c hv/lib/format.c hv/acpi.h
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
 $(B)/unit/test_exhaustive: tests/exhaustive.c tests/oracle/oracle.c hv/policy.c hv/lib/format.c hv/policy.h tests/oracle/oracle.h

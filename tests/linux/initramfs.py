@@ -184,7 +184,7 @@ def build():
 def boot(args):
     """Boot natively (no hv) in QEMU TCG and check the workload's end line."""
     kernel = os.path.join(OUT, "vmlinux" if args.pvh else "bzImage")
-    append = f"console=ttyS0 hv.workload={args.workload} hv.n={args.n} {args.append}".strip()
+    append = f"console=ttyS0 panic=-1 hv.workload={args.workload} hv.n={args.n} {args.append}".strip()
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", args.cpu, "-m", str(args.memory),
            "-smp", str(args.smp), "-kernel", kernel, "-initrd", os.path.join(OUT, "initramfs.cpio.gz"),
            "-append", append, "-nographic", "-no-reboot", "-monitor", "none"]

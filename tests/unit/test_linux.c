@@ -4,9 +4,9 @@
  * plan, boot_params / hvm_start_info, page tables and the entry state.
  *
  * The images are synthetic, built here field by field from boot.rst and the
- * ELF gABI. One extra case checks a real Debian kernel when `make linux-images`
- * (tests/linux/initramfs.py) has left one in build/linux; without it that
- * case reports SKIP, never a pass.
+ * ELF gABI. One extra case checks a real Debian kernel when `make
+ * linux-initramfs` (tests/linux/initramfs.py) has left one in build/linux;
+ * without it that case reports SKIP, never a pass.
  */
 #include <setjmp.h>
 #include <stdarg.h>
