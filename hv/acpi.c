@@ -101,11 +101,14 @@ static u32 build_dsdt(const struct acpi_platform *p, u8 *t)
 {
 	struct aml a = { t, HDR_LEN };
 	header(t, "DSDT", 2);                  /* revision 2: 64-bit integers */
-	if (p->com1) {
+	u32 scope = 0;
+	if (p->com1 || p->rtc) {
 		/* Scope (\_SB) { ... }: ScopeOp 0x10, PkgLength, NameString "\_SB_" (root prefix 0x5c). */
 		EMIT(&a, 0x10);
-		u32 scope = open_pkg(&a);
+		scope = open_pkg(&a);
 		EMIT(&a, '\\', '_', 'S', 'B', '_');
+	}
+	if (p->com1) {
 		/* Device (COM1) { ... }: ExtOpPrefix 0x5b, DeviceOp 0x82, PkgLength, NameSeg. */
 		EMIT(&a, 0x5b, 0x82);
 		u32 dev = open_pkg(&a);
@@ -137,8 +140,34 @@ static u32 build_dsdt(const struct acpi_platform *p, u8 *t)
 		     0x79, 0x00);
 		close_pkg(&a, buf);
 		close_pkg(&a, dev);
-		close_pkg(&a, scope);
 	}
+	if (p->rtc) {
+		/*
+		 * Device (RTC) { Name (_HID, EisaId ("PNP0B00")) Name (_CRS, ResourceTemplate () {
+		 * IO (Decode16, 0x70, 0x70, 1, 2) IRQNoFlags () {8} }) }: the CMOS RTC, which
+		 * Linux's rtc_cmos driver binds only through this PNP id when ACPI is on.
+		 *   5b 82 PkgLength "RTC_"        DeviceOp, name padded with '_'
+		 *   08 "_HID" 0c 41 d0 0b 00      "PNP" as above, product 0x0b00
+		 *   08 "_CRS" 11 PkgLength 0a 13  a 13-byte buffer:
+		 *     47 01 70 00 70 00 01 02     I/O 0x70-0x71
+		 *     22 00 01                    IRQ mask bit 8
+		 *     79 00                       end tag
+		 */
+		EMIT(&a, 0x5b, 0x82);
+		u32 dev = open_pkg(&a);
+		EMIT(&a, 'R', 'T', 'C', '_');
+		EMIT(&a, 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0b, 0x00);
+		EMIT(&a, 0x08, '_', 'C', 'R', 'S', 0x11);
+		u32 buf = open_pkg(&a);
+		EMIT(&a, 0x0a, 13,
+		     0x47, 0x01, 0x70, 0x00, 0x70, 0x00, 0x01, 0x02,
+		     0x22, 0x00, 0x01,
+		     0x79, 0x00);
+		close_pkg(&a, buf);
+		close_pkg(&a, dev);
+	}
+	if (p->com1 || p->rtc)
+		close_pkg(&a, scope);
 	if (p->sleep) {
 		/*
 		 * Name (\_S5, Package () { 5, 0 }): NameOp, "\_S5_", PackageOp 0x12, PkgLength,
@@ -268,7 +297,7 @@ static u32 build_madt(const struct acpi_platform *p, u8 *t)
 /* ---- the whole set ----------------------------------------------------------------------- */
 
 #define RSDP_LEN 36
-#define DSDT_MAX 128
+#define DSDT_MAX 256
 #define MADT_MAX(ncpus) (44 + (ncpus) * 16 + 12 + 10 + 12)
 
 int acpi_build(const struct acpi_platform *p, u8 *buf, size_t room, struct acpi_layout *out,

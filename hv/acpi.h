@@ -7,7 +7,8 @@
  *   RSDP (v2) -> XSDT (and an RSDT for 32-bit readers)
  *     -> FADT  flags HW_REDUCED_ACPI, the DSDT, optional RESET_REG and
  *              SLEEP_CONTROL/STATUS registers (power off, reboot)
- *        -> DSDT  AML: \_SB.COM1 (PNP0501, I/O 0x3F8-0x3FF, IRQ 4), \_S5
+ *        -> DSDT  AML: \_SB.COM1 (PNP0501, I/O 0x3F8-0x3FF, IRQ 4),
+ *                 \_SB.RTC (PNP0B00, I/O 0x70-0x71, IRQ 8), \_S5
  *     -> MADT  one local APIC (or x2APIC) per vCPU, one IOAPIC, IRQ 4's
  *              routing, LINT1 = NMI
  */
@@ -34,7 +35,7 @@ struct acpi_platform {
 	bool x2apic;                   /* MADT type 9 (x2APIC) entries instead of type 0 */
 	u8 ioapic_id;
 	bool com1;                     /* DSDT names COM1 and the MADT routes IRQ 4 */
-	bool rtc;                      /* a CMOS RTC at 0x70/0x71 (else FADT says "none") */
+	bool rtc;                      /* a CMOS RTC at 0x70/0x71 in the DSDT (else FADT says "none") */
 	bool reset;                    /* FADT RESET_REG: port 0xCF9, value 6 */
 	bool sleep;                    /* FADT sleep registers and \_S5: power off */
 };

@@ -217,6 +217,8 @@ static void full_platform(void **state)
 	assert_true(has(t.dsdt, "\x47\x01\xf8\x03\xf8\x03\x01\x08", 8));
 	assert_true(has(t.dsdt, "\x22\x10\x00\x79\x00", 5));
 	assert_true(has(t.dsdt, "_S5_\x12", 5));
+	assert_true(has(t.dsdt, "\x0c\x41\xd0\x0b\x00", 5));          /* PNP0B00 */
+	assert_true(has(t.dsdt, "\x47\x01\x70\x00\x70\x00\x01\x02\x22\x00\x01", 11));
 	/* nothing written past the reported size */
 	for (u32 i = lay.size; i < 4096; i++)
 		if (mem[i] != 0xee && mem[i] != 0)
@@ -253,8 +255,13 @@ static void dsdt_structure(void **state)
 	assert_int_equal(dev[0], 0x5b);
 	assert_int_equal(dev[1], 0x82);                        /* DeviceOp */
 	u32 devlen = pkglen(dev + 2, &nb);
-	assert_int_equal(dev + 2 + devlen, d + 1 + scope);     /* the device ends where the scope does */
 	assert_memory_equal(dev + 2 + nb, "COM1", 4);
+	const u8 *rtc = dev + 2 + devlen;                      /* the next device: the RTC */
+	assert_int_equal(rtc[0], 0x5b);
+	assert_int_equal(rtc[1], 0x82);
+	u32 rtclen = pkglen(rtc + 2, &nb);
+	assert_memory_equal(rtc + 2 + nb, "RTC_", 4);
+	assert_int_equal(rtc + 2 + rtclen, d + 1 + scope);     /* it ends where the scope does */
 	/* after the scope: \_S5 */
 	const u8 *s5 = d + 1 + scope;
 	assert_memory_equal(s5, "\x08\\_S5_\x12", 7);
@@ -373,6 +380,9 @@ static void iasl_disassembles(void **state)
 	expect(s, "IRQNoFlags ()", "DSDT");
 	expect(s, "{4}", "DSDT");
 	expect(s, "Name (\\_S5, Package (0x02)", "DSDT");
+	expect(s, "Device (RTC)", "DSDT");
+	expect(s, "EisaId (\"PNP0B00\")", "DSDT");
+	expect(s, "{8}", "DSDT");
 	s = disassemble(dir, "facp", t.fadt, get32(t.fadt + 4));
 	expect(s, "Hardware Reduced (V5) : 1", "FADT");
 	expect(s, "Reset Register Supported (V2) : 1", "FADT");
