@@ -51,7 +51,7 @@ UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_insn $(B)/unit/test_pagetable
 	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests \
 	$(B)/unit/test_linux $(B)/unit/test_acpi
 
-.PHONY: all deps run test unit compare bench profile qemu-gdb clean help
+.PHONY: all deps run test unit compare bench profile qemu-gdb clean help linux-initramfs linux-native linux-selfboot
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
 
 help:
@@ -66,6 +66,9 @@ help:
 	@echo "make qemu-gdb   boot CONFIG with QEMU waiting for gdb on :1234"
 	@echo "make bochs      boot CONFIG in Bochs via GRUB/Multiboot2 ($(BOCHS_PLATFORM); BOCHS_PLATFORM=...)"
 	@echo "make iso        a GRUB ISO that boots CONFIG: $(ISO) (docs/booting.md)"
+	@echo "make linux-initramfs   Debian kernel, vmlinux and a busybox initramfs under build/linux"
+	@echo "make linux-native WORKLOAD=pingpong   boot them in QEMU without hv (docs/platform.md)"
+	@echo "make linux-selfboot WORKLOAD=pingpong boot them in QEMU through hv's boot plan and ACPI tables"
 
 # ---- dependencies -----------------------------------------------------------
 deps:
@@ -183,6 +186,20 @@ $(B)/oracle: tests/oracle/oracle.c tests/oracle/main.c tests/oracle/oracle.h
 	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^)
 
 unit: $(UNIT_TESTS)
+
+# ---- Linux guest images (docs/platform.md) ----------------------------------------
+# The kernel and busybox-static come from Debian with `apt-get download` and are
+# unpacked under build/linux, never installed. linux-native boots them in QEMU
+# TCG without hv (a reference for what the platform must provide).
+WORKLOAD ?= hello
+linux-initramfs:
+	$(PYTHON) tests/linux/initramfs.py build
+linux-native: linux-initramfs
+	$(PYTHON) tests/linux/initramfs.py boot $(WORKLOAD) $(LINUX_NATIVE_FLAGS)
+# The same kernel booted through hv's own plan and ACPI tables (hv/linux.c,
+# hv/acpi.c run on the host; a PVH stub carries the plan out in QEMU).
+linux-selfboot: linux-initramfs
+	$(PYTHON) tests/linux/initramfs.py selfboot $(WORKLOAD) $(LINUX_NATIVE_FLAGS)
 
 # ---- running --------------------------------------------------------------------
 run: deps
