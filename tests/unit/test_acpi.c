@@ -333,7 +333,7 @@ static bool iasl_available(void)
 /* Disassemble one table; returns the .dsl text (malloc'd) or fails the test. */
 static char *disassemble(const char *dir, const char *name, const u8 *t, u32 len)
 {
-	char path[512], cmd[1200];
+	char path[600], cmd[1400];
 	snprintf(path, sizeof(path), "%s/%s.dat", dir, name);
 	FILE *f = fopen(path, "wb");
 	assert_non_null(f);
@@ -370,7 +370,9 @@ static void iasl_disassembles(void **state)
 	assert_int_equal(acpi_build(&p, mem, sizeof(mem), &lay, err, sizeof(err)), 0);
 	struct parsed t;
 	parse(&t);
-	char dir[] = "/tmp/hv-acpi-XXXXXX";
+	char dir[200];
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof(dir), "%s/hv-acpi-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
 	assert_non_null(mkdtemp(dir));
 	char *s = disassemble(dir, "dsdt", t.dsdt, get32(t.dsdt + 4));
 	expect(s, "Device (COM1)", "DSDT");
@@ -397,7 +399,7 @@ static void iasl_disassembles(void **state)
 	expect(s, "ACPI Table Address   1", "RSDT");
 	/* (iasl 20200925 cannot disassemble a lone RSDP; parse() checks it) */
 	/* iasl reports checksum errors as "Incorrect checksum"; none may appear */
-	char cmd[600];
+	char cmd[1000];
 	snprintf(cmd, sizeof(cmd), "grep -qi 'incorrect checksum\\|invalid' %s/*.dsl %s/*.log", dir, dir);
 	if (system(cmd) == 0)
 		fail_msg("iasl reports a bad checksum or invalid field (see %s)", dir);
