@@ -276,7 +276,8 @@ def selfboot(args):
     finally:
         p.kill()
         p.wait()
-    log = os.path.join(OUT, f"selfboot-{args.workload}{'-pvh' if args.pvh else ''}-smp{args.smp}.log")
+    log = os.path.join(OUT, f"selfboot-{args.workload}{'-pvh' if args.pvh else ''}-"
+                            f"{args.cpu.replace(',', '_')}-smp{args.smp}.log")
     with open(log, "w") as f:
         f.write("\n".join(out) + "\n")
     for line in out:
@@ -287,7 +288,7 @@ def selfboot(args):
     if not off and time.monotonic() >= deadline:
         verdict += f" (timeout after {args.timeout} s)"
     print(f"{'PASS' if verdict == 'ok' else 'FAIL'}: selfboot {args.workload} "
-          f"({'PVH vmlinux' if args.pvh else 'bzImage'} via hv's plan, -smp {args.smp}): {verdict}; "
+          f"({'PVH vmlinux' if args.pvh else 'bzImage'} via hv's plan, -cpu {args.cpu}, -smp {args.smp}): {verdict}; "
           f"log {os.path.relpath(log, ROOT)}")
     return 0 if verdict == "ok" else 1
 
