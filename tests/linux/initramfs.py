@@ -242,7 +242,7 @@ def selfboot(args):
                f"hv.workload={args.workload} hv.n={args.n} {args.append}").strip()
     lst = os.path.join(d, "pvh.list" if args.pvh else "bz.list")
     run([os.path.join(d, "plan"), kernel, os.path.join(OUT, "initramfs.cpio.gz"), cmdline,
-         str(args.memory), str(args.smp), lst])
+         str(args.memory), str(args.smp), lst] + (["x2apic"] if args.x2apic else []))
     # QEMU gets more RAM than the plan: its copy of the load list (the -initrd) sits
     # above the plan's RAM, out of the way of everything the stub copies.
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", args.cpu, "-m", str(2 * args.memory + 64),
@@ -314,6 +314,7 @@ def main():
     sb.add_argument("--smp", type=int, default=1)
     sb.add_argument("--memory", type=int, default=256, help="MiB of RAM in the plan")
     sb.add_argument("--tsc-khz", type=int, default=2000000)
+    sb.add_argument("--x2apic", action="store_true", help="x2APIC entries in the MADT")
     sb.add_argument("--append", default="")
     sb.add_argument("--timeout", type=int, default=240)
     args = ap.parse_args()

@@ -5,7 +5,8 @@
  * hvm_start_info, identity map, entry state and ACPI tables with the real
  * Debian kernel, before hv itself can load Linux.
  *
- * Usage: plan KERNEL INITRD "CMDLINE" RAM_MIB NCPUS OUT
+ * Usage: plan KERNEL INITRD "CMDLINE" RAM_MIB NCPUS OUT [x2apic]
+ * (x2apic: the MADT lists x2APIC entries instead of local APIC ones)
  *
  * OUT format (little endian): "HVLL", u32 record count, the entry state
  *   u32 format (1 bzImage, 2 PVH), u32 entry, u32 rsi, u32 rbx, u32 cr0,
@@ -62,8 +63,8 @@ static u8 *slurp(const char *path, size_t *n)
 
 int main(int argc, char **argv)
 {
-	if (argc != 7) {
-		fprintf(stderr, "usage: plan KERNEL INITRD CMDLINE RAM_MIB NCPUS OUT\n");
+	if (argc != 7 && !(argc == 8 && strcmp(argv[7], "x2apic") == 0)) {
+		fprintf(stderr, "usage: plan KERNEL INITRD CMDLINE RAM_MIB NCPUS OUT [x2apic]\n");
 		return 2;
 	}
 	size_t kn, in;
@@ -76,7 +77,7 @@ int main(int argc, char **argv)
 	}
 	static u8 acpi[LINUX_ACPI_ROOM];
 	struct acpi_platform ap = { .base = LINUX_ACPI, .ncpus = (unsigned)atoi(argv[5]), .ioapic_id = 0,
-				    .com1 = true, .rtc = true, .reset = true, .sleep = true };
+				    .com1 = true, .rtc = true, .reset = true, .sleep = true, .x2apic = argc == 8 };
 	struct acpi_layout al;
 	if (acpi_build(&ap, acpi, sizeof(acpi), &al, err, sizeof(err))) {
 		fprintf(stderr, "plan: %s\n", err);
