@@ -58,6 +58,7 @@ help:
 	@echo "make run        boot the default scenario ($(CONFIG)) in QEMU"
 	@echo "make run CONFIG=file.cfg   boot another config"
 	@echo "make test       unit tests, exhaustive policy check, all scenarios on $(TEST_PLATFORMS)"
+	@echo "                (also writes $(JUNIT) and $(TAP); JUNIT=file TAP=file)"
 	@echo "make compare    run CONFIG under every barrier policy, print a comparison table"
 	@echo "make bench      path lengths of the exit and switch paths (QEMU -icount), memory per vCPU"
 	@echo "make profile    those paths function by function (QEMU single-step trace)"
@@ -181,9 +182,14 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(PYTHON) tests/run.py boot $(CONFIG)
 
+# Results for CI systems besides the console (docs/testing.md): JUnit XML and
+# TAP; JUNIT= or TAP= (empty) turns one off.
+JUNIT ?= $(B)/test-results/junit.xml
+TAP   ?= $(B)/test-results/results.tap
 test: deps
 	@$(MAKE) --no-print-directory all
-	$(PYTHON) tests/run.py test --platform $(TEST_PLATFORMS)
+	$(PYTHON) tests/run.py test --platform $(TEST_PLATFORMS) \
+		$(if $(JUNIT),--junit $(JUNIT)) $(if $(TAP),--tap $(TAP))
 
 bench: deps
 	@$(MAKE) --no-print-directory all
