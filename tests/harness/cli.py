@@ -346,6 +346,9 @@ def select(names, groups, all_scenarios, binaries):
         if any(fnmatch.fnmatchcase(b.name, n) for n in names) or "unit" in names \
                 or "unit" in groups:
             chosen_bin.append(b)
+    if ("unit" in names or "unit" in groups) and not binaries:
+        raise ValueError("'unit' asked, but there is no unit-test binary in %s (run make)"
+                         % rel(unit.UNIT_DIR))
     for n in names:
         if n == "unit":
             continue

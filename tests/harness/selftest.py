@@ -742,6 +742,12 @@ class Robustness(unittest.TestCase):
                                         str(self.d / "hello.cfg" / "x.tap"))
         self.assertEqual(rc, 2)
 
+    def test_no_unit_binaries(self):
+        rc, out, err = self.run_harness("unit")
+        self.assertEqual(rc, 2)
+        self.assertIn("no unit-test binary in", err)
+        self.assertTrue(out.endswith("0 passed, 0 failed\n"))
+
     def test_unit_binaries_that_cannot_run(self):
         write_exe(self.build / "unit" / "test_junk", "#!/nonexistent/interpreter\n")
         (self.build / "unit" / "test_elf").write_bytes(b"\x7fELF junk")
