@@ -403,12 +403,14 @@ def cmd_test(args):
         CHILDREN.stop_all()
         print("interrupted")
         interrupted, status = True, 130
+    except BrokenPipeError:
+        CHILDREN.stop_all()
+        raise
     except Exception as e:          # noqa: BLE001 - a harness bug: say so, close properly
         print("tests/run.py: %s" % harness_error(e), file=sys.stderr)
         status = 125
     finally:
-        if not args.list:
-            printer.summary()
+        # The reports first: a closed stdout (`| head`) must not lose them.
         if write_reports:
             for path, make in ((args.tap, report.tap), (args.junit, report.junit)):
                 if not path:
@@ -420,6 +422,8 @@ def cmd_test(args):
                           file=sys.stderr)
                     if status in (0, 1):
                         status = 125
+        if not args.list:
+            printer.summary()
     return status
 
 
@@ -500,7 +504,7 @@ def _cmd_test(args, printer):
         for fut in as_completed(futures):
             try:
                 fut.result()
-            except (KeyboardInterrupt, Interrupted):
+            except (KeyboardInterrupt, Interrupted, BrokenPipeError):
                 raise
             except Exception as e:      # noqa: BLE001 - the jobs catch their own; belt and braces
                 printer.block([status_line(False, "harness", harness_error(e))], failed=1,
@@ -616,6 +620,9 @@ def cmd_iso(args):
     except iso.IsoError as e:
         print("tests/run.py iso: %s" % e, file=sys.stderr)
         return 1
+    except OSError as e:
+        print("tests/run.py iso: %s" % os_error(e), file=sys.stderr)
+        return 1
     print("iso: %s (hv-mb2.elf, hv.cfg from %s; images: %s)" % (
         rel(out), rel(config), " ".join(copied) or "none"))
     if missing:
@@ -727,6 +734,10 @@ def main(argv=None):
     except (KeyboardInterrupt, Interrupted):
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:         # `tests/run.py test | head`: the reader went away
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except Exception as e:          # noqa: BLE001 - boot/iso/selftest: a clear line, status 125
         print("tests/run.py %s: %s" % (args.command, harness_error(e)), file=sys.stderr)
         return qemu.BOOT_EXIT["harness-error"]
