@@ -53,6 +53,9 @@ u64 page_alloc_used(void)
  *
  *   __hv_rx_start .. __hv_rx_end   code: read-only, executable
  *   __hv_ro_start .. __hv_ro_end   constants: read-only, not executable
+ *   __hv_relro_start .. _end       pointer tables and the GOT (.data.rel.ro):
+ *                                  read-only, not executable after mm_seal()
+ *                                  (the UEFI loader's crt0 relocates them)
  *   the rest of the image          data, GOT, bss: writable, not executable
  *   every other page               writable, not executable (pool: heap,
  *                                  stacks, page tables, guest RAM; MMIO)
@@ -74,6 +77,7 @@ u64 page_alloc_used(void)
  * each AP before its CR3 switch.
  */
 extern const u8 __hv_rx_start[], __hv_rx_end[], __hv_ro_start[], __hv_ro_end[];
+extern const u8 __hv_relro_start[], __hv_relro_end[];
 static u64 *hv_pml4;
 static u64 nx;                    /* PTE_NX if the CPU has NX, else 0 */
 static u64 ap_page;               /* the AP start-up code page, 0 if none */
@@ -144,12 +148,13 @@ void paging_init(u64 phys_top, u64 image_start, u64 image_end, u64 ap_trampoline
 	write_cr3(va_to_pa(pml4));
 }
 
-/* End of boot on the boot CPU: code read-only, the AP start-up page no
- * longer executable. The APs flush their TLBs when they leave their boot
+/* End of boot on the boot CPU: code and pointer tables read-only, the AP
+ * start-up page no longer executable. The APs flush their TLBs when they leave their boot
  * wait (main.c, ap_entry), the boot CPU here. */
 void mm_seal(void)
 {
 	map_range(va_to_pa(__hv_rx_start), va_to_pa(__hv_rx_end), PTE_P);
+	map_range(va_to_pa(__hv_relro_start), va_to_pa(__hv_relro_end), PTE_P | nx);
 	if (ap_page)
 		map_range(ap_page, ap_page + 4096, PTE_P | PTE_W | nx);
 	write_cr3(read_cr3());

@@ -182,6 +182,7 @@ static const char *canary_selftest(void)
 /* ---- the self-test ---- */
 
 extern const u8 __hv_rx_start[], __hv_rx_end[], __hv_ro_start[], __hv_ro_end[];
+extern const u8 __hv_relro_start[], __hv_relro_end[];
 
 /* Pages of [lo, hi) whose rights differ from (w, x). */
 static u64 wrong_pages(u64 lo, u64 hi, bool w, bool x)
@@ -207,13 +208,18 @@ bool protect_selftest(u64 image_start, u64 image_end, unsigned n)
 {
 	u64 rx_lo = va_to_pa(__hv_rx_start), rx_hi = va_to_pa(__hv_rx_end);
 	u64 ro_lo = va_to_pa(__hv_ro_start), ro_hi = va_to_pa(__hv_ro_end);
+	u64 rr_lo = va_to_pa(__hv_relro_start), rr_hi = va_to_pa(__hv_relro_end);
 	bool nx = mm_nx_supported();
-	char b1[32], b2[32], b3[32];
+	char b1[32], b2[32], b3[32], b4[32];
 
 	u64 bad_text = wrong_pages(rx_lo, rx_hi, false, true);
 	u64 bad_ro = wrong_pages(ro_lo, ro_hi, false, !nx);
+	u64 bad_relro = wrong_pages(rr_lo, rr_hi, false, !nx);
+	/* The rest of the image: before the code, between code and constants
+	 * (UEFI: .reloc), constants to pointer tables, after them. */
 	u64 bad_data = wrong_pages(image_start, rx_lo, true, !nx) +
-		       wrong_pages(ro_hi, image_end, true, !nx);
+		       wrong_pages(ro_hi, rr_lo, true, !nx) +
+		       wrong_pages(rr_hi, image_end, true, !nx);
 	if (ro_lo > rx_hi)
 		bad_data += wrong_pages(rx_hi, ro_lo, true, !nx);
 	u64 wx = mm_count_wx();
@@ -225,19 +231,20 @@ bool protect_selftest(u64 image_start, u64 image_end, unsigned n)
 		wp += cpu_wp[i];
 		nxe += cpu_nxe[i];
 	}
-	bool ok = !bad_text && !bad_ro && !bad_data && !wx && !strcmp(text_write, "fault") &&
+	bool ok = !bad_text && !bad_ro && !bad_relro && !bad_data && !wx && !strcmp(text_write, "fault") &&
 		  !strcmp(data_exec, "fault") && wp == n && nxe == n && !strcmp(canary, "fires");
 
-	printk("hv: memory protection: %s; code %llu KiB read-only, constants %llu KiB "
-	       "read-only non-executable, all else non-executable; CR0.WP on %u and EFER.NXE on "
-	       "%u of %u pCPU(s); writing code: %s, executing data: %s; stack protector: "
-	       "canary %s, guard from %s\n",
+	printk("hv: memory protection: %s; code %llu KiB read-only, constants %llu KiB and "
+	       "pointer tables %llu KiB read-only non-executable, all else non-executable; CR0.WP "
+	       "on %u and EFER.NXE on %u of %u pCPU(s); writing code: %s, executing data: %s; "
+	       "stack protector: canary %s, guard from %s\n",
 	       ok ? "W^X holds" : "CHECK FAILED", (unsigned long long)((rx_hi - rx_lo) >> 10),
-	       (unsigned long long)((ro_hi - ro_lo) >> 10), wp, nxe, n, text_write, data_exec,
-	       canary, guard_source);
+	       (unsigned long long)((ro_hi - ro_lo) >> 10), (unsigned long long)((rr_hi - rr_lo) >> 10),
+	       wp, nxe, n, text_write, data_exec, canary, guard_source);
 	printk("kv hv.wx=%s\n", ok ? "ok" : "FAIL");
 	printk("kv hv.wx.text=%s\n", verdict(bad_text, "r-x", b1, sizeof(b1)));
 	printk("kv hv.wx.rodata=%s\n", verdict(bad_ro, nx ? "r--" : "r-x(no-NX)", b2, sizeof(b2)));
+	printk("kv hv.wx.relro=%s\n", verdict(bad_relro, nx ? "r--" : "r-x(no-NX)", b4, sizeof(b4)));
 	printk("kv hv.wx.data=%s\n", verdict(bad_data, nx ? "rw-" : "rwx(no-NX)", b3, sizeof(b3)));
 	printk("kv hv.wx.wx_pages=%llu\n", (unsigned long long)wx);
 	printk("kv hv.wx.text_write=%s\n", text_write);
