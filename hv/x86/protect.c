@@ -68,8 +68,10 @@ void __stack_chk_fail(void)
 		canary_armed = 0;
 		hv_longjmp(canary_jmp, 1);
 	}
-	PANIC("stack protector: the stack canary of the function that returns to %p was "
-	      "overwritten (a stack buffer overflow in hv)", __builtin_return_address(0));
+	/* Called from the failing function's epilogue: the return address lies
+	 * inside that function. */
+	PANIC("stack protector: the stack canary of the function at %p was overwritten "
+	      "(a stack buffer overflow in hv)", __builtin_return_address(0));
 }
 
 /* ---- CR0.WP and EFER.NXE on every pCPU ---- */
