@@ -24,10 +24,12 @@ DEPS := gcc make binutils nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools \
 
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes
 # Freestanding, position independent (the UEFI loader relocates us), no SSE
-# (guest FPU state stays in the registers), no red zone (interrupts).
+# (guest FPU state stays in the registers), no red zone (interrupts). Stack
+# protector with one global guard, seeded at boot (hv/x86/protect.c).
 HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin -nostdinc \
         -isystem $(shell $(CC) -print-file-name=include) \
-        -fpic -fno-stack-protector -fno-strict-aliasing -fshort-wchar \
+        -fpic -fno-strict-aliasing -fshort-wchar \
+        -fstack-protector-strong -mstack-protector-guard=global \
         -mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
         -DGNU_EFI_USE_MS_ABI -I$(EFI_INC) -I$(EFI_INC)/x86_64 -I$(B)
 HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Ihv
@@ -39,9 +41,10 @@ HV_C := \
 	hv/config.c hv/insn.c hv/pagetable.c \
 	hv/lib/string.c hv/lib/format.c \
 	hv/x86/serial.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/smp.c \
+	hv/x86/protect.c \
 	hv/svm/svm.c \
 	hv/vmx/vmx.c
-HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/ap_boot.S hv/svm/svm_entry.S hv/vmx/vmx_entry.S
+HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/ap_boot.S hv/x86/protect_asm.S hv/svm/svm_entry.S hv/vmx/vmx_entry.S
 HV_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(HV_C)) $(patsubst %.S,$(B)/obj/%.o,$(HV_S))
 
 GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
@@ -60,6 +63,7 @@ help:
 	@echo "make run        boot the default scenario ($(CONFIG)) in QEMU"
 	@echo "make run CONFIG=file.cfg   boot another config"
 	@echo "make test       unit tests, exhaustive policy check, all scenarios on $(TEST_PLATFORMS)"
+	@echo "                (also writes $(JUNIT) and $(TAP); JUNIT=file TAP=file)"
 	@echo "make compare    run CONFIG under every barrier policy, print a comparison table"
 	@echo "make bench      path lengths of the exit and switch paths (QEMU -icount), memory per vCPU"
 	@echo "make profile    those paths function by function (QEMU single-step trace)"
@@ -101,7 +105,7 @@ $(B)/hv.so: $(HV_OBJS) linker.ld
 		$(EFI_CRT0) $(HV_OBJS) $(EFI_LIB)/libgnuefi.a
 
 $(B)/hv.efi: $(B)/hv.so
-	$(OBJCOPY) -j .text -j .reloc -j .data -j .dynamic -j .dynsym -j .rela \
+	$(OBJCOPY) -j .text -j .reloc -j .rodata -j .data -j .dynamic -j .dynsym -j .rela \
 		--target efi-app-x86_64 $< $@
 
 # ---- Multiboot2 boot path, GRUB ISO, Bochs (boot/mb2/, tests/bochs/) -----------
@@ -206,9 +210,14 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	$(PYTHON) tests/run.py boot $(CONFIG)
 
+# Results for CI systems besides the console (docs/testing.md): JUnit XML and
+# TAP; JUNIT= or TAP= (empty) turns one off.
+JUNIT ?= $(B)/test-results/junit.xml
+TAP   ?= $(B)/test-results/results.tap
 test: deps
 	@$(MAKE) --no-print-directory all
-	$(PYTHON) tests/run.py test --platform $(TEST_PLATFORMS)
+	$(PYTHON) tests/run.py test --platform $(TEST_PLATFORMS) \
+		$(if $(JUNIT),--junit $(JUNIT)) $(if $(TAP),--tap $(TAP))
 
 bench: deps
 	@$(MAKE) --no-print-directory all

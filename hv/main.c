@@ -9,6 +9,7 @@
 #include "vendor.h"
 #include "x86/apic.h"
 #include "x86/cpu.h"
+#include "x86/protect.h"
 #include "x86/smp.h"
 #include "x86/trap.h"
 
@@ -40,7 +41,7 @@ u64 hv_image_checksum(void)
 	return fnv1a(h, __hv_rodata_start, __hv_rodata_end);
 }
 
-void paging_init(u64 phys_top);
+void paging_init(u64 phys_top, u64 image_start, u64 image_end, u64 ap_trampoline);
 
 u64 hv_pool_size(const struct hv_config *cfg)
 {
@@ -71,6 +72,7 @@ static void pcpu_init(unsigned id)
 {
 	struct pcpu *p = kzalloc(sizeof(*p));
 	p->id = id;
+	protect_cpu_init(id);
 	desc_init_cpu(id);
 	apic_init_cpu();
 	p->apic_id = apic_id();
@@ -104,6 +106,7 @@ static void ap_entry(unsigned cpu)
 	smp_ap_started(cpu);
 	while (!__atomic_load_n(&sched_go, __ATOMIC_ACQUIRE))
 		pause();
+	write_cr3(read_cr3());           /* drop TLB entries from before mm_seal() */
 	sched_run(pcpus[cpu]);
 }
 
@@ -157,12 +160,14 @@ void hv_main(struct boot_info *bi)
 		platform_exit(HV_EXIT_CONFIG_ERROR);
 
 	image_checksum_start = hv_image_checksum();
-	paging_init(bi->phys_top);
+	paging_init(bi->phys_top, bi->image_start, bi->image_end, bi->ap_trampoline_pa);
 	pcpu_init(0);
 	npcpus = 1;
 	apic_calibrate();
 	barrier_init(hv_cfg);
 	start_aps(bi);
+	mm_seal();                       /* code read-only from here on (hv/mm.c) */
+	protect_selftest(bi->image_start, bi->image_end, npcpus);
 	if (!config_fits_machine(hv_cfg, bi->config_name))
 		platform_exit(HV_EXIT_CONFIG_ERROR);
 	trace_init();

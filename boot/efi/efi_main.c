@@ -20,6 +20,7 @@
 #include "../../hv/guest_layout.h"
 #include "../../hv/hv.h"
 #include "../../hv/x86/cpu.h"
+#include "../../hv/x86/protect.h"
 
 #define CONFIG_FILE "hv.cfg"
 
@@ -188,7 +189,9 @@ static EFI_STATUS leave_boot_services(EFI_HANDLE image)
 	return EFI_ABORTED;
 }
 
-EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab);
+/* No canary here: the guard changes inside (x86/protect.h), and this frame
+ * may return (on errors) with the new value. */
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab) __attribute__((no_stack_protector));
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
 	static char err[160];
@@ -196,6 +199,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	EFI_STATUS s;
 	u64 pa, size;
 	bool too_big;
+
+	stack_guard_init();
 
 	st = systab;
 	bs = systab->BootServices;

@@ -20,6 +20,7 @@
 #include "../../hv/guest_layout.h"
 #include "../../hv/hv.h"
 #include "../../hv/x86/cpu.h"
+#include "../../hv/x86/protect.h"
 #include "multiboot2.h"
 
 #define CONFIG_MODULE "hv.cfg"
@@ -51,7 +52,7 @@ static struct range excluded[MAX_EXCLUDED];    /* hv, the modules, the boot info
 static unsigned nexcluded;
 static u8 rsdp_copy[64] __attribute__((aligned(16)));
 
-void mb2_main(u32 magic, u64 info_pa) __attribute__((noreturn));
+void mb2_main(u32 magic, u64 info_pa) __attribute__((noreturn, no_stack_protector));
 
 /*
  * Wait until COM1 has sent everything (LSR bit 6, TEMT; PC16550D data
@@ -260,6 +261,8 @@ void mb2_main(u32 magic, u64 info_pa)
 {
 	static char err[160];
 	const struct mb2_info *info = pa_to_va(info_pa);
+
+	stack_guard_init();      /* first: see x86/protect.h */
 
 	bootinfo.image_start = va_to_pa(__mb2_image_start);
 	bootinfo.image_end = va_to_pa(__mb2_image_end);

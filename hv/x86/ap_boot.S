@@ -51,9 +51,18 @@ ap_boot_pm32:
 	movl %eax, %cr4
 	movl P_LOW_CR3(%ebx), %eax
 	movl %eax, %cr3
+	movl %ebx, %esi             /* CPUID clobbers EBX */
+	movl $0x80000001, %eax
+	cpuid
+	xorl %edi, %edi
+	btl $20, %edx               /* NX: CPUID 8000_0001h EDX[20] */
+	jnc 1f
+	movl $0x800, %edi           /* EFER.NXE: hv's tables set NX bits (hv/mm.c) */
+1:	movl %esi, %ebx
 	movl $0xc0000080, %ecx      /* EFER.LME */
 	rdmsr
 	orl $0x100, %eax
+	orl %edi, %eax
 	wrmsr
 	movl %cr0, %eax
 	orl $0x80000000, %eax       /* PG: long mode, compatibility sub-mode */

@@ -8,6 +8,7 @@
 #include "../hv.h"
 #include "apic.h"
 #include "cpu.h"
+#include "protect.h"
 #include "trap.h"
 
 static const char *const exc_names[32] = {
@@ -52,6 +53,8 @@ void trap_handler(struct trap_frame *f)
 	case VEC_SPURIOUS:
 		return;     /* no EOI for the spurious vector (SDM Vol. 3 10.9) */
 	default:
+		if (protect_fault_fixup(f))
+			return;            /* the boot self-test's provoked #PF */
 		dump_and_stop(f);
 	}
 }

@@ -29,14 +29,19 @@ class Accel:
 
 def build_probe():
     """Assemble the probe ROM; returns an error string or None."""
-    PROBE_ROM.parent.mkdir(parents=True, exist_ok=True)
     try:
+        PROBE_ROM.parent.mkdir(parents=True, exist_ok=True)
         rc, out, err = run_captured(["nasm", "-f", "bin", "-o", str(PROBE_ROM), str(PROBE_ASM)], 30)
-    except FileNotFoundError:
-        return "nasm not installed"
-    if rc != 0:
-        return "nasm failed: %s" % (first_line(err + out, skip_warnings=False) or "status %s" % rc)
-    size = PROBE_ROM.stat().st_size
+        if rc != 0:
+            return "nasm failed: %s" % (first_line(err + out, skip_warnings=False) or
+                                        "status %s" % rc)
+        size = PROBE_ROM.stat().st_size
+    except FileNotFoundError as e:
+        if e.filename in (None, "nasm"):
+            return "nasm not installed"
+        return "%s: %s" % (rel(e.filename), e.strerror)
+    except OSError as e:                # build/ not writable...
+        return "cannot build %s: %s" % (rel(PROBE_ROM), e.strerror)
     if size != 0x10000:
         return "%s is %d bytes, expected 65536" % (rel(PROBE_ROM), size)
     return None

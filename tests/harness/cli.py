@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import List
 
 from . import accel as accel_mod
-from . import bochs, esp, iso, judge, oracle, platforms, qemu, scenarios, unit
+from . import bochs, esp, iso, judge, oracle, platforms, qemu, report, scenarios, unit
 from .common import (CHILDREN, ESP_DIR, HV_EFI, HV_MB2, ISO_DIR, OVMF, QEMU, ROOT,
                      SCENARIOS, Interrupted, rel)
 
@@ -31,11 +31,13 @@ class Printer:
         self.lock = threading.Lock()
         self.passed = 0
         self.failed = 0
+        self.entries = []       # report.Entry, for --tap and --junit
 
-    def block(self, lines, passed=0, failed=0):
+    def block(self, lines, passed=0, failed=0, entries=()):
         with self.lock:
             self.passed += passed
             self.failed += failed
+            self.entries.extend(entries)
             for line in lines:
                 print(line)
             sys.stdout.flush()
@@ -49,6 +51,31 @@ def status_line(ok, what, detail):
     return "%s  %s (%s)" % ("PASS" if ok else "FAIL", what, detail)
 
 
+def short(text, limit=80):
+    """A file name or value fit for a one-line message."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return "%s...%s (%d characters)" % (text[:limit // 2], text[-limit // 4:], len(text))
+
+
+def os_error(e):
+    """'File name too long: build/guest/aaaa...aa.bin (260 characters)'."""
+    what = e.strerror or str(e)
+    if e.filename is not None:
+        what += ": " + short(rel(e.filename) if isinstance(e.filename, (str, Path))
+                             else e.filename)
+    return what
+
+
+def harness_error(e):
+    """The message for an exception the harness did not expect: the run it
+    happened in fails with this reason, the others go on."""
+    if isinstance(e, OSError):
+        return "harness error: " + os_error(e)
+    return "harness error: %s: %s" % (type(e).__name__, short(e, 200))
+
+
 # ------------------------------------------------------------- scenarios
 
 @dataclass
@@ -56,6 +83,14 @@ class ScenarioResult:
     ok: bool
     detail: str
     verbose: List[str] = field(default_factory=list)
+    reason: str = ""        # why it failed (detail without time and log path)
+    log: str = ""           # the serial log, as shown, if one was written
+    tail: List[str] = field(default_factory=list)   # its last lines, on failure
+    elapsed: float = 0.0
+
+    def __post_init__(self):
+        if not self.ok and not self.reason:
+            self.reason = self.detail
 
 
 def _have_tool(tool):
@@ -117,21 +152,48 @@ def start_command(platform, name, smp, medium, log_path, accel_name, qemu_args):
 
 
 def run_scenario(sc, accel_name, verbose, platform=platforms.BY_NAME[platforms.DEFAULT]):
-    """Build the boot medium, boot it, judge the log. Never raises for test failures."""
+    """Build the boot medium, boot it, judge the log. Never raises but for an
+    interruption: whatever goes wrong (a file name too long, an unwritable
+    log directory, an emulator that cannot be executed...) fails this run
+    with a reason, and the other runs go on."""
+    try:
+        return _run_scenario(sc, accel_name, verbose, platform)
+    except (KeyboardInterrupt, Interrupted):
+        raise
+    except Exception as e:          # noqa: BLE001 - see the docstring
+        return ScenarioResult(False, harness_error(e))
+
+
+def _prepare_log_dir(log_dir, stale):
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        for path in stale:              # never judge or show an old run
+            if path.exists():
+                path.unlink()
+    except OSError as e:
+        return "cannot write the log directory %s: %s" % (short(rel(log_dir)), os_error(e))
+    return None
+
+
+def _run_scenario(sc, accel_name, verbose, platform):
     sc = scenarios.for_platform(sc, platform.name)
     log_dir = platform.log_dir
     log_path = log_dir / ("%s.log" % sc.name)
     trace_path = log_dir / ("%s.trace" % sc.name)
     bochs_log = log_dir / ("%s.bochs.log" % sc.name)
     log_ref = "log %s" % rel(log_path)
-    for stale in (log_path, trace_path, bochs_log):     # never judge or show an old run
-        if stale.exists():
-            stale.unlink()
+    problem = _prepare_log_dir(log_dir, (log_path, trace_path, bochs_log))
+    if problem:
+        return ScenarioResult(False, problem)
     if sc.error:
         return ScenarioResult(False, sc.error)
     config = ROOT / sc.config
-    if not config.is_file():
-        return ScenarioResult(False, "config %s not found" % sc.config)
+    try:
+        found = config.is_file()
+    except OSError as e:                # ENAMETOOLONG, EACCES on a directory...
+        return ScenarioResult(False, "config %s: %s" % (short(sc.config), e.strerror))
+    if not found:
+        return ScenarioResult(False, "config %s not found" % short(sc.config))
     start = time.monotonic()
     try:
         medium, _, _ = boot_medium(platform, sc.name, config)
@@ -139,8 +201,10 @@ def run_scenario(sc, accel_name, verbose, platform=platforms.BY_NAME[platforms.D
         return ScenarioResult(False, "ESP: %s" % e)
     except iso.IsoError as e:
         return ScenarioResult(False, "ISO: %s" % e)
+    except OSError as e:
+        return ScenarioResult(False, "%s: %s" % ("ESP" if platform.boot == "uefi" else "ISO",
+                                                 os_error(e)))
 
-    log_dir.mkdir(parents=True, exist_ok=True)
     cmd = start_command(platform, sc.name, sc.smp, medium, log_path, accel_name, sc.qemu_args)
     try:
         if platform.emulator == "qemu":
@@ -149,7 +213,13 @@ def run_scenario(sc, accel_name, verbose, platform=platforms.BY_NAME[platforms.D
             run = bochs.run_to_log(cmd, log_path, bochs_log, sc.timeout, ROOT,
                                    platform.bad_msrs_allowed)
     except FileNotFoundError:
-        return ScenarioResult(False, "%s not found" % cmd[0])
+        return ScenarioResult(False, "%s not found" % short(cmd[0]))
+    except PermissionError:
+        return ScenarioResult(False, "%s: permission denied (not executable?)" % short(cmd[0]))
+    except OSError as e:                # ENOEXEC: not a program at all
+        if e.filename is None:
+            e.filename = cmd[0]
+        return ScenarioResult(False, "cannot start %s" % os_error(e))
     with open(log_path, "rb") as f:
         log = judge.parse_log(f.read())
     oracle.write_trace(trace_path, log.trace)
@@ -176,7 +246,8 @@ def run_scenario(sc, accel_name, verbose, platform=platforms.BY_NAME[platforms.D
 
     extra = []
     if reason is None:
-        return ScenarioResult(True, "; ".join(["%.1f s" % elapsed] + notes))
+        return ScenarioResult(True, "; ".join(["%.1f s" % elapsed] + notes), log=rel(log_path),
+                              elapsed=elapsed)
     if run.timed_out:
         detail = "%s; %s" % (reason, log_ref)
     else:
@@ -201,7 +272,8 @@ def run_scenario(sc, accel_name, verbose, platform=platforms.BY_NAME[platforms.D
         extra.append(head + " ---")
         extra.extend("    | " + l for l in shown)
         extra.append("    --- end of %s ---" % rel(log_path))
-    return ScenarioResult(False, detail, extra)
+    return ScenarioResult(False, detail, extra, reason=reason, log=rel(log_path),
+                          tail=report.tail_of(log_path), elapsed=elapsed)
 
 
 def scenario_job(sc, accel_name, blocker, verbose, printer,
@@ -212,12 +284,33 @@ def scenario_job(sc, accel_name, blocker, verbose, printer,
         res = run_scenario(sc, accel_name, verbose, platform)
     if CHILDREN.stopping:       # interrupted: its emulator was killed by us
         return
+    entry = report.Entry("scenario", platform.name, sc.name, res.ok,
+                         res.reason if not res.ok else res.detail, res.elapsed, res.log,
+                         res.tail)
     printer.block([status_line(res.ok, "scenario " + platform.label(sc.name), res.detail)]
-                  + res.verbose, passed=int(res.ok), failed=int(not res.ok))
+                  + res.verbose, passed=int(res.ok), failed=int(not res.ok), entries=[entry])
+
+
+def unit_entries(res):
+    """The report entries of one unit-test binary: one per case, plus one
+    for a binary-level problem (as in `N passed, M failed`)."""
+    tail = report.tail_text(res.output)
+    out = []
+    for i, (name, ok, msg) in enumerate(res.cases):
+        out.append(report.Entry("unit", res.binary, name, ok, msg if not ok else "",
+                                res.elapsed if i == 0 else 0.0,
+                                tail=[] if ok else tail, skipped=msg == "# SKIP"))
+    return out
 
 
 def unit_job(path, printer):
-    res = unit.run(path)
+    try:
+        res = unit.run(path)
+    except (KeyboardInterrupt, Interrupted):
+        raise
+    except Exception as e:          # noqa: BLE001 - one binary fails, the rest go on
+        res = unit.UnitResult(path.name, failed=1, problem=harness_error(e))
+        res.cases.append((path.name, False, res.problem))
     total = res.passed + res.failed
     what = "unit " + res.binary
     if res.failed == 0:
@@ -235,7 +328,7 @@ def unit_job(path, printer):
         lines = [status_line(False, what, "%s; %.1f s" % ("; ".join(parts), res.elapsed))]
         for name, msg in res.failures:
             lines.append("FAIL  unit %s%s" % (name, " (%s)" % msg if msg else ""))
-    printer.block(lines, passed=res.passed, failed=res.failed)
+    printer.block(lines, passed=res.passed, failed=res.failed, entries=unit_entries(res))
 
 
 # ------------------------------------------------------------- selection
@@ -253,6 +346,9 @@ def select(names, groups, all_scenarios, binaries):
         if any(fnmatch.fnmatchcase(b.name, n) for n in names) or "unit" in names \
                 or "unit" in groups:
             chosen_bin.append(b)
+    if ("unit" in names or "unit" in groups) and not binaries:
+        raise ValueError("'unit' asked, but there is no unit-test binary in %s (run make)"
+                         % rel(unit.UNIT_DIR))
     for n in names:
         if n == "unit":
             continue
@@ -280,7 +376,58 @@ def longest_first(todo):
 
 
 def cmd_test(args):
+    """tests/run.py test. Whatever happens (a usage error, an interruption,
+    a harness error) the last line on stdout is `N passed, M failed`, and
+    --tap/--junit are written when they can be (not after a usage error)."""
     printer = Printer()
+    status = 125
+    write_reports = False
+    interrupted = False
+    try:
+        for path in (args.tap, args.junit):
+            if path:
+                try:
+                    report.check_writable(path)
+                except OSError as e:
+                    print("tests/run.py: cannot write %s: %s" % (short(path), os_error(e)),
+                          file=sys.stderr)
+                    status = 2
+                    return status
+        write_reports = True
+        status = _cmd_test(args, printer)
+        interrupted = status == 130
+        if args.list:
+            write_reports = False
+            return status
+    except (KeyboardInterrupt, Interrupted):
+        CHILDREN.stop_all()
+        print("interrupted")
+        interrupted, status = True, 130
+    except BrokenPipeError:
+        CHILDREN.stop_all()
+        raise
+    except Exception as e:          # noqa: BLE001 - a harness bug: say so, close properly
+        print("tests/run.py: %s" % harness_error(e), file=sys.stderr)
+        status = 125
+    finally:
+        # The reports first: a closed stdout (`| head`) must not lose them.
+        if write_reports:
+            for path, make in ((args.tap, report.tap), (args.junit, report.junit)):
+                if not path:
+                    continue
+                try:
+                    report.write(path, make(printer.entries, interrupted))
+                except OSError as e:
+                    print("tests/run.py: cannot write %s: %s" % (short(path), os_error(e)),
+                          file=sys.stderr)
+                    if status in (0, 1):
+                        status = 125
+        if not args.list:
+            printer.summary()
+    return status
+
+
+def _cmd_test(args, printer):
     file_error = None
     try:
         chosen_platforms = platforms.parse(args.platform)
@@ -291,7 +438,14 @@ def cmd_test(args):
         all_scenarios = scenarios.load(args.scenarios)
     except scenarios.ScenarioFileError as e:
         all_scenarios, file_error = [], str(e)
-    binaries = unit.find()
+    try:
+        binaries = unit.find()
+    except OSError as e:
+        binaries = []
+        printer.block([status_line(False, "unit " + rel(unit.UNIT_DIR),
+                                   "cannot list: %s" % os_error(e))], failed=1,
+                      entries=[report.Entry("unit", "build", rel(unit.UNIT_DIR), False,
+                                            "cannot list: %s" % os_error(e))])
     groups = [g for arg in args.group for g in arg.replace(",", " ").split()]
     try:
         chosen_sc, chosen_bin = select(args.names, groups, all_scenarios, binaries)
@@ -337,7 +491,8 @@ def cmd_test(args):
 
     if file_error:
         printer.block([status_line(False, "scenarios " + rel(args.scenarios), file_error)],
-                      failed=1)
+                      failed=1, entries=[report.Entry("scenario", "file", rel(args.scenarios),
+                                                      False, file_error)])
     blockers = {p.name: preflight(p) for p in {p for _, p in todo}}
 
     jobs = max(1, args.jobs or os.cpu_count() or 1)
@@ -347,15 +502,20 @@ def cmd_test(args):
                             printer, p) for sc, p in longest_first(todo)]
     try:
         for fut in as_completed(futures):
-            fut.result()
+            try:
+                fut.result()
+            except (KeyboardInterrupt, Interrupted, BrokenPipeError):
+                raise
+            except Exception as e:      # noqa: BLE001 - the jobs catch their own; belt and braces
+                printer.block([status_line(False, "harness", harness_error(e))], failed=1,
+                              entries=[report.Entry("scenario", "harness", "job", False,
+                                                    harness_error(e))])
     except (KeyboardInterrupt, Interrupted):
         CHILDREN.stop_all()
         pool.shutdown(wait=True, cancel_futures=True)
         print("interrupted")
-        printer.summary()
         return 130
     pool.shutdown(wait=True)
-    printer.summary()
     return 0 if printer.failed == 0 else 1
 
 
@@ -460,6 +620,9 @@ def cmd_iso(args):
     except iso.IsoError as e:
         print("tests/run.py iso: %s" % e, file=sys.stderr)
         return 1
+    except OSError as e:
+        print("tests/run.py iso: %s" % os_error(e), file=sys.stderr)
+        return 1
     print("iso: %s (hv-mb2.elf, hv.cfg from %s; images: %s)" % (
         rel(out), rel(config), " ".join(copied) or "none"))
     if missing:
@@ -509,6 +672,10 @@ def parser():
     t.add_argument("-p", "--platform", action="append", default=[], metavar="P",
                    help="where to run the scenarios (repeatable or comma-separated; "
                    "default qemu): " + ", ".join(platforms.BY_NAME))
+    t.add_argument("--tap", metavar="FILE",
+                   help="also write the results as TAP version 13 to FILE")
+    t.add_argument("--junit", metavar="FILE",
+                   help="also write the results as JUnit XML to FILE")
     t.set_defaults(func=cmd_test)
 
     b = sub.add_parser("boot", help="boot one hv config interactively (make run, make bochs)",
@@ -549,6 +716,13 @@ def _sigterm(signum, frame):
 
 
 def main(argv=None):
+    # A log with bytes that are not UTF-8 is decoded with U+FFFD; a terminal
+    # or pipe in another encoding must not make printing it fail.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
     args = parser().parse_args(argv)
     if getattr(args, "jobs", 0) < 0:
         parser().error("-j must be >= 0")
@@ -560,5 +734,12 @@ def main(argv=None):
     except (KeyboardInterrupt, Interrupted):
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:         # `tests/run.py test | head`: the reader went away
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as e:          # noqa: BLE001 - boot/iso/selftest: a clear line, status 125
+        print("tests/run.py %s: %s" % (args.command, harness_error(e)), file=sys.stderr)
+        return qemu.BOOT_EXIT["harness-error"]
     finally:
         CHILDREN.stop_all()

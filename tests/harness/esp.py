@@ -49,8 +49,11 @@ def source(image, guest_dir):
             or image.lower() == "hv.cfg" or parts[0].lower() == "efi":
         return None
     for src in (guest_dir.joinpath(*parts), guest_dir / parts[-1]):
-        if src.is_file():
-            return src
+        try:
+            if src.is_file():
+                return src
+        except OSError:         # a name too long for the host file system...
+            pass                # ...is not copied: hv reports the missing image
     return None
 
 

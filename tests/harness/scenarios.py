@@ -17,6 +17,7 @@ value. Pattern overrides apply first, in file order, then exact names.
 import configparser
 import copy
 import fnmatch
+import math
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ KEYS = ("config", "smp", "timeout", "exit", "expect", "log", "qemu_args",
 PER_PLATFORM_KEYS = tuple(k for k in KEYS if k not in ("platforms", "groups"))
 DEFAULT_TIMEOUT = 60.0
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+NAME_MAX = 100      # NAME.bochs.log, NAME.iso... must stay valid host file names
 
 
 @dataclass
@@ -81,8 +83,8 @@ def parse_timeout(text):
     if text.endswith("s"):
         text = text[:-1].strip()
     value = float(text)
-    if not value > 0:
-        raise ValueError("timeout must be > 0")
+    if not value > 0 or not math.isfinite(value):
+        raise ValueError("timeout must be a finite number > 0, not %r" % text)
     return value
 
 
@@ -126,6 +128,8 @@ def _set(sc, key, text, merge=False):
         sc.oracle = parse_bool(text)
     elif key == "oracle_violations":
         sc.oracle_violations = int(text)
+        if sc.oracle_violations < 0:
+            raise ValueError("oracle_violations must be >= 0")
     elif key == "platforms":
         sc.platforms = text.replace(",", " ").split()
         for pat in sc.platforms:
@@ -139,6 +143,9 @@ def _section(name, sec):
     try:
         if not NAME_RE.match(name):
             raise ValueError("scenario name may only use letters, digits, '.', '_' and '-'")
+        if len(name) > NAME_MAX:
+            raise ValueError("scenario name is %d characters long, at most %d"
+                             % (len(name), NAME_MAX))
         for key in sec.keys():
             base, dot, pat = key.partition(".")
             if base not in KEYS or (dot and base not in PER_PLATFORM_KEYS):
@@ -157,7 +164,8 @@ def _section(name, sec):
                 _set(copy.deepcopy(sc), base, sec[key], merge=True)     # validate now
                 sc.overrides.append((pat, base, sec[key]))
     except ValueError as e:
-        sc.error = "scenarios.cfg [%s]: %s" % (name, e)
+        shown = name if len(name) <= 60 else name[:40] + "..."
+        sc.error = "scenarios.cfg [%s]: %s" % (shown, e)
     return sc
 
 
@@ -197,4 +205,7 @@ def load(path):
             text = f.read()
     except OSError as e:
         raise ScenarioFileError("%s: %s" % (path, e.strerror)) from None
+    except UnicodeDecodeError as e:
+        raise ScenarioFileError("%s: not UTF-8 (byte 0x%02x at offset %d)"
+                                % (path, e.object[e.start], e.start)) from None
     return loads(text, source=str(path))

@@ -7,6 +7,7 @@ import subprocess
 import tempfile
 import textwrap
 import unittest
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from . import bochs, cli, esp, iso, judge, oracle, platforms, qemu, scenarios, unit
@@ -580,3 +581,249 @@ class Bochs(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# ------------------------------------------------- robustness (issue 10, defect 11)
+
+RUN_PY = Path(__file__).resolve().parents[1] / "run.py"
+
+# A stand-in QEMU: prints a serial log, then exits as hv would: status 1
+# (pass) unless the ESP's name contains "fail" (status 3) or "bytes" (a log
+# that is not UTF-8, then status 3).
+FAKE_QEMU = """#!/usr/bin/env python3
+import sys
+drive = [a for a in sys.argv if a.startswith("format=raw,file=")][0]
+out = sys.stdout.buffer
+out.write(b"BdsDxe: starting\\r\\nhv: stand-in\\r\\nkv run.result=pass\\r\\n")
+if "bytes" in drive:
+    out.write(b"\\xff\\xfe not UTF-8 \\x1b[2J \\x00 \\x07 #\\r\\n")
+out.flush()
+sys.exit(3 if ("fail" in drive or "bytes" in drive) else 1)
+"""
+
+
+class Robustness(unittest.TestCase):
+    """tests/run.py test, run as a program against a stand-in build tree and
+    QEMU: whatever goes wrong, it ends with `N passed, M failed` and a
+    documented status (docs/testing.md), never a traceback."""
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="hv-selftest-")
+        self.d = Path(self._tmp.name)
+        self.build = self.d / "build"
+        (self.build / "guest").mkdir(parents=True)
+        (self.build / "unit").mkdir()
+        (self.build / "hv.efi").write_bytes(b"MZ stand-in")
+        (self.build / "guest" / "hello.bin").write_bytes(b"\xf4")
+        (self.d / "OVMF.fd").write_bytes(b"")
+        self.qemu = self.d / "qemu"
+        write_exe(self.qemu, FAKE_QEMU)
+        self.cfg = self.d / "hello.cfg"
+        self.cfg.write_text("[vm hello]\nimage = hello.bin\n")
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    def scenarios(self, text):
+        path = self.d / "scenarios.cfg"
+        path.write_bytes(text.encode() if isinstance(text, str) else text)
+        return path
+
+    def run_harness(self, *args, env=None, qemu=None, timeout=120):
+        e = dict(os.environ, HV_BUILD=str(self.build), HV_OVMF=str(self.d / "OVMF.fd"),
+                 HV_QEMU=str(qemu or self.qemu), HV_ACCEL="tcg")
+        e.update(env or {})
+        p = subprocess.run(["python3", str(RUN_PY), "test", "-j1", *args],
+                           capture_output=True, env=e, timeout=timeout)
+        out = p.stdout.decode("utf-8", errors="replace")
+        err = p.stderr.decode("utf-8", errors="replace")
+        self.assertNotIn("Traceback", out + err)
+        lines = [l for l in out.splitlines() if l.strip()]
+        self.assertTrue(lines, "no output at all; stderr: %s" % err)
+        self.assertRegex(lines[-1], r"^\d+ passed, \d+ failed$", out + err)
+        return p.returncode, out, err
+
+    def test_stand_in_passes(self):
+        sc = self.scenarios("[ok]\nconfig = %s\n" % self.cfg)
+        rc, out, err = self.run_harness("--scenarios", str(sc))
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("PASS  scenario ok", out)
+        self.assertTrue(out.endswith("1 passed, 0 failed\n"))
+
+    def test_image_name_of_256_characters(self):
+        # os.stat() on such a name raises ENAMETOOLONG: the image is left out
+        # (hv reports it); the harness must not die.
+        for n in (255, 256, 300, 5000):
+            self.cfg.write_text("[vm hello]\nimage = %s.bin\n" % ("a" * (n - 4)))
+            sc = self.scenarios("[long]\nconfig = %s\n" % self.cfg)
+            rc, out, err = self.run_harness("--scenarios", str(sc))
+            self.assertEqual(rc, 0, out + err)
+        self.assertEqual(esp.source("a" * 300 + ".bin", self.build / "guest"), None)
+
+    def test_config_name_too_long_and_missing(self):
+        sc = self.scenarios("[long]\nconfig = %s/%s.cfg\n[gone]\nconfig = %s/none.cfg\n"
+                            % (self.d, "c" * 300, self.d))
+        rc, out, err = self.run_harness("--scenarios", str(sc))
+        self.assertEqual(rc, 1)
+        self.assertIn("FAIL  scenario long (config ", out)
+        self.assertIn("File name too long", out)
+        self.assertIn("FAIL  scenario gone (config ", out)
+        self.assertIn("0 passed, 2 failed", out)
+
+    def test_emulator_missing_or_not_a_program(self):
+        sc = self.scenarios("[ok]\nconfig = %s\n" % self.cfg)
+        rc, out, err = self.run_harness("--scenarios", str(sc), qemu=self.d / "nonexistent")
+        self.assertEqual(rc, 1)
+        self.assertIn("not found", out)
+        junk = self.d / "junk-qemu"
+        junk.write_bytes(b"\x7fELF\x00\x00 not a program")
+        os.chmod(junk, 0o755)
+        rc, out, err = self.run_harness("--scenarios", str(sc), qemu=junk)
+        self.assertEqual(rc, 1)
+        self.assertIn("FAIL  scenario ok (cannot start", out)
+        badbang = self.d / "badbang-qemu"
+        write_exe(badbang, "#!/nonexistent/interpreter\n")
+        rc, out, err = self.run_harness("--scenarios", str(sc), qemu=badbang)
+        self.assertEqual(rc, 1)
+        self.assertIn("0 passed, 1 failed", out)
+
+    def test_log_dir_unwritable(self):
+        (self.build / "logs").write_text("a file where the log directory should be\n")
+        sc = self.scenarios("[ok]\nconfig = %s\n[ok2]\nconfig = %s\n" % (self.cfg, self.cfg))
+        rc, out, err = self.run_harness("--scenarios", str(sc))
+        self.assertEqual(rc, 1)
+        self.assertIn("cannot write the log directory", out)
+        self.assertIn("0 passed, 2 failed", out)
+
+    def test_esp_dir_unwritable(self):
+        (self.build / "esp").write_text("not a directory\n")
+        sc = self.scenarios("[ok]\nconfig = %s\n" % self.cfg)
+        rc, out, err = self.run_harness("--scenarios", str(sc))
+        self.assertEqual(rc, 1)
+        self.assertIn("FAIL  scenario ok (ESP: ", out)
+
+    def test_log_not_utf8_on_an_ascii_terminal(self):
+        sc = self.scenarios("[bytes]\nconfig = %s\n" % self.cfg)
+        rc, out, err = self.run_harness("--scenarios", str(sc), "-v",
+                                        env={"PYTHONIOENCODING": "ascii"})
+        self.assertEqual(rc, 1)
+        self.assertIn("| hv: stand-in", out)
+        self.assertIn("not UTF-8", out)
+
+    def test_bad_scenario_keys_and_files(self):
+        sc = self.scenarios("[inf]\ntimeout = inf\n[neg]\noracle_violations = -1\n"
+                            "[%s]\n[nan]\ntimeout = nan\n" % ("n" * 200))
+        rc, out, err = self.run_harness("--scenarios", str(sc))
+        self.assertEqual(rc, 1)
+        self.assertIn("timeout must be a finite number", out)
+        self.assertIn("oracle_violations must be >= 0", out)
+        self.assertIn("200 characters long", out)
+        self.assertIn("0 passed, 4 failed", out)
+        sc = self.scenarios(b"[ok]\nconfig = x\xff.cfg\n")
+        rc, out, err = self.run_harness("--scenarios", str(sc))
+        self.assertEqual(rc, 1)
+        self.assertIn("not UTF-8 (byte 0xff", out)
+        for bad in (self.d, self.d / "none.cfg"):
+            rc, out, err = self.run_harness("--scenarios", str(bad))
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn("FAIL  scenarios ", out)
+
+    def test_usage_errors_still_close(self):
+        sc = self.scenarios("[ok]\nconfig = %s\n" % self.cfg)
+        rc, out, err = self.run_harness("--scenarios", str(sc), "nomatch")
+        self.assertEqual(rc, 2)
+        self.assertTrue(out.endswith("0 passed, 0 failed\n"))
+        rc, out, err = self.run_harness("--scenarios", str(sc), "-p", "nowhere")
+        self.assertEqual(rc, 2)
+        rc, out, err = self.run_harness("--scenarios", str(sc), "--junit", str(self.d))
+        self.assertEqual(rc, 2)
+        self.assertIn("cannot write", err)
+        rc, out, err = self.run_harness("--scenarios", str(sc), "--tap",
+                                        str(self.d / "hello.cfg" / "x.tap"))
+        self.assertEqual(rc, 2)
+
+    def test_no_unit_binaries(self):
+        rc, out, err = self.run_harness("unit")
+        self.assertEqual(rc, 2)
+        self.assertIn("no unit-test binary in", err)
+        self.assertTrue(out.endswith("0 passed, 0 failed\n"))
+
+    def test_unit_binaries_that_cannot_run(self):
+        write_exe(self.build / "unit" / "test_junk", "#!/nonexistent/interpreter\n")
+        (self.build / "unit" / "test_elf").write_bytes(b"\x7fELF junk")
+        os.chmod(self.build / "unit" / "test_elf", 0o755)
+        rc, out, err = self.run_harness("unit")
+        self.assertEqual(rc, 1)
+        self.assertIn("FAIL  unit test_junk (cannot run:", out)
+        self.assertIn("FAIL  unit test_elf (cannot run:", out)
+        self.assertIn("0 passed, 2 failed", out)
+
+
+class Reports(unittest.TestCase):
+    """--tap and --junit (issue 13): one entry per unit case and per
+    scenario run, with its platform, log, and for failures reason and tail."""
+
+    def test_formats(self):
+        from . import report
+        es = [report.Entry("scenario", "bochs-ryzen", "b", False, "hv outcome \x1b panic # x",
+                           1.5, "build/logs/bochs-ryzen/b.log", ["line \x00 one", "<two & 'three'>"]),
+              report.Entry("scenario", "qemu", "a", True, "3.0 s", 3.0, "build/logs/a.log"),
+              report.Entry("unit", "test_x", "test_x.ok", True, "", 0.2),
+              report.Entry("unit", "test_x", "test_x.skip", True, "# SKIP", 0, skipped=True)]
+        tap = report.tap(es)
+        lines = tap.splitlines()
+        self.assertEqual(lines[:3], ["TAP version 13", "1..4", "ok 1 - unit test_x.ok"])
+        self.assertIn("ok 2 - unit test_x.skip # SKIP", lines)
+        self.assertIn("ok 4 - scenario a", lines)
+        self.assertIn("not ok 3 - scenario bochs-ryzen/b", lines)
+        self.assertIn('  log: "build/logs/bochs-ryzen/b.log"', lines)
+        self.assertIn('  message: "hv outcome \\u001b panic # x"', lines)
+        self.assertIn('    - "line \\u0000 one"', lines)
+        root = ET.fromstring(report.junit(es))
+        self.assertEqual((root.get("tests"), root.get("failures"), root.get("skipped")),
+                         ("4", "1", "1"))
+        cases = root.findall("./testsuite/testcase")
+        self.assertEqual([(c.get("classname"), c.get("name")) for c in cases],
+                         [("unit.test_x", "test_x.ok"), ("unit.test_x", "test_x.skip"),
+                          ("scenario.bochs-ryzen", "b"), ("scenario.qemu", "a")])
+        fail = cases[2].find("failure")
+        self.assertEqual(fail.get("message"), "hv outcome \ufffd panic # x")
+        self.assertIn("<two & 'three'>", fail.text)
+        self.assertEqual({p.get("name"): p.get("value") for p in cases[2].iter("property")},
+                         {"platform": "bochs-ryzen", "log": "build/logs/bochs-ryzen/b.log"})
+        self.assertIsNotNone(cases[1].find("skipped"))
+
+    def test_run_writes_both(self):
+        r = Robustness("test_stand_in_passes")
+        r.setUp()
+        try:
+            write_exe(r.build / "unit" / "test_u", "#!/bin/sh\necho 1..3\necho ok 1 - a\n"
+                      "echo not ok 2 - b\necho '# b.c:9: error: Failure!'\necho ok 3 - c\n"
+                      "exit 1\n")
+            sc = r.scenarios("[ok]\nconfig = %s\n[fail]\nconfig = %s\n"
+                             "[bytes]\nconfig = %s\n" % (r.cfg, r.cfg, r.cfg))
+            tap, xml = r.d / "out" / "r.tap", r.d / "out" / "sub" / "r.xml"
+            rc, out, err = r.run_harness("--scenarios", str(sc), "--tap", str(tap),
+                                         "--junit", str(xml))
+            self.assertEqual(rc, 1)
+            self.assertTrue(out.endswith("3 passed, 3 failed\n"), out)
+            lines = tap.read_text().splitlines()
+            self.assertEqual(lines[1], "1..6")
+            self.assertEqual(sum(l.startswith("ok ") for l in lines), 3)
+            self.assertEqual(sum(l.startswith("not ok ") for l in lines), 3)
+            self.assertIn("not ok 2 - unit test_u.b", lines)
+            root = ET.parse(xml).getroot()      # well-formed, with the log bytes in it
+            self.assertEqual((root.get("tests"), root.get("failures")), ("6", "3"))
+            by_name = {c.get("name"): c for c in root.iter("testcase")}
+            self.assertEqual(set(by_name), {"test_u.a", "test_u.b", "test_u.c",
+                                            "ok", "fail", "bytes"})
+            f = by_name["fail"].find("failure")
+            self.assertIn("hv outcome fail", f.get("message"))
+            self.assertIn("kv run.result=pass", f.text)        # the log's tail
+            logs = {p.get("value") for p in by_name["ok"].iter("property")}
+            self.assertIn("build/logs/ok.log", {l[-17:] for l in logs})
+            self.assertIn("\ufffd", by_name["bytes"].find("failure").text)
+            self.assertIn("b.c:9: error: Failure!", by_name["test_u.b"].find("failure").get("message"))
+            self.assertIsNone(by_name["test_u.a"].find("failure"))
+        finally:
+            r.tearDown()

@@ -31,9 +31,14 @@ class UnitResult:
     failures: List[Tuple[str, str]] = field(default_factory=list)   # (name, message)
     problem: str = ""       # binary-level failure, already counted in failed
     elapsed: float = 0.0
+    # every case in output order: (BINARY.CASE, ok, message or directive note)
+    cases: List[Tuple[str, bool, str]] = field(default_factory=list)
+    output: str = ""        # the binary's stdout and stderr (report tails)
 
 
 def find(unit_dir=UNIT_DIR):
+    """The executable build/unit/test_* files. Raises OSError when the
+    directory exists but cannot be listed."""
     unit_dir = Path(unit_dir)
     if not unit_dir.is_dir():
         return []
@@ -79,9 +84,11 @@ def parse_tap(binary, out, returncode, timed_out=False):
                 res.passed += 1
                 if directive == "SKIP":
                     res.skipped += 1
+                res.cases.append((full, True, "# %s" % directive if directive else ""))
             else:
                 res.failed += 1
                 res.failures.append((full, extra))
+                res.cases.append((full, False, extra))
                 current = len(res.failures) - 1
             continue
         s = line.strip()
@@ -89,6 +96,7 @@ def parse_tap(binary, out, returncode, timed_out=False):
             name, msg = res.failures[current]
             note = s.lstrip("#").strip()
             res.failures[current] = (name, "%s; %s" % (msg, note) if msg else note)
+            res.cases[-1] = (name, False, res.failures[current][1])
 
     problem = ""
     if timed_out:
@@ -106,6 +114,7 @@ def parse_tap(binary, out, returncode, timed_out=False):
             problem += " after %d test%s" % (results, "" if results == 1 else "s")
         res.problem = problem
         res.failed += 1
+        res.cases.append((binary, False, problem))
     return res
 
 
@@ -116,8 +125,10 @@ def run(path, timeout=UNIT_TIMEOUT):
     try:
         rc, out, err = run_captured([str(path)], timeout, env=env)
     except OSError as e:
-        res = UnitResult(path.name, failed=1, problem="cannot run: %s" % e.strerror)
-        return res
+        problem = "cannot run: %s" % (e.strerror or e)
+        return UnitResult(path.name, failed=1, problem=problem, elapsed=time.monotonic() - start,
+                          cases=[(path.name, False, problem)])
     res = parse_tap(path.name, out, rc, timed_out=rc is None)
     res.elapsed = time.monotonic() - start
+    res.output = out + err
     return res
