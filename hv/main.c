@@ -90,7 +90,8 @@ static void pcpu_init(unsigned id)
 	barrier_pcpu_init(&p->bar, id);
 	vendor->cpu_init(p);
 	pcpus[id] = p;
-	pcpu_by_apic[p->apic_id & 0xff] = p;
+	if (p->apic_id < ARRAY_SIZE(pcpu_by_apic))
+		pcpu_by_apic[p->apic_id] = p;   /* larger x2APIC ids: this_pcpu() searches */
 }
 
 static volatile u32 sched_go;
@@ -160,7 +161,8 @@ void hv_main(struct boot_info *bi)
 	paging_init(bi->phys_top);
 	pcpu_init(0);
 	npcpus = 1;
-	apic_calibrate();
+	apic_report_mode();
+	apic_calibrate(hv_cfg->clock, bi->acpi_rsdp);
 	barrier_init(hv_cfg);
 	start_aps(bi);
 	if (!config_fits_machine(hv_cfg, bi->config_name))

@@ -65,6 +65,24 @@ static void serial_drain(void)
 		pause();
 }
 
+/*
+ * host_x2apic = enable (a test aid): play the firmware that hands over the
+ * LAPIC in x2APIC mode, as current servers do. IA32_APIC_BASE: EN (bit 11)
+ * and EXTD (bit 10) together take xAPIC to x2APIC (SDM Vol. 3 11.12.5).
+ * Where IA32_XAPIC_DISABLE_STATUS is missing (every emulator here) the mode
+ * cannot be locked; the core reports what it finds.
+ */
+static void enable_x2apic(void)
+{
+	if (!(cpuid(1, 0).ecx & BIT(21))) {
+		printk("hv: host_x2apic = enable: this CPU has no x2APIC (CPUID.1:ECX[21]); left in xAPIC mode\n");
+		return;
+	}
+	u64 base = rdmsr(0x1b);
+	wrmsr(0x1b, base | BIT(11) | BIT(10));
+	printk("hv: host_x2apic = enable: the loader switched the boot CPU's LAPIC to x2APIC mode\n");
+}
+
 static void __attribute__((noreturn)) fail(void)
 {
 	printk("hv: boot stopped; nothing was started\n");
@@ -337,6 +355,8 @@ void mb2_main(u32 magic, u64 info_pa)
 	bootinfo.config = &config;
 	if (bootinfo.phys_top < bootinfo.image_end)
 		bootinfo.phys_top = bootinfo.image_end;
+	if (config.host_x2apic_enable)
+		enable_x2apic();
 	printk("hv: %u module(s), RAM top 0x%llx, pool %llu MiB at 0x%llx\n", nmodules,
 	       (unsigned long long)bootinfo.phys_top, (unsigned long long)(pool >> 20),
 	       (unsigned long long)bootinfo.pool_pa);

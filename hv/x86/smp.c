@@ -33,6 +33,8 @@ struct __attribute__((packed)) acpi_rsdp {
 
 static const struct acpi_header *find_table(u64 rsdp_pa, const char *sig)
 {
+	if (!rsdp_pa)
+		return NULL;
 	const struct acpi_rsdp *rsdp = pa_to_va(rsdp_pa);
 	if (!rsdp_pa || memcmp(rsdp->sig, "RSD PTR ", 8))
 		return NULL;
@@ -51,6 +53,19 @@ static const struct acpi_header *find_table(u64 rsdp_pa, const char *sig)
 	return NULL;
 }
 
+const void *acpi_find_table(u64 rsdp, const char *sig)
+{
+	return find_table(rsdp, sig);
+}
+
+static bool have_id(const u32 *ids, unsigned n, u32 id)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
 unsigned acpi_madt_cpus(u64 rsdp, u32 *apic_ids, unsigned max)
 {
 	const struct acpi_header *madt = find_table(rsdp, "APIC");
@@ -63,12 +78,26 @@ unsigned acpi_madt_cpus(u64 rsdp, u32 *apic_ids, unsigned max)
 	const u8 *p = (const u8 *)madt + sizeof(*madt) + 8;   /* LAPIC address, flags */
 	const u8 *end = (const u8 *)madt + madt->length;
 	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
+		u32 flags, id;
 		/* Type 0: processor local APIC {uid, apic id, flags: bit 0 enabled}. */
 		if (p[0] == 0 && p[1] >= 8) {
-			u32 flags;
 			memcpy(&flags, p + 4, 4);
-			if ((flags & 1) && p[3] != self && n < max)
+			if ((flags & 1) && p[3] != self && n < max && !have_id(apic_ids, n, p[3]))
 				apic_ids[n++] = p[3];
+		}
+		/* Type 9: processor local x2APIC {2 reserved, x2apic id, flags, uid}
+		 * (ACPI 6.x 5.2.12.12): how firmware lists ids of 255 and above.
+		 * xAPIC mode cannot address them (8-bit destinations). */
+		if (p[0] == 9 && p[1] >= 16) {
+			memcpy(&id, p + 4, 4);
+			memcpy(&flags, p + 8, 4);
+			if ((flags & 1) && id != self && n < max && !have_id(apic_ids, n, id)) {
+				if (id > 254 && !apic_x2apic_mode())
+					printk("hv: note: CPU with x2APIC id %u cannot be reached in xAPIC mode; "
+					       "left out\n", id);
+				else
+					apic_ids[n++] = id;
+			}
 		}
 		p += p[1];
 	}

@@ -1,6 +1,7 @@
 """tests/run.py: command-line front end (see docs/testing.md)."""
 
 import argparse
+import copy
 import fnmatch
 import os
 import shlex
@@ -132,6 +133,10 @@ def run_scenario(sc, accel_name, verbose, platform=platforms.BY_NAME[platforms.D
     config = ROOT / sc.config
     if not config.is_file():
         return ScenarioResult(False, "config %s not found" % sc.config)
+    if platform.config_lines or platform.expect:     # a platform variant (platforms.py)
+        config = platforms.variant_config(platform, sc.name, config)
+        sc = copy.copy(sc)
+        sc.expect = sc.expect + list(platform.expect)
     start = time.monotonic()
     try:
         medium, _, _ = boot_medium(platform, sc.name, config)

@@ -163,6 +163,8 @@ def _section(name, sec):
 
 def runs_on(sc, platform):
     """Does scenario sc run on platform (a platforms.Platform)?"""
+    if platform.only_groups and not set(platform.only_groups) & set(sc.groups):
+        return False
     return platforms_mod.runs_on(sc.platforms, platform)
 
 
