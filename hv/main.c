@@ -146,9 +146,11 @@ static bool config_fits_machine(const struct hv_config *cfg, const char *file)
 void hv_main(struct boot_info *bi)
 {
 	serial_init();
-	printk("\nhv: core started by the %s loader\n", bi->loader);
 	if (bi->magic != BOOTINFO_MAGIC)
 		PANIC("bad boot-info magic 0x%x", bi->magic);
+	console_setup(&bi->fb, bi->config->console);
+	platform_set_end(bi->config->on_end, bi->acpi_rsdp);
+	printk("\nhv: core started by the %s loader\n", bi->loader);
 	hv_bootinfo = bi;
 	hv_cfg = bi->config;
 	page_alloc_init(bi->pool_pa, bi->pool_size);

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import List
 
 from . import accel as accel_mod
-from . import bochs, esp, iso, judge, oracle, platforms, qemu, scenarios, unit
+from . import bochs, esp, iso, judge, oracle, platforms, qemu, scenarios, screen, unit
 from .common import (CHILDREN, ESP_DIR, HV_EFI, HV_MB2, ISO_DIR, OVMF, QEMU, ROOT,
                      SCENARIOS, Interrupted, rel)
 
@@ -148,7 +148,9 @@ def run_scenario(sc, accel_name, verbose, platform=platforms.BY_NAME[platforms.D
     log_dir.mkdir(parents=True, exist_ok=True)
     cmd = start_command(platform, sc.name, sc.smp, medium, log_path, accel_name, sc.qemu_args)
     try:
-        if platform.emulator == "qemu":
+        if platform.emulator == "qemu" and sc.screen:
+            run = screen.run_to_log(cmd, log_path, sc.timeout, ROOT)
+        elif platform.emulator == "qemu":
             run = qemu.run_to_log(cmd, log_path, sc.timeout, ROOT)
         else:
             run = bochs.run_to_log(cmd, log_path, bochs_log, sc.timeout, ROOT,

@@ -26,7 +26,7 @@ from . import platforms as platforms_mod
 
 OUTCOMES = ("pass", "fail", "config-error", "panic")
 KEYS = ("config", "smp", "timeout", "exit", "expect", "log", "qemu_args",
-        "groups", "oracle", "oracle_violations", "platforms")
+        "groups", "oracle", "oracle_violations", "platforms", "screen")
 # Keys that may carry a `.PLATFORM` suffix.
 PER_PLATFORM_KEYS = tuple(k for k in KEYS if k not in ("platforms", "groups"))
 DEFAULT_TIMEOUT = 60.0
@@ -50,6 +50,7 @@ class Scenario:
     # (platform pattern, key, raw value) from `KEY.PLATFORM = VALUE` lines
     overrides: List[Tuple[str, str, str]] = field(default_factory=list)
     error: Optional[str] = None      # problem in its section: the scenario fails
+    screen: bool = False             # QEMU with a display, judged by screendump (screen.py)
 
 
 class ScenarioFileError(Exception):
@@ -124,6 +125,8 @@ def _set(sc, key, text, merge=False):
         sc.groups = text.replace(",", " ").split()
     elif key == "oracle":
         sc.oracle = parse_bool(text)
+    elif key == "screen":
+        sc.screen = parse_bool(text)
     elif key == "oracle_violations":
         sc.oracle_violations = int(text)
     elif key == "platforms":
