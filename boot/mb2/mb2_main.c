@@ -200,6 +200,22 @@ static void parse_info(const struct mb2_info *info)
 			}
 			break;
 		}
+		case MB2_TAG_FRAMEBUFFER: {
+			const struct mb2_tag_framebuffer *f = (const void *)tag;
+			bool rgb32 = f->type == 1 && f->bpp == 32 && tag->size >= sizeof(*f) &&
+				     f->red_size == 8 && f->green_size == 8 && f->blue_size == 8 &&
+				     f->red_pos <= 16 && f->green_pos <= 16 && f->blue_pos <= 16;
+			if (rgb32 || f->type == 2)
+				bootinfo.fb = (struct boot_fb){
+					.kind = rgb32 ? FB_PIXELS32 : FB_EGA_TEXT, .base = f->addr,
+					.size = (u64)f->pitch * f->height, .width = f->width,
+					.height = f->height, .stride = f->pitch,
+				};
+			else
+				printk("hv: note: GRUB's framebuffer (type %u, %u bpp) is not one hv draws on\n",
+				       f->type, f->bpp);
+			break;
+		}
 		case MB2_TAG_ACPI_OLD:
 		case MB2_TAG_ACPI_NEW: {
 			/* The tag holds a copy of the RSDP, not its address: keep our own
