@@ -48,6 +48,9 @@ struct boot_info {
 /* The core's entry point; does not return. */
 void hv_main(struct boot_info *bi) __attribute__((noreturn));
 
+/* Why this CPU cannot run hv (no or disabled SVM/VT-x, no nested paging), or NULL. */
+const char *hv_cpu_refusal(void);
+
 /* How much pool memory the core needs for a config (loaders reserve this). */
 u64 hv_pool_size(const struct hv_config *cfg);
 

@@ -67,6 +67,27 @@ static const struct vendor_ops *pick_vendor(void)
 	return NULL;
 }
 
+/*
+ * For the UEFI loader, before ExitBootServices: can this CPU run hv at all
+ * (SVM + nested paging or VT-x + EPT, and enabled by the firmware)? NULL if
+ * so, else every backend's reason on one line, so the loader can print it
+ * and return to the firmware instead of halting later.
+ */
+const char *hv_cpu_refusal(void)
+{
+	static const struct vendor_ops *const all[] = { &svm_ops, &vmx_ops };
+	static char why[400];
+	size_t n = 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(all); i++) {
+		const char *w = all[i]->probe();
+		if (!w)
+			return NULL;
+		n += (size_t)ksnprintf(why + n, n < sizeof(why) ? sizeof(why) - n : 0, "%s%s: %s",
+				       i ? "; " : "", all[i]->name, w);
+	}
+	return why;
+}
+
 static void pcpu_init(unsigned id)
 {
 	struct pcpu *p = kzalloc(sizeof(*p));

@@ -238,6 +238,14 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		return fail(EFI_LOAD_ERROR);
 	}
 
+	/* Refuse early, while the firmware can still take over again (the
+	 * core would only be able to halt): no usable virtualization. */
+	const char *refusal = hv_cpu_refusal();
+	if (refusal) {
+		efi_print("hv: error: this machine cannot run hv: %s\n", refusal);
+		return fail(EFI_UNSUPPORTED);
+	}
+
 	s = read_file(root, CONFIG_FILE, MiB(1), &pa, &size, &too_big);
 	if (EFI_ERROR(s)) {
 		if (too_big)
