@@ -64,6 +64,7 @@ help:
 	@echo "make qemu-gdb   boot CONFIG with QEMU waiting for gdb on :1234"
 	@echo "make bochs      boot CONFIG in Bochs via GRUB/Multiboot2 ($(BOCHS_PLATFORM); BOCHS_PLATFORM=...)"
 	@echo "make iso        a GRUB ISO that boots CONFIG: $(ISO) (docs/booting.md)"
+	@echo "make usb        a USB stick image (GPT, FAT ESP, GRUB menu: hv.efi or hv-mb2.elf) for CONFIG: $(USB)"
 
 # ---- dependencies -----------------------------------------------------------
 deps:
@@ -114,7 +115,7 @@ ISO      ?= $(B)/hv.iso
 # Where `make test` runs the scenarios (tests/run.py --platform; docs/testing.md).
 TEST_PLATFORMS ?= qemu,bochs-icelake,bochs-tigerlake,bochs-ryzen,bochs-ovmf
 
-.PHONY: iso bochs
+.PHONY: iso bochs usb
 all: $(B)/hv-mb2.elf
 
 $(B)/hv-mb2.elf: $(MB2_OBJS) boot/mb2/mb2.ld
@@ -127,6 +128,12 @@ $(B)/hv-mb2.elf: $(MB2_OBJS) boot/mb2/mb2.ld
 iso: deps
 	@$(MAKE) --no-print-directory all
 	$(PYTHON) tests/run.py iso $(CONFIG) -o $(ISO)
+
+# A raw disk image for `dd` to a USB stick (tests/harness/usb.py; docs/booting.md).
+USB      ?= $(B)/hv-usb.img
+usb: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) -m tests.harness.usb $(CONFIG) -o $(USB)
 
 bochs: deps
 	@$(MAKE) --no-print-directory all

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import List
 
 from . import accel as accel_mod
-from . import bochs, esp, iso, judge, oracle, platforms, qemu, scenarios, screen, unit
+from . import bochs, esp, iso, judge, oracle, platforms, qemu, scenarios, screen, unit, usb
 from .common import (CHILDREN, ESP_DIR, HV_EFI, HV_MB2, ISO_DIR, OVMF, QEMU, ROOT,
                      SCENARIOS, Interrupted, rel)
 
@@ -99,6 +99,11 @@ def boot_medium(platform, name, config):
     """Build what the platform boots for config: an ESP image (uefi) or a
     GRUB ISO (mb2). Returns (path, [copied images], [missing images]);
     raises esp.EspError or iso.IsoError."""
+    if platform.boot.startswith("usb"):                # the `make usb` image (usb.py)
+        out = ISO_DIR / platform.name / ("%s.img" % name)
+        copied = usb.build(config, out, HV_EFI, HV_MB2, timeout=1,
+                           default=1 if platform.boot == "usb-mb2" else 0)
+        return out, copied, []
     if platform.boot == "uefi":
         esp_dir = ESP_DIR if platform.name == platforms.DEFAULT else ESP_DIR / platform.name
         return esp.build(name, config, HV_EFI, esp_dir=esp_dir)
@@ -110,7 +115,7 @@ def boot_medium(platform, name, config):
 def start_command(platform, name, smp, medium, log_path, accel_name, qemu_args):
     """The emulator command line for one boot (Bochs: also writes its bochsrc)."""
     if platform.emulator == "qemu":
-        if platform.boot == "uefi":
+        if platform.boot in ("uefi", "usb", "usb-mb2"):
             return qemu.command(medium, smp, accel_name, qemu_args)
         return qemu.command_iso(medium, smp, accel_name, qemu_args)
     rc = bochs.write_config(platform, name, smp, medium, log_path, OVMF)
@@ -144,6 +149,8 @@ def run_scenario(sc, accel_name, verbose, platform=platforms.BY_NAME[platforms.D
         return ScenarioResult(False, "ESP: %s" % e)
     except iso.IsoError as e:
         return ScenarioResult(False, "ISO: %s" % e)
+    except usb.UsbError as e:
+        return ScenarioResult(False, "USB image: %s" % e)
 
     log_dir.mkdir(parents=True, exist_ok=True)
     cmd = start_command(platform, sc.name, sc.smp, medium, log_path, accel_name, sc.qemu_args)

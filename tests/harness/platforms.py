@@ -7,6 +7,8 @@
     bochs-ryzen      Bochs ryzen (SVM + NPT, no IBPB), GRUB ISO, Multiboot2
     bochs-ovmf       Bochs corei7_icelake_u, hv.efi through OVMF (slow smoke test)
     bochs-icelake-x2apic  bochs-icelake, host LAPIC in x2APIC mode; group smp only
+    qemu-usb         QEMU + OVMF booting the `make usb` image as a disk (GRUB -> hv.efi)
+    qemu-usb-mb2     the same image, GRUB's second entry (Multiboot2 under UEFI)
 
 Every scenario of tests/scenarios.cfg runs on every platform unless its
 `platforms` key says otherwise (`platforms = * !bochs-ryzen`: all but one);
@@ -68,6 +70,12 @@ ALL = [
                    "(host_x2apic = enable); group smp only",
              config_lines=("host_x2apic = enable",), expect=(("host.apic", "x2apic"),),
              only_groups=("smp",)),
+    Platform("qemu-usb", "qemu", "usb", opt_in=True,
+             about="QEMU TCG -cpu max, OVMF, the `make usb` disk image, GRUB menu entry 1 "
+                   "(chainloads hv.efi)"),
+    Platform("qemu-usb-mb2", "qemu", "usb-mb2", opt_in=True,
+             about="QEMU TCG -cpu max, OVMF, the `make usb` disk image, GRUB menu entry 2 "
+                   "(multiboot2 hv-mb2.elf)"),
     Platform("bochs-ovmf", "bochs", "uefi", "corei7_icelake_u", opt_in=True,
              about="Bochs corei7_icelake_u, hv.efi via OVMF (slow; opt-in scenarios only)",
              bad_msrs_allowed="any"),
