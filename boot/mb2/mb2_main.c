@@ -306,6 +306,10 @@ void mb2_main(u32 magic, u64 info_pa)
 		fail();
 	}
 	parse_info(info);
+	/* The screen too, from here on: a config error must be visible on a
+	 * machine without a serial port (hv_main sets the consoles again as
+	 * the config's `console` key says). */
+	console_setup(&bootinfo.fb, 0);
 	exclude(bootinfo.image_start, bootinfo.image_end);
 	exclude(info_pa, info_pa + info->total_size);
 	for (unsigned i = 0; i < nmodules; i++)
