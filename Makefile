@@ -37,7 +37,7 @@ HV_C := \
 	hv/policy.c hv/barrier.c hv/trace.c hv/report.c \
 	hv/config.c hv/insn.c hv/pagetable.c \
 	hv/lib/string.c hv/lib/format.c \
-	hv/x86/serial.c hv/x86/fbcon.c hv/x86/font8x16.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/smp.c \
+	hv/x86/serial.c hv/x86/fbcon.c hv/x86/font8x16.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/acpi_parse.c hv/x86/smp.c \
 	hv/svm/svm.c \
 	hv/vmx/vmx.c
 HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/ap_boot.S hv/svm/svm_entry.S hv/vmx/vmx_entry.S
@@ -45,7 +45,7 @@ HV_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(HV_C)) $(patsubst %.S,$(B)/obj/%.o,$(HV
 
 GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
 
-UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_insn $(B)/unit/test_pagetable $(B)/unit/test_guest_mem \
+UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_acpi_parse $(B)/unit/test_insn $(B)/unit/test_pagetable $(B)/unit/test_guest_mem \
 	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive \
 	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests
 
@@ -145,6 +145,10 @@ $(B)/guest/%.bin: guest/%.asm guest/hv.inc guest/catch.inc
 	$(NASM) -f bin -I guest/ -o $@ $<
 
 # ---- host tests ---------------------------------------------------------------
+$(B)/unit/test_acpi_parse: tests/unit/test_acpi_parse.c hv/x86/acpi_parse.c hv/x86/acpi_parse.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ tests/unit/test_acpi_parse.c hv/x86/acpi_parse.c -lcmocka
+
 $(B)/unit/test_config: tests/unit/test_config.c hv/config.c hv/lib/format.c hv/config.h
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -DCONFIG_GOLDEN_DIR='"tests/unit/config-golden"' -o $@ $(filter %.c,$^) -lcmocka

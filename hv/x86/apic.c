@@ -16,6 +16,7 @@
  * measured against the TSC. The boot log names the source and the rates.
  */
 #include "../hv.h"
+#include "acpi_parse.h"
 #include "apic.h"
 #include "cpu.h"
 #include "smp.h"
@@ -211,74 +212,49 @@ static u64 tsc_over_pit(unsigned ms)
 }
 
 /* CPUID 0x15 "Time Stamp Counter and Nominal Core Crystal Clock" (SDM Vol. 2
- * CPUID; Vol. 3 19.7.3): TSC Hz = ECX * EBX / EAX; ECX 0 = crystal not
- * enumerated, then 0x16 EAX (base MHz) stands for the TSC. */
+ * CPUID; Vol. 3 19.7.3): TSC Hz = ECX * EBX / EAX (acpi_parse.c). */
 static u64 tsc_khz_from_cpuid(u64 *crystal_hz)
 {
 	u32 max = cpuid(0, 0).eax;
 	if (max < 0x15)
 		return 0;
 	struct cpuid_regs r = cpuid(0x15, 0);
-	if (!r.eax || !r.ebx)
-		return 0;
-	if (r.ecx) {
-		*crystal_hz = r.ecx;
-		return (u64)r.ecx * r.ebx / r.eax / 1000;
-	}
-	if (max >= 0x16 && (cpuid(0x16, 0).eax & 0xffff)) {
-		u64 khz = (u64)(cpuid(0x16, 0).eax & 0xffff) * 1000;
-		*crystal_hz = khz * 1000 * r.eax / r.ebx;
-		return khz;
-	}
-	return 0;
+	u32 base = max >= 0x16 ? cpuid(0x16, 0).eax & 0xffff : 0;
+	return cpuid15_tsc_khz(r.eax, r.ebx, r.ecx, base, crystal_hz);
 }
 
-/* FADT (ACPI 6.x 5.2.9): the PM timer's I/O port and width. */
+/* The PM timer (FADT) as the reference clock. */
 static bool find_pm_timer(u64 rsdp, char *what, size_t n)
 {
-	const u8 *fadt = acpi_find_table(rsdp, "FACP");
-	if (!fadt)
+	const void *fadt = acpi_find_table(rsdp, "FACP");
+	u16 port;
+	bool bits32;
+	if (!fadt || !fadt_pm_timer(fadt, &port, &bits32))
 		return false;
-	u32 len, port, flags;
-	memcpy(&len, fadt + 4, 4);
-	if (len < 116)
-		return false;
-	memcpy(&port, fadt + 76, 4);          /* PM_TMR_BLK */
-	memcpy(&flags, fadt + 112, 4);
-	if (len >= 220 && fadt[208] == 1) {   /* X_PM_TMR_BLK, a GAS in I/O space */
-		u64 x;
-		memcpy(&x, fadt + 212, 8);
-		if (x && x < 0x10000)
-			port = (u32)x;
-	}
-	if (!port || port >= 0x10000)
-		return false;
-	ref.port = (u16)port;
+	ref.port = port;
 	ref.hz = PM_TIMER_HZ;
-	ref.mask = (flags & BIT(8)) ? 0xffffffffull : 0xffffffull;   /* TMR_VAL_EXT */
+	ref.mask = bits32 ? 0xffffffffull : 0xffffffull;
 	ref.read = pm_read;
-	ksnprintf(what, n, "ACPI PM timer at port 0x%x, %u bits", port, (flags & BIT(8)) ? 32 : 24);
+	ksnprintf(what, n, "ACPI PM timer at port 0x%x, %u bits", port, bits32 ? 32 : 24);
 	return true;
 }
 
-/* HPET table (IA-PC HPET spec 1.0a, 3.2.4): base address of the registers. */
+/* The HPET (IA-PC HPET spec 1.0a, 2.3: GCAP_ID at 0 with the period in fs in
+ * bits 63:32 and COUNT_SIZE_CAP in bit 13; GEN_CONF at 0x10; counter 0xF0). */
 static bool find_hpet(u64 rsdp, char *what, size_t n)
 {
-	const u8 *t = acpi_find_table(rsdp, "HPET");
+	const void *t = acpi_find_table(rsdp, "HPET");
 	u64 base;
-	if (!t || t[40] != 0)                 /* the GAS must be in memory space */
-		return false;
-	memcpy(&base, t + 44, 8);
-	if (!base || base >= GiB(4))
+	if (!t || !hpet_table_base(t, &base) || base >= GiB(4))
 		return false;
 	ref.mmio = pa_to_va(base);
-	u64 cap = *(volatile u64 *)ref.mmio;  /* GCAP_ID: period in fs in bits 63:32 */
+	u64 cap = *(volatile u64 *)ref.mmio;
 	u64 period = cap >> 32;
-	if (!period || period > 100000000ull)
+	if (!period || period > 100000000ull)    /* the spec's upper bound: 100 ns */
 		return false;
 	*(volatile u64 *)(ref.mmio + 0x10) |= 1;   /* GEN_CONF.ENABLE_CNF: count */
 	ref.hz = 1000000000000000ull / period;
-	ref.mask = (cap & BIT(13)) ? ~0ull : 0xffffffffull;   /* COUNT_SIZE_CAP */
+	ref.mask = (cap & BIT(13)) ? ~0ull : 0xffffffffull;
 	ref.read = hpet_read;
 	ksnprintf(what, n, "HPET at 0x%llx, %llu Hz", (unsigned long long)base,
 		  (unsigned long long)ref.hz);

@@ -25,6 +25,7 @@
  */
 #include "../hv.h"
 #include "cpu.h"
+#include "acpi_parse.h"
 #include "smp.h"
 
 #define ISA_DEBUG_EXIT_PORT 0xf4
@@ -81,27 +82,21 @@ static void delay_spins(void)
 		pause();
 }
 
-/* FADT RESET_REG: a GAS (system I/O or memory space) and RESET_VALUE, used
- * when flags bit 10 (RESET_REG_SUP) is set. */
+/* FADT RESET_REG (ACPI 6.x 4.8.3.6): a GAS in I/O or memory space and the
+ * value to write, when flags.RESET_REG_SUP is set (acpi_parse.c). */
 static void acpi_reset(void)
 {
-	const u8 *fadt = acpi_find_table(acpi_rsdp, "FACP");
-	u32 len, flags;
+	const void *fadt = acpi_find_table(acpi_rsdp, "FACP");
+	u8 space, value;
 	u64 addr;
-	if (!fadt)
+	if (!fadt || !fadt_reset_reg(fadt, &space, &addr, &value))
 		return;
-	memcpy(&len, fadt + 4, 4);
-	memcpy(&flags, fadt + 112, 4);
-	if (len < 129 || !(flags & BIT(10)))
-		return;
-	memcpy(&addr, fadt + 120, 8);
-	u8 value = fadt[128];
 	printk("hv: resetting through the ACPI reset register (%s 0x%llx <- 0x%x)\n",
-	       fadt[116] == 1 ? "port" : "memory", (unsigned long long)addr, value);
+	       space == 1 ? "port" : "memory", (unsigned long long)addr, value);
 	serial_drain();
-	if (fadt[116] == 1 && addr < 0x10000)
+	if (space == 1 && addr < 0x10000)
 		outb((u16)addr, value);
-	else if (fadt[116] == 0 && addr && addr < GiB(4))
+	else if (space == 0 && addr < GiB(4))
 		*(volatile u8 *)pa_to_va(addr) = value;
 	delay_spins();
 }
