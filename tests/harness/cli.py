@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import List
 
 from . import accel as accel_mod
-from . import bochs, esp, iso, judge, oracle, platforms, qemu, scenarios, screen, unit, usb
+from . import bochs, esp, iso, judge, oracle, platforms, qemu, reset, scenarios, screen, unit, usb
 from .common import (CHILDREN, ESP_DIR, HV_EFI, HV_MB2, ISO_DIR, OVMF, QEMU, ROOT,
                      SCENARIOS, Interrupted, rel)
 
@@ -157,6 +157,8 @@ def run_scenario(sc, accel_name, verbose, platform=platforms.BY_NAME[platforms.D
     try:
         if platform.emulator == "qemu" and sc.screen:
             run = screen.run_to_log(cmd, log_path, sc.timeout, ROOT)
+        elif platform.emulator == "qemu" and sc.reset:
+            run = reset.run_to_log(cmd, log_path, sc.timeout, ROOT)
         elif platform.emulator == "qemu":
             run = qemu.run_to_log(cmd, log_path, sc.timeout, ROOT)
         else:

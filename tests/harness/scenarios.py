@@ -26,7 +26,7 @@ from . import platforms as platforms_mod
 
 OUTCOMES = ("pass", "fail", "config-error", "panic")
 KEYS = ("config", "smp", "timeout", "exit", "expect", "log", "qemu_args",
-        "groups", "oracle", "oracle_violations", "platforms", "screen")
+        "groups", "oracle", "oracle_violations", "platforms", "screen", "reset")
 # Keys that may carry a `.PLATFORM` suffix.
 PER_PLATFORM_KEYS = tuple(k for k in KEYS if k not in ("platforms", "groups"))
 DEFAULT_TIMEOUT = 60.0
@@ -51,6 +51,7 @@ class Scenario:
     overrides: List[Tuple[str, str, str]] = field(default_factory=list)
     error: Optional[str] = None      # problem in its section: the scenario fails
     screen: bool = False             # QEMU with a display, judged by screendump (screen.py)
+    reset: bool = False              # hv ends by resetting the machine (reset.py)
 
 
 class ScenarioFileError(Exception):
@@ -127,6 +128,8 @@ def _set(sc, key, text, merge=False):
         sc.oracle = parse_bool(text)
     elif key == "screen":
         sc.screen = parse_bool(text)
+    elif key == "reset":
+        sc.reset = parse_bool(text)
     elif key == "oracle_violations":
         sc.oracle_violations = int(text)
     elif key == "platforms":
