@@ -40,7 +40,7 @@ HV_C := \
 	hv/policy.c hv/barrier.c hv/trace.c hv/report.c \
 	hv/config.c hv/insn.c hv/pagetable.c \
 	hv/lib/string.c hv/lib/format.c \
-	hv/x86/serial.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/smp.c \
+	hv/x86/serial.c hv/x86/fbcon.c hv/x86/font8x16.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/acpi_parse.c hv/x86/smp.c \
 	hv/x86/protect.c \
 	hv/svm/svm.c \
 	hv/vmx/vmx.c
@@ -49,7 +49,7 @@ HV_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(HV_C)) $(patsubst %.S,$(B)/obj/%.o,$(HV
 
 GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
 
-UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_insn $(B)/unit/test_pagetable $(B)/unit/test_guest_mem \
+UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_acpi_parse $(B)/unit/test_insn $(B)/unit/test_pagetable $(B)/unit/test_guest_mem \
 	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive \
 	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests \
 	$(B)/unit/test_linux $(B)/unit/test_acpi
@@ -73,6 +73,7 @@ help:
 	@echo "make linux-initramfs   Debian kernel, vmlinux and a busybox initramfs under build/linux"
 	@echo "make linux-native WORKLOAD=pingpong   boot them in QEMU without hv (docs/platform.md)"
 	@echo "make linux-selfboot WORKLOAD=pingpong boot them in QEMU through hv's boot plan and ACPI tables"
+	@echo "make usb        a USB stick image (GPT, FAT ESP, GRUB menu: hv.efi or hv-mb2.elf) for CONFIG: $(USB)"
 
 # ---- dependencies -----------------------------------------------------------
 deps:
@@ -123,7 +124,7 @@ ISO      ?= $(B)/hv.iso
 # Where `make test` runs the scenarios (tests/run.py --platform; docs/testing.md).
 TEST_PLATFORMS ?= qemu,bochs-icelake,bochs-tigerlake,bochs-ryzen,bochs-ovmf
 
-.PHONY: iso bochs
+.PHONY: iso bochs usb
 all: $(B)/hv-mb2.elf
 
 $(B)/hv-mb2.elf: $(MB2_OBJS) boot/mb2/mb2.ld
@@ -137,6 +138,12 @@ iso: deps
 	@$(MAKE) --no-print-directory all
 	$(PYTHON) tests/run.py iso $(CONFIG) -o $(ISO)
 
+# A raw disk image for `dd` to a USB stick (tests/harness/usb.py; docs/booting.md).
+USB      ?= $(B)/hv-usb.img
+usb: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) -m tests.harness.usb $(CONFIG) -o $(USB)
+
 bochs: deps
 	@$(MAKE) --no-print-directory all
 	$(PYTHON) tests/run.py boot --platform $(BOCHS_PLATFORM) $(CONFIG)
@@ -147,6 +154,10 @@ $(B)/guest/%.bin: guest/%.asm guest/hv.inc guest/catch.inc
 	$(NASM) -f bin -I guest/ -o $@ $<
 
 # ---- host tests ---------------------------------------------------------------
+$(B)/unit/test_acpi_parse: tests/unit/test_acpi_parse.c hv/x86/acpi_parse.c hv/x86/acpi_parse.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ tests/unit/test_acpi_parse.c hv/x86/acpi_parse.c -lcmocka
+
 $(B)/unit/test_config: tests/unit/test_config.c hv/config.c hv/lib/format.c hv/config.h
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -DCONFIG_GOLDEN_DIR='"tests/unit/config-golden"' -o $@ $(filter %.c,$^) -lcmocka

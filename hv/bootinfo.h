@@ -18,6 +18,19 @@ struct boot_image {
 	u64 size;    /* its size in bytes */
 };
 
+/*
+ * A screen the loader found: UEFI GOP (recorded before ExitBootServices) or
+ * the Multiboot2 framebuffer tag. kind 0 = none.
+ */
+enum boot_fb_kind { FB_NONE, FB_PIXELS32, FB_EGA_TEXT };
+
+struct boot_fb {
+	enum boot_fb_kind kind;
+	u64 base, size;          /* physical */
+	u32 width, height;       /* pixels (FB_EGA_TEXT: character cells) */
+	u32 stride;              /* bytes per line */
+};
+
 struct boot_info {
 	u32 magic;
 	const char *loader;              /* "uefi", "multiboot2" */
@@ -29,10 +42,14 @@ struct boot_info {
 	u64 image_start, image_end;      /* hv's own loaded image */
 	u64 acpi_rsdp;                   /* 0 if unknown */
 	u64 ap_trampoline_pa;            /* 8 pages below 1 MiB for AP start-up; 0: boot CPU only */
+	struct boot_fb fb;               /* the screen, for hv's screen console */
 };
 
 /* The core's entry point; does not return. */
 void hv_main(struct boot_info *bi) __attribute__((noreturn));
+
+/* Why this CPU cannot run hv (no or disabled SVM/VT-x, no nested paging), or NULL. */
+const char *hv_cpu_refusal(void);
 
 /* How much pool memory the core needs for a config (loaders reserve this). */
 u64 hv_pool_size(const struct hv_config *cfg);

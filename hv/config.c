@@ -94,6 +94,10 @@ enum key_id {
 	K_VIRTUAL_IBPB,
 	K_FORCE_WRMSR,
 	K_PCPUS,
+	K_CONSOLE,
+	K_CLOCK,
+	K_ON_END,
+	K_HOST_X2APIC,
 	/* per VM */
 	K_IMAGE,
 	K_MODE,
@@ -123,6 +127,10 @@ static const struct key keys[K_COUNT] = {
 	[K_VIRTUAL_IBPB] = { "virtual_ibpb", "on or off", 0, 0 },
 	[K_FORCE_WRMSR] = { "force_wrmsr", "on or off", 0, 0 },
 	[K_PCPUS] = { "pcpus", NULL, 1, CFG_MAX_PCPUS },
+	[K_CONSOLE] = { "console", "serial, screen or both ('serial, screen')", 0, 0 },
+	[K_CLOCK] = { "clock", "auto, cpuid, acpi-pm, hpet or pit", 0, 0 },
+	[K_ON_END] = { "on_end", "auto, halt or reset", 0, 0 },
+	[K_HOST_X2APIC] = { "host_x2apic", "keep or enable", 0, 0 },
 	[K_IMAGE] = { "image", "a file name", 0, 0 },
 	[K_MODE] = { "mode", "long or real", 0, 0 },
 	[K_MEMORY] = { "memory", "", 0, 0 },  /* built by key_expect() */
@@ -134,7 +142,8 @@ static const struct key keys[K_COUNT] = {
 	[K_ARG] = { "arg", NULL, 0, ~0ull },
 };
 
-#define GLOBAL_KEY_LIST "policy, track, slice_us, trace, virtual_ibpb, force_wrmsr, pcpus"
+#define GLOBAL_KEY_LIST "policy, track, slice_us, trace, virtual_ibpb, force_wrmsr, pcpus, " \
+	"console, clock, on_end, host_x2apic"
 #define VM_KEY_LIST "image, mode, memory, vcpus, pin, ibpb, limit_ms, expect, arg"
 
 /* ---- parser state --------------------------------------------------------- */
@@ -538,6 +547,27 @@ static int value_expect(struct parser *ps, struct span v)
 	return 0;
 }
 
+/* console = serial | screen | serial, screen (either order, each once). */
+static int value_console(struct parser *ps, struct span v)
+{
+	unsigned mask = 0;
+	struct span rest = v;
+
+	for (;;) {
+		size_t c = span_find(rest, ',');
+		struct span w = trim(span_sub(rest, 0, c));
+		unsigned bit = span_eq(w, "serial") ? CONSOLE_SERIAL : span_eq(w, "screen") ? CONSOLE_SCREEN : 0;
+		if (!bit || (mask & bit))
+			return bad_value(ps, K_CONSOLE, v);
+		mask |= bit;
+		if (c == rest.n)
+			break;
+		rest = span_sub(rest, c + 1, rest.n);
+	}
+	ps->cfg->console = mask;
+	return 0;
+}
+
 static int set_value(struct parser *ps, enum key_id k, struct span v)
 {
 	struct hv_config *cfg = ps->cfg;
@@ -580,6 +610,40 @@ static int set_value(struct parser *ps, enum key_id k, struct span v)
 		if (value_number(ps, k, v, &x))
 			return -1;
 		cfg->max_pcpus = (unsigned)x;
+		return 0;
+	case K_CONSOLE:
+		return value_console(ps, v);
+	case K_CLOCK:
+		if (span_eq(v, "auto"))
+			cfg->clock = CLOCK_AUTO;
+		else if (span_eq(v, "cpuid"))
+			cfg->clock = CLOCK_CPUID;
+		else if (span_eq(v, "acpi-pm"))
+			cfg->clock = CLOCK_ACPI_PM;
+		else if (span_eq(v, "hpet"))
+			cfg->clock = CLOCK_HPET;
+		else if (span_eq(v, "pit"))
+			cfg->clock = CLOCK_PIT;
+		else
+			return bad_value(ps, k, v);
+		return 0;
+	case K_ON_END:
+		if (span_eq(v, "auto"))
+			cfg->on_end = ON_END_AUTO;
+		else if (span_eq(v, "halt"))
+			cfg->on_end = ON_END_HALT;
+		else if (span_eq(v, "reset"))
+			cfg->on_end = ON_END_RESET;
+		else
+			return bad_value(ps, k, v);
+		return 0;
+	case K_HOST_X2APIC:
+		if (span_eq(v, "keep"))
+			cfg->host_x2apic_enable = false;
+		else if (span_eq(v, "enable"))
+			cfg->host_x2apic_enable = true;
+		else
+			return bad_value(ps, k, v);
 		return 0;
 	case K_IMAGE:
 		return value_image(ps, v, vm->image);

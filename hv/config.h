@@ -47,6 +47,16 @@ struct vm_config {
 	u64 arg;                      /* passed to the guest in RBX at start; default 0 */
 };
 
+/* console = ...: a mask; 0 (no key) = every console the machine has. */
+#define CONSOLE_SERIAL 1u
+#define CONSOLE_SCREEN 2u
+
+/* clock = ...: what measures the TSC and LAPIC timer rates (hv/x86/apic.c). */
+enum clock_source { CLOCK_AUTO, CLOCK_CPUID, CLOCK_ACPI_PM, CLOCK_HPET, CLOCK_PIT };
+
+/* on_end = ...: what hv does after the report (hv/x86/platform.c). */
+enum on_end { ON_END_AUTO, ON_END_HALT, ON_END_RESET };
+
 struct hv_config {
 	enum barrier_policy policy;   /* default guest */
 	enum barrier_track track;     /* default passthrough */
@@ -55,6 +65,10 @@ struct hv_config {
 	bool virtual_ibpb;            /* offer IBPB even if the CPU lacks it, default false */
 	bool force_wrmsr;             /* execute wrmsr PRED_CMD even if not enumerated, default false */
 	unsigned max_pcpus;           /* default 1 */
+	unsigned console;             /* CONSOLE_* mask; default 0 = all present */
+	enum clock_source clock;      /* default auto */
+	enum on_end on_end;           /* default auto */
+	bool host_x2apic_enable;      /* test aid: loader turns x2APIC on; default off (keep) */
 	unsigned nvms;
 	struct vm_config vms[CFG_MAX_VMS];
 };

@@ -10,6 +10,7 @@
 #define HV_HV_H
 
 #include "lib.h"
+#include "config.h"
 
 /* Exit codes hv reports through isa-debug-exit (QEMU exits with (c<<1)|1). */
 enum hv_exit_code {
@@ -24,6 +25,8 @@ void vprintk(const char *fmt, va_list ap);
 void console_write(const char *s, size_t n);
 void serial_init(void);
 void console_force_unlock(void);
+struct boot_fb;
+void console_setup(const struct boot_fb *fb, unsigned mask);   /* x86/serial.c */
 
 void panic(const char *file, int line, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 3, 4)));
@@ -34,6 +37,7 @@ void panic(const char *file, int line, const char *fmt, ...)
 /* Platform: detect QEMU, leave the machine with a status. */
 bool platform_is_qemu(void);
 void platform_exit(enum hv_exit_code code) __attribute__((noreturn));
+void platform_set_end(enum on_end how, u64 acpi_rsdp);   /* the config's on_end */
 
 /* Physical pages from the boot pool (identity-mapped, so pa == va). */
 void page_alloc_init(u64 base, u64 size);

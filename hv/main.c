@@ -68,6 +68,27 @@ static const struct vendor_ops *pick_vendor(void)
 	return NULL;
 }
 
+/*
+ * For the UEFI loader, before ExitBootServices: can this CPU run hv at all
+ * (SVM + nested paging or VT-x + EPT, and enabled by the firmware)? NULL if
+ * so, else every backend's reason on one line, so the loader can print it
+ * and return to the firmware instead of halting later.
+ */
+const char *hv_cpu_refusal(void)
+{
+	static const struct vendor_ops *const all[] = { &svm_ops, &vmx_ops };
+	static char why[400];
+	size_t n = 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(all); i++) {
+		const char *w = all[i]->probe();
+		if (!w)
+			return NULL;
+		n += (size_t)ksnprintf(why + n, n < sizeof(why) ? sizeof(why) - n : 0, "%s%s: %s",
+				       i ? "; " : "", all[i]->name, w);
+	}
+	return why;
+}
+
 static void pcpu_init(unsigned id)
 {
 	struct pcpu *p = kzalloc(sizeof(*p));
@@ -92,7 +113,8 @@ static void pcpu_init(unsigned id)
 	barrier_pcpu_init(&p->bar, id);
 	vendor->cpu_init(p);
 	pcpus[id] = p;
-	pcpu_by_apic[p->apic_id & 0xff] = p;
+	if (p->apic_id < ARRAY_SIZE(pcpu_by_apic))
+		pcpu_by_apic[p->apic_id] = p;   /* larger x2APIC ids: this_pcpu() searches */
 }
 
 static volatile u32 sched_go;
@@ -148,9 +170,11 @@ static bool config_fits_machine(const struct hv_config *cfg, const char *file)
 void hv_main(struct boot_info *bi)
 {
 	serial_init();
-	printk("\nhv: core started by the %s loader\n", bi->loader);
 	if (bi->magic != BOOTINFO_MAGIC)
 		PANIC("bad boot-info magic 0x%x", bi->magic);
+	console_setup(&bi->fb, bi->config->console);
+	platform_set_end(bi->config->on_end, bi->acpi_rsdp);
+	printk("\nhv: core started by the %s loader\n", bi->loader);
 	hv_bootinfo = bi;
 	hv_cfg = bi->config;
 	page_alloc_init(bi->pool_pa, bi->pool_size);
@@ -163,7 +187,8 @@ void hv_main(struct boot_info *bi)
 	paging_init(bi->phys_top, bi->image_start, bi->image_end, bi->ap_trampoline_pa);
 	pcpu_init(0);
 	npcpus = 1;
-	apic_calibrate();
+	apic_report_mode();
+	apic_calibrate(hv_cfg->clock, bi->acpi_rsdp);
 	barrier_init(hv_cfg);
 	start_aps(bi);
 	mm_seal();                       /* code read-only from here on (hv/mm.c) */

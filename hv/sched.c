@@ -27,7 +27,13 @@ struct pcpu *pcpu_by_apic[256];
 
 struct pcpu *this_pcpu(void)
 {
-	return pcpu_by_apic[apic_id() & 0xff];
+	u32 id = apic_id();
+	if (id < ARRAY_SIZE(pcpu_by_apic))
+		return pcpu_by_apic[id];
+	for (unsigned i = 0; i < npcpus; i++)   /* x2APIC ids of 256 and above */
+		if (pcpus[i] && pcpus[i]->apic_id == id)
+			return pcpus[i];
+	return NULL;
 }
 
 void sched_enqueue(struct pcpu *p, struct vcpu *v)

@@ -161,6 +161,36 @@ static u64 find_acpi_rsdp(void)
 }
 
 /*
+ * The screen (UEFI spec 12.9, EFI_GRAPHICS_OUTPUT_PROTOCOL), recorded now:
+ * after ExitBootServices only the framebuffer itself remains. hv draws
+ * 32-bit pixels in grey, the same value in RGB and BGR order, so those two
+ * formats and a bit-mask format with 8-bit colour fields below bit 24 will
+ * do; PixelBltOnly has no framebuffer.
+ */
+static void find_screen(void)
+{
+	EFI_GUID gop_guid = EFI_GRAPHICS_OUTPUT_PROTOCOL_GUID;
+	EFI_GRAPHICS_OUTPUT_PROTOCOL *gop;
+	if (EFI_ERROR(bs->LocateProtocol(&gop_guid, NULL, (void **)&gop)) || !gop->Mode || !gop->Mode->Info)
+		return;
+	EFI_GRAPHICS_OUTPUT_MODE_INFORMATION *mi = gop->Mode->Info;
+	EFI_PIXEL_BITMASK *m = &mi->PixelInformation;
+	bool ok = mi->PixelFormat == PixelRedGreenBlueReserved8BitPerColor ||
+		  mi->PixelFormat == PixelBlueGreenRedReserved8BitPerColor ||
+		  (mi->PixelFormat == PixelBitMask && (m->RedMask | m->GreenMask | m->BlueMask) == 0xffffff);
+	if (!ok || !gop->Mode->FrameBufferBase) {
+		efi_print("hv: note: the screen's pixel format (%u) is not one hv draws; serial console only\n",
+			  (unsigned)mi->PixelFormat);
+		return;
+	}
+	bootinfo.fb = (struct boot_fb){
+		.kind = FB_PIXELS32, .base = gop->Mode->FrameBufferBase, .size = gop->Mode->FrameBufferSize,
+		.width = mi->HorizontalResolution, .height = mi->VerticalResolution,
+		.stride = mi->PixelsPerScanLine * 4,
+	};
+}
+
+/*
  * Get the memory map and leave boot services. The map key changes whenever
  * the firmware allocates, so retry a few times (UEFI spec 7.4, ExitBootServices).
  */
@@ -211,6 +241,14 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (!root) {
 		efi_print("hv: error: cannot open the volume hv.efi was loaded from\n");
 		return fail(EFI_LOAD_ERROR);
+	}
+
+	/* Refuse early, while the firmware can still take over again (the
+	 * core would only be able to halt): no usable virtualization. */
+	const char *refusal = hv_cpu_refusal();
+	if (refusal) {
+		efi_print("hv: error: this machine cannot run hv: %s\n", refusal);
+		return fail(EFI_UNSUPPORTED);
 	}
 
 	s = read_file(root, CONFIG_FILE, MiB(1), &pa, &size, &too_big);
@@ -273,7 +311,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	    !EFI_ERROR(bs->AllocatePages(AllocateMaxAddress, EfiLoaderData, 8, &low)))
 		bootinfo.ap_trampoline_pa = low;
 
-	efi_print("hv: leaving boot services; console continues on COM1\n");
+	find_screen();
+	efi_print("hv: leaving boot services; console continues on %s\n",
+		  bootinfo.fb.kind ? "the screen and COM1 (as hv.cfg's console key says)" : "COM1");
 	s = leave_boot_services(image);
 	if (EFI_ERROR(s)) {
 		efi_print("hv: error: ExitBootServices failed (%s)\n", efi_status_name(s));

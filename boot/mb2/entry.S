@@ -52,6 +52,10 @@ mb2_header:
 	.long mb2_header_end - mb2_header
 	.long -(MB2_HEADER_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
 	.align 8
+	/* No framebuffer request tag (3.1.10): with it, GRUB 2.06 for BIOS
+	 * switches Bochs's VGA to VBE 640x480x8 and then corrupts its own heap
+	 * ("free magic is broken"). Without it GRUB still reports the console
+	 * it leaves (the framebuffer tag), which mb2_main.c uses. */
 	.short MB2_HEADER_TAG_END, 0     /* end tag: type, flags */
 	.long 8                          /* size */
 mb2_header_end:

@@ -66,6 +66,24 @@ static void serial_drain(void)
 		pause();
 }
 
+/*
+ * host_x2apic = enable (a test aid): play the firmware that hands over the
+ * LAPIC in x2APIC mode, as current servers do. IA32_APIC_BASE: EN (bit 11)
+ * and EXTD (bit 10) together take xAPIC to x2APIC (SDM Vol. 3 11.12.5).
+ * Where IA32_XAPIC_DISABLE_STATUS is missing (every emulator here) the mode
+ * cannot be locked; the core reports what it finds.
+ */
+static void enable_x2apic(void)
+{
+	if (!(cpuid(1, 0).ecx & BIT(21))) {
+		printk("hv: host_x2apic = enable: this CPU has no x2APIC (CPUID.1:ECX[21]); left in xAPIC mode\n");
+		return;
+	}
+	u64 base = rdmsr(0x1b);
+	wrmsr(0x1b, base | BIT(11) | BIT(10));
+	printk("hv: host_x2apic = enable: the loader switched the boot CPU's LAPIC to x2APIC mode\n");
+}
+
 static void __attribute__((noreturn)) fail(void)
 {
 	printk("hv: boot stopped; nothing was started\n");
@@ -183,6 +201,22 @@ static void parse_info(const struct mb2_info *info)
 			}
 			break;
 		}
+		case MB2_TAG_FRAMEBUFFER: {
+			const struct mb2_tag_framebuffer *f = (const void *)tag;
+			bool rgb32 = f->type == 1 && f->bpp == 32 && tag->size >= sizeof(*f) &&
+				     f->red_size == 8 && f->green_size == 8 && f->blue_size == 8 &&
+				     f->red_pos <= 16 && f->green_pos <= 16 && f->blue_pos <= 16;
+			if (rgb32 || f->type == 2)
+				bootinfo.fb = (struct boot_fb){
+					.kind = rgb32 ? FB_PIXELS32 : FB_EGA_TEXT, .base = f->addr,
+					.size = (u64)f->pitch * f->height, .width = f->width,
+					.height = f->height, .stride = f->pitch,
+				};
+			else
+				printk("hv: note: GRUB's framebuffer (type %u, %u bpp) is not one hv draws on\n",
+				       f->type, f->bpp);
+			break;
+		}
 		case MB2_TAG_ACPI_OLD:
 		case MB2_TAG_ACPI_NEW: {
 			/* The tag holds a copy of the RSDP, not its address: keep our own
@@ -275,6 +309,10 @@ void mb2_main(u32 magic, u64 info_pa)
 		fail();
 	}
 	parse_info(info);
+	/* The screen too, from here on: a config error must be visible on a
+	 * machine without a serial port (hv_main sets the consoles again as
+	 * the config's `console` key says). */
+	console_setup(&bootinfo.fb, 0);
 	exclude(bootinfo.image_start, bootinfo.image_end);
 	exclude(info_pa, info_pa + info->total_size);
 	for (unsigned i = 0; i < nmodules; i++)
@@ -340,6 +378,8 @@ void mb2_main(u32 magic, u64 info_pa)
 	bootinfo.config = &config;
 	if (bootinfo.phys_top < bootinfo.image_end)
 		bootinfo.phys_top = bootinfo.image_end;
+	if (config.host_x2apic_enable)
+		enable_x2apic();
 	printk("hv: %u module(s), RAM top 0x%llx, pool %llu MiB at 0x%llx\n", nmodules,
 	       (unsigned long long)bootinfo.phys_top, (unsigned long long)(pool >> 20),
 	       (unsigned long long)bootinfo.pool_pa);

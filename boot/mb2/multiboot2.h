@@ -13,6 +13,8 @@
 #define MB2_HEADER_MAGIC 0xe85250d6
 #define MB2_ARCH_I386 0                 /* 32-bit (protected) mode of i386 */
 #define MB2_HEADER_TAG_END 0
+#define MB2_HEADER_TAG_FRAMEBUFFER 5    /* 3.1.10: preferred graphics mode */
+#define MB2_HEADER_TAG_OPTIONAL 1
 
 /* 3.3 "Machine state": EAX holds this when the loader jumps to the entry. */
 #define MB2_BOOTLOADER_MAGIC 0x36d76289
@@ -24,6 +26,7 @@
 #define MB2_TAG_MODULE 3
 #define MB2_TAG_BASIC_MEMINFO 4
 #define MB2_TAG_MMAP 6
+#define MB2_TAG_FRAMEBUFFER 8
 #define MB2_TAG_ACPI_OLD 14             /* a copy of the ACPI 1.0 RSDP */
 #define MB2_TAG_ACPI_NEW 15             /* a copy of the ACPI 2.0+ RSDP */
 
@@ -77,6 +80,15 @@ struct mb2_tag_mmap {                   /* 3.6.8 */
 	u32 entry_size;                 /* may grow in later versions: step by it */
 	u32 entry_version;
 	/* entries follow */
+};
+
+struct mb2_tag_framebuffer {           /* 3.6.12 */
+	struct mb2_tag tag;
+	u64 addr;
+	u32 pitch, width, height;       /* bytes per line; pixels (type 2: characters) */
+	u8 bpp, type;                   /* type 0 indexed, 1 direct RGB, 2 EGA text */
+	u16 reserved;
+	u8 red_pos, red_size, green_pos, green_size, blue_pos, blue_size;   /* type 1 */
 };
 
 struct mb2_tag_acpi {                   /* 3.6.13, 3.6.14 */

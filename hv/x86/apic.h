@@ -1,11 +1,16 @@
-/* hv/x86/apic.h - local APIC (xAPIC mode) timer and the legacy PIC. */
+/* hv/x86/apic.h - local APIC (xAPIC or x2APIC mode), its timer, the clocks, the legacy PIC. */
 #ifndef HV_X86_APIC_H
 #define HV_X86_APIC_H
 
 #include "../lib.h"
+#include "../config.h"
 
 void apic_init_cpu(void);          /* enable the LAPIC, mask the 8259 PIC */
-void apic_calibrate(void);         /* measure LAPIC timer and TSC rates with the PIT */
+/* TSC and LAPIC timer rates: from CPUID 0x15 or measured (ACPI PM timer, HPET,
+ * PIT); prints the source and `kv timer.*` lines. rsdp: the ACPI RSDP or 0. */
+void apic_calibrate(enum clock_source want, u64 rsdp);
+void apic_report_mode(void);        /* log line + `kv host.apic=` */
+bool apic_x2apic_mode(void);
 void apic_timer_oneshot(u64 us);   /* interrupt VEC_TIMER after us microseconds */
 void apic_timer_stop(void);
 void apic_timer_interrupt(void);

@@ -16,9 +16,17 @@
  * takes the next command of its -rc script). Bochs's status does not carry
  * hv's code: the harness reads the outcome from the `hv: exit ...` line
  * printed before.
+ *
+ * The config's `on_end` changes the ending: `halt` always halts (the report
+ * stays on the screen; the tests' screendump uses this), `reset` restarts
+ * the machine: the ACPI reset register (FADT RESET_REG, ACPI 6.x 4.8.3.6),
+ * then the PCI reset control register 0xCF9, then the keyboard controller's
+ * pulse-reset command, then a triple fault.
  */
 #include "../hv.h"
 #include "cpu.h"
+#include "acpi_parse.h"
+#include "smp.h"
 
 #define ISA_DEBUG_EXIT_PORT 0xf4
 #define BOCHS_E9_PORT 0xe9
@@ -59,16 +67,77 @@ static void bochs_exit(void)
 	__asm__ volatile("xchg %%bx, %%bx" ::: "memory");    /* magic breakpoint */
 }
 
+static enum on_end on_end = ON_END_AUTO;
+static u64 acpi_rsdp;
+
+void platform_set_end(enum on_end how, u64 rsdp)
+{
+	on_end = how;
+	acpi_rsdp = rsdp;
+}
+
+static void delay_spins(void)
+{
+	for (int i = 0; i < 10000000; i++)
+		pause();
+}
+
+/* FADT RESET_REG (ACPI 6.x 4.8.3.6): a GAS in I/O or memory space and the
+ * value to write, when flags.RESET_REG_SUP is set (acpi_parse.c). */
+static void acpi_reset(void)
+{
+	const void *fadt = acpi_find_table(acpi_rsdp, "FACP");
+	u8 space, value;
+	u64 addr;
+	if (!fadt || !fadt_reset_reg(fadt, &space, &addr, &value))
+		return;
+	printk("hv: resetting through the ACPI reset register (%s 0x%llx <- 0x%x)\n",
+	       space == 1 ? "port" : "memory", (unsigned long long)addr, value);
+	serial_drain();
+	if (space == 1 && addr < 0x10000)
+		outb((u16)addr, value);
+	else if (space == 0 && addr < GiB(4))
+		*(volatile u8 *)pa_to_va(addr) = value;
+	delay_spins();
+}
+
+static void __attribute__((noreturn)) machine_reset(void)
+{
+	acpi_reset();
+	printk("hv: resetting through port 0xCF9\n");
+	serial_drain();
+	outb(0xcf9, 0x02);                 /* system reset, then start it: 0x06 (hard) */
+	outb(0xcf9, 0x06);
+	delay_spins();
+	printk("hv: resetting through the keyboard controller\n");
+	serial_drain();
+	outb(0x64, 0xfe);                  /* pulse the CPU reset line */
+	delay_spins();
+	printk("hv: nothing reset the machine; triple fault\n");
+	serial_drain();
+	static const u64 zero_idt[2] = { 0, 0 };
+	__asm__ volatile("lidt (%0); int3" ::"r"(zero_idt) : "memory");
+	for (;;)
+		hlt();
+}
+
 void platform_exit(enum hv_exit_code code)
 {
 	static const char *const names[] = { "pass", "fail", "config-error", "panic" };
 	printk("hv: exit %s\n", names[code]);
 	serial_drain();
-	if (platform_is_qemu())
-		outb(ISA_DEBUG_EXIT_PORT, (u8)code);
-	else if (platform_is_bochs())
-		bochs_exit();
+	if (on_end == ON_END_RESET)
+		machine_reset();
+	if (on_end == ON_END_AUTO) {
+		if (platform_is_qemu())
+			outb(ISA_DEBUG_EXIT_PORT, (u8)code);
+		else if (platform_is_bochs())
+			bochs_exit();
+	}
 	printk("hv: halted; it is safe to power off\n");
+	printk("hv: to restart: hold the power button until the machine is off, then press it "
+	       "again (or set on_end = reset in hv.cfg)\n");
+	serial_drain();
 	for (;;) {
 		cli();
 		hlt();

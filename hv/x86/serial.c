@@ -1,9 +1,14 @@
 /*
- * hv/x86/serial.c - polled 16550 UART on COM1 (0x3F8): hv's console.
- * Register layout: PC16550D data sheet; 115200 8N1, FIFO on.
+ * hv/x86/serial.c - hv's console: the polled 16550 UART on COM1 (0x3F8;
+ * register layout: PC16550D data sheet; 115200 8N1, FIFO on) and the screen
+ * (fbcon.c), as the config's `console` key picks. With the serial console
+ * off under QEMU, the text also goes to port 0xE9 (QEMU's isa-debugcon), so
+ * a test can read the log of a screen-only run; never on other machines.
  */
+#include "../bootinfo.h"
 #include "../hv.h"
 #include "cpu.h"
+#include "fbcon.h"
 #include "spinlock.h"
 
 #define COM1 0x3f8
@@ -16,6 +21,8 @@
 #define LSR_THRE 0x20
 
 static bool serial_ready;
+static bool serial_on = true;          /* until console_setup() says otherwise */
+static bool e9_mirror;
 static struct spinlock console_lock;   /* one line at a time from all pCPUs */
 
 void serial_init(void)
@@ -41,13 +48,19 @@ static void serial_putc(char c)
 void console_write(const char *s, size_t n)
 {
 	spin_lock(&console_lock);
-	if (!serial_ready)
-		serial_init();
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\n')
-			serial_putc('\r');
-		serial_putc(s[i]);
+	if (serial_on) {
+		if (!serial_ready)
+			serial_init();
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] == '\n')
+				serial_putc('\r');
+			serial_putc(s[i]);
+		}
+	} else if (e9_mirror) {
+		for (size_t i = 0; i < n; i++)
+			outb(0xe9, (u8)s[i]);
 	}
+	fbcon_write(s, n);
 	spin_unlock(&console_lock);
 }
 
@@ -70,4 +83,25 @@ void printk(const char *fmt, ...)
 void console_force_unlock(void)
 {
 	spin_unlock(&console_lock);
+}
+
+/*
+ * Pick the consoles: mask from `console =` (0: every console there is). The
+ * serial console stays on when nothing else would show the text.
+ */
+void console_setup(const struct boot_fb *fb, unsigned mask)
+{
+	bool want_screen = !mask || (mask & CONSOLE_SCREEN);
+	bool screen = want_screen && fbcon_init(fb);
+	if (mask && !(mask & CONSOLE_SERIAL) && screen) {
+		serial_on = false;
+		e9_mirror = platform_is_qemu();
+	}
+	if (screen)
+		printk("hv: screen console %ux%u characters (%s, %ux%u)%s\n", fbcon_cols(), fbcon_rows(),
+		       fb->kind == FB_EGA_TEXT ? "VGA text" : "32-bit pixels", fb->width, fb->height,
+		       serial_on ? "; serial console on COM1 too" : "; serial console off");
+	else if (want_screen && mask)
+		printk("hv: note: console = screen asked, but the loader found no screen hv can "
+		       "draw on; using COM1\n");
 }

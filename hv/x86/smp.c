@@ -9,69 +9,28 @@
  * firmware code or sit on firmware stacks after hv has taken over.
  */
 #include "../hv.h"
+#include "acpi_parse.h"
 #include "apic.h"
 #include "cpu.h"
 #include "smp.h"
 
-struct __attribute__((packed)) acpi_header {
-	char sig[4];
-	u32 length;
-	u8 revision, checksum;
-	char oem[6], oem_table[8];
-	u32 oem_rev, creator, creator_rev;
-};
-
-struct __attribute__((packed)) acpi_rsdp {
-	char sig[8];
-	u8 checksum;
-	char oem[6];
-	u8 revision;
-	u32 rsdt;
-	u32 length;
-	u64 xsdt;
-};
-
-static const struct acpi_header *find_table(u64 rsdp_pa, const char *sig)
+const void *acpi_find_table(u64 rsdp, const char *sig)
 {
-	const struct acpi_rsdp *rsdp = pa_to_va(rsdp_pa);
-	if (!rsdp_pa || memcmp(rsdp->sig, "RSD PTR ", 8))
-		return NULL;
-	bool x = rsdp->revision >= 2 && rsdp->xsdt;
-	const struct acpi_header *root = pa_to_va(x ? rsdp->xsdt : rsdp->rsdt);
-	unsigned esize = x ? 8 : 4;
-	unsigned n = (root->length - sizeof(*root)) / esize;
-	const u8 *entries = (const u8 *)(root + 1);
-	for (unsigned i = 0; i < n; i++) {
-		u64 pa = 0;
-		memcpy(&pa, entries + i * esize, esize);
-		const struct acpi_header *t = pa_to_va(pa);
-		if (pa && !memcmp(t->sig, sig, 4))
-			return t;
-	}
-	return NULL;
+	return rsdp ? acpi_table_find(pa_to_va(rsdp), sig) : NULL;
 }
 
 unsigned acpi_madt_cpus(u64 rsdp, u32 *apic_ids, unsigned max)
 {
-	const struct acpi_header *madt = find_table(rsdp, "APIC");
-	unsigned n = 0;
-	u32 self = apic_id();
+	const void *madt = acpi_find_table(rsdp, "APIC");
+	unsigned n = 0, unreachable = 0;
 	if (max)
-		apic_ids[n++] = self;
+		apic_ids[n++] = apic_id();
 	if (!madt)
 		return n;
-	const u8 *p = (const u8 *)madt + sizeof(*madt) + 8;   /* LAPIC address, flags */
-	const u8 *end = (const u8 *)madt + madt->length;
-	while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end) {
-		/* Type 0: processor local APIC {uid, apic id, flags: bit 0 enabled}. */
-		if (p[0] == 0 && p[1] >= 8) {
-			u32 flags;
-			memcpy(&flags, p + 4, 4);
-			if ((flags & 1) && p[3] != self && n < max)
-				apic_ids[n++] = p[3];
-		}
-		p += p[1];
-	}
+	madt_cpu_ids(madt, apic_id(), apic_x2apic_mode(), apic_ids, &n, max, &unreachable);
+	if (unreachable)
+		printk("hv: note: %u CPU(s) with x2APIC ids above 254 cannot be reached in xAPIC mode; "
+		       "left out\n", unreachable);
 	return n;
 }
 

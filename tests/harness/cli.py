@@ -1,6 +1,7 @@
 """tests/run.py: command-line front end (see docs/testing.md)."""
 
 import argparse
+import copy
 import fnmatch
 import os
 import shlex
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import List
 
 from . import accel as accel_mod
-from . import bochs, esp, iso, judge, oracle, platforms, qemu, report, scenarios, unit
+from . import bochs, esp, iso, judge, oracle, platforms, qemu, report, reset, scenarios, screen, unit, usb
 from .common import (CHILDREN, ESP_DIR, HV_EFI, HV_MB2, ISO_DIR, OVMF, QEMU, ROOT,
                      SCENARIOS, Interrupted, rel)
 
@@ -133,6 +134,11 @@ def boot_medium(platform, name, config):
     """Build what the platform boots for config: an ESP image (uefi) or a
     GRUB ISO (mb2). Returns (path, [copied images], [missing images]);
     raises esp.EspError or iso.IsoError."""
+    if platform.boot.startswith("usb"):                # the `make usb` image (usb.py)
+        out = ISO_DIR / platform.name / ("%s.img" % name)
+        copied = usb.build(config, out, HV_EFI, HV_MB2, timeout=1,
+                           default=1 if platform.boot == "usb-mb2" else 0)
+        return out, copied, []
     if platform.boot == "uefi":
         esp_dir = ESP_DIR if platform.name == platforms.DEFAULT else ESP_DIR / platform.name
         return esp.build(name, config, HV_EFI, esp_dir=esp_dir)
@@ -144,7 +150,7 @@ def boot_medium(platform, name, config):
 def start_command(platform, name, smp, medium, log_path, accel_name, qemu_args):
     """The emulator command line for one boot (Bochs: also writes its bochsrc)."""
     if platform.emulator == "qemu":
-        if platform.boot == "uefi":
+        if platform.boot in ("uefi", "usb", "usb-mb2"):
             return qemu.command(medium, smp, accel_name, qemu_args)
         return qemu.command_iso(medium, smp, accel_name, qemu_args)
     rc = bochs.write_config(platform, name, smp, medium, log_path, OVMF)
@@ -194,6 +200,10 @@ def _run_scenario(sc, accel_name, verbose, platform):
         return ScenarioResult(False, "config %s: %s" % (short(sc.config), e.strerror))
     if not found:
         return ScenarioResult(False, "config %s not found" % short(sc.config))
+    if platform.config_lines or platform.expect:     # a platform variant (platforms.py)
+        config = platforms.variant_config(platform, sc.name, config)
+        sc = copy.copy(sc)
+        sc.expect = sc.expect + list(platform.expect)
     start = time.monotonic()
     try:
         medium, _, _ = boot_medium(platform, sc.name, config)
@@ -201,13 +211,19 @@ def _run_scenario(sc, accel_name, verbose, platform):
         return ScenarioResult(False, "ESP: %s" % e)
     except iso.IsoError as e:
         return ScenarioResult(False, "ISO: %s" % e)
+    except usb.UsbError as e:
+        return ScenarioResult(False, "USB image: %s" % e)
     except OSError as e:
         return ScenarioResult(False, "%s: %s" % ("ESP" if platform.boot == "uefi" else "ISO",
                                                  os_error(e)))
 
     cmd = start_command(platform, sc.name, sc.smp, medium, log_path, accel_name, sc.qemu_args)
     try:
-        if platform.emulator == "qemu":
+        if platform.emulator == "qemu" and sc.screen:
+            run = screen.run_to_log(cmd, log_path, sc.timeout, ROOT)
+        elif platform.emulator == "qemu" and sc.reset:
+            run = reset.run_to_log(cmd, log_path, sc.timeout, ROOT)
+        elif platform.emulator == "qemu":
             run = qemu.run_to_log(cmd, log_path, sc.timeout, ROOT)
         else:
             run = bochs.run_to_log(cmd, log_path, bochs_log, sc.timeout, ROOT,

@@ -6,6 +6,9 @@
     bochs-tigerlake  Bochs tigerlake (VT-x + EPT, IBPB), GRUB ISO, Multiboot2
     bochs-ryzen      Bochs ryzen (SVM + NPT, no IBPB), GRUB ISO, Multiboot2
     bochs-ovmf       Bochs corei7_icelake_u, hv.efi through OVMF (slow smoke test)
+    bochs-icelake-x2apic  bochs-icelake, host LAPIC in x2APIC mode; group smp only
+    qemu-usb         QEMU + OVMF booting the `make usb` image as a disk (GRUB -> hv.efi)
+    qemu-usb-mb2     the same image, GRUB's second entry (Multiboot2 under UEFI)
 
 Every scenario of tests/scenarios.cfg runs on every platform unless its
 `platforms` key says otherwise (`platforms = * !bochs-ryzen`: all but one);
@@ -35,6 +38,11 @@ class Platform:
     # "Unknown register" lines; None: ignore_bad_msrs=0 (a missing MSR is #GP),
     # or, for a firmware that needs it (OVMF), "any": ignored and not checked.
     bad_msrs_allowed: object = None
+    # Variants (issue 14): lines put before the scenario's config, extra
+    # `kv` pairs every run must show, and the only groups that run here.
+    config_lines: tuple = ()
+    expect: tuple = ()
+    only_groups: tuple = ()
 
     @property
     def log_dir(self):
@@ -57,11 +65,32 @@ ALL = [
     Platform("bochs-ryzen", "bochs", "mb2", "ryzen",
              about="Bochs ryzen (SVM+NPT, no IBPB), GRUB ISO, Multiboot2",
              bad_msrs_allowed=(0xc0010114,)),    # VM_CR: missing in Bochs's model
+    Platform("bochs-icelake-x2apic", "bochs", "mb2", "corei7_icelake_u",
+             about="bochs-icelake with the loader switching the host LAPIC to x2APIC "
+                   "(host_x2apic = enable); group smp only",
+             config_lines=("host_x2apic = enable",), expect=(("host.apic", "x2apic"),),
+             only_groups=("smp",)),
+    Platform("qemu-usb", "qemu", "usb", opt_in=True,
+             about="QEMU TCG -cpu max, OVMF, the `make usb` disk image, GRUB menu entry 1 "
+                   "(chainloads hv.efi)"),
+    Platform("qemu-usb-mb2", "qemu", "usb-mb2", opt_in=True,
+             about="QEMU TCG -cpu max, OVMF, the `make usb` disk image, GRUB menu entry 2 "
+                   "(multiboot2 hv-mb2.elf)"),
     Platform("bochs-ovmf", "bochs", "uefi", "corei7_icelake_u", opt_in=True,
              about="Bochs corei7_icelake_u, hv.efi via OVMF (slow; opt-in scenarios only)",
              bad_msrs_allowed="any"),
 ]
 BY_NAME = {p.name: p for p in ALL}
+
+
+def variant_config(platform, name, config):
+    """The scenario's config with the platform's config_lines first, written
+    to build/configs/PLATFORM/NAME.cfg; returns its path."""
+    out = LOG_DIR.parent / "configs" / platform.name / ("%s.cfg" % name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    head = "".join("%s\n" % l for l in platform.config_lines)
+    out.write_text("# added by platform %s\n%s%s" % (platform.name, head, config.read_text()))
+    return out
 
 
 def parse(args):

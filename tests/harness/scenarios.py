@@ -27,7 +27,7 @@ from . import platforms as platforms_mod
 
 OUTCOMES = ("pass", "fail", "config-error", "panic")
 KEYS = ("config", "smp", "timeout", "exit", "expect", "log", "qemu_args",
-        "groups", "oracle", "oracle_violations", "platforms")
+        "groups", "oracle", "oracle_violations", "platforms", "screen", "reset")
 # Keys that may carry a `.PLATFORM` suffix.
 PER_PLATFORM_KEYS = tuple(k for k in KEYS if k not in ("platforms", "groups"))
 DEFAULT_TIMEOUT = 60.0
@@ -52,6 +52,8 @@ class Scenario:
     # (platform pattern, key, raw value) from `KEY.PLATFORM = VALUE` lines
     overrides: List[Tuple[str, str, str]] = field(default_factory=list)
     error: Optional[str] = None      # problem in its section: the scenario fails
+    screen: bool = False             # QEMU with a display, judged by screendump (screen.py)
+    reset: bool = False              # hv ends by resetting the machine (reset.py)
 
 
 class ScenarioFileError(Exception):
@@ -126,6 +128,10 @@ def _set(sc, key, text, merge=False):
         sc.groups = text.replace(",", " ").split()
     elif key == "oracle":
         sc.oracle = parse_bool(text)
+    elif key == "screen":
+        sc.screen = parse_bool(text)
+    elif key == "reset":
+        sc.reset = parse_bool(text)
     elif key == "oracle_violations":
         sc.oracle_violations = int(text)
         if sc.oracle_violations < 0:
@@ -171,6 +177,8 @@ def _section(name, sec):
 
 def runs_on(sc, platform):
     """Does scenario sc run on platform (a platforms.Platform)?"""
+    if platform.only_groups and not set(platform.only_groups) & set(sc.groups):
+        return False
     return platforms_mod.runs_on(sc.platforms, platform)
 
 

@@ -72,6 +72,16 @@ static void dump_config(const struct hv_config *c, char *buf, size_t n)
 	    policy_name(c->policy), track_name(c->track), (unsigned long long)c->slice_us,
 	    c->trace ? "on" : "off", c->virtual_ibpb ? "on" : "off",
 	    c->force_wrmsr ? "on" : "off", c->max_pcpus);
+	/* the real-machine keys: a line only when one is set (older .ok files stay valid) */
+	if (c->console || c->clock || c->on_end || c->host_x2apic_enable) {
+		static const char *const clocks[] = { "auto", "cpuid", "acpi-pm", "hpet", "pit" };
+		static const char *const ends[] = { "auto", "halt", "reset" };
+		OUT("console=%s%s%s clock=%s on_end=%s host_x2apic=%s\n",
+		    c->console & CONSOLE_SERIAL ? "serial" : "",
+		    c->console == (CONSOLE_SERIAL | CONSOLE_SCREEN) ? "," : "",
+		    c->console & CONSOLE_SCREEN ? "screen" : (c->console ? "" : "all"),
+		    clocks[c->clock], ends[c->on_end], c->host_x2apic_enable ? "enable" : "keep");
+	}
 	for (unsigned i = 0; i < c->nvms; i++) {
 		const struct vm_config *vm = &c->vms[i];
 		OUT("vm %s line=%u image=%s mode=%s memory=%llu vcpus=%u pin=", vm->name, vm->line,
@@ -592,14 +602,14 @@ static void test_quote_truncation(void **state)
 	snprintf(text, sizeof(text), "%s = 1\n", "k123456789012345678901234567890123456789");
 	snprintf(expect, sizeof(expect),
 		 "hv.cfg:1: unknown key '%s' (expected one of: policy, track, slice_us, trace, "
-		 "virtual_ibpb, force_wrmsr, pcpus)",
+		 "virtual_ibpb, force_wrmsr, pcpus, console, clock, on_end, host_x2apic)",
 		 "k123456789012345678901234567890123456789");
 	parse_err(text, expect);
 	/* 41: truncated to 40 plus "..." */
 	snprintf(text, sizeof(text), "%s = 1\n", "k1234567890123456789012345678901234567890");
 	snprintf(expect, sizeof(expect),
 		 "hv.cfg:1: unknown key '%s...' (expected one of: policy, track, slice_us, trace, "
-		 "virtual_ibpb, force_wrmsr, pcpus)",
+		 "virtual_ibpb, force_wrmsr, pcpus, console, clock, on_end, host_x2apic)",
 		 "k123456789012345678901234567890123456789");
 	parse_err(text, expect);
 }
