@@ -22,12 +22,18 @@ DEPS := gcc make binutils nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools \
         grub-pc-bin grub-efi-amd64-bin grub-common xorriso bochs bochsbios vgabios
 
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes
+# Every indirect branch through a retpoline thunk, every return through the
+# return thunk (hv/x86/thunks.S; docs/security.md); no jump tables (they are
+# indirect jumps). tests/check-spec.py checks the result.
+SPEC_CFLAGS := -mindirect-branch=thunk-extern -mindirect-branch-register \
+        -mfunction-return=thunk-extern -fno-jump-tables
 # Freestanding, position independent (the UEFI loader relocates us), no SSE
 # (guest FPU state stays in the registers), no red zone (interrupts).
 HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin -nostdinc \
         -isystem $(shell $(CC) -print-file-name=include) \
         -fpic -fno-stack-protector -fno-strict-aliasing -fshort-wchar \
         -mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
+        $(SPEC_CFLAGS) \
         -DGNU_EFI_USE_MS_ABI -I$(EFI_INC) -I$(EFI_INC)/x86_64 -I$(B)
 HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Ihv
 
@@ -35,12 +41,13 @@ HV_C := \
 	boot/efi/efi_main.c \
 	hv/main.c hv/mm.c hv/vm.c hv/vcpu.c hv/sched.c hv/guest_mem.c \
 	hv/policy.c hv/barrier.c hv/trace.c hv/report.c \
-	hv/config.c hv/insn.c hv/pagetable.c \
+	hv/config.c hv/insn.c hv/pagetable.c hv/spec.c \
 	hv/lib/string.c hv/lib/format.c \
 	hv/x86/serial.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/smp.c \
+	hv/x86/spec_hw.c \
 	hv/svm/svm.c \
 	hv/vmx/vmx.c
-HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/ap_boot.S hv/svm/svm_entry.S hv/vmx/vmx_entry.S
+HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/thunks.S hv/x86/ap_boot.S hv/svm/svm_entry.S hv/vmx/vmx_entry.S
 HV_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(HV_C)) $(patsubst %.S,$(B)/obj/%.o,$(HV_S))
 
 GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))

@@ -12,6 +12,7 @@
 #include "../hv.h"
 #include "../insn.h"
 #include "../pagetable.h"
+#include "../spec.h"
 #include "../vendor.h"
 #include "../x86/cpu.h"
 #include "vmcb.h"
@@ -695,6 +696,15 @@ static void svm_dump(struct vcpu *v)
 	       (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
 	printk("  rsi %016llx rdi %016llx rbp %016llx\n", (unsigned long long)r->rsi,
 	       (unsigned long long)r->rdi, (unsigned long long)r->rbp);
+}
+
+/* APM Vol. 2 15.5.1 / table B-2: SPEC_CTRL at 2E0h of the state save area. */
+#define VMCB_SAVE_SPEC_CTRL (0x400 + 0x2e0)
+
+/* With V_SPEC_CTRL (CPUID 8000_000Ah EDX[20]) VMRUN loads the guest's value from here. */
+void svm_set_v_spec_ctrl(struct vcpu *v, u64 val)
+{
+	*(u64 *)((u8 *)sv(v)->vmcb + VMCB_SAVE_SPEC_CTRL) = val;
 }
 
 const struct vendor_ops svm_ops = {

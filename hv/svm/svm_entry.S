@@ -12,8 +12,16 @@
  * The interrupt itself stays pending in the LAPIC; the caller takes it.
  * RAX, RSP and RIP of the guest live in the VMCB; the other 14 general
  * registers in *regs.
+ *
+ * Speculation (x86/spec_asm.h, docs/security.md): the guest's
+ * IA32_SPEC_CTRL (regs->spec_ctrl) is loaded before VMRUN and hv's after
+ * the exit, before anything can branch; VERW (AMD TSA) right before VMRUN;
+ * after the exit the guest's values leave hv's registers, then IBPB (AMD
+ * Retbleed/SRSO) and the RSB fill run before the first ret or call. Sites
+ * this CPU does not need are jumped over (patched once at boot).
  */
 #include "asm-offsets.h"
+#include "../x86/spec_asm.h"
 
 	.text
 	.globl svm_enter
@@ -29,8 +37,12 @@ svm_enter:
 	pushq %rsi                  /* guest VMCB */
 	pushq %rdx                  /* host save VMCB */
 
+SITE spec_svm_sc_entry
+	SPEC_CTRL_SWITCH REGS_SPEC_CTRL(%rdi), spec_host_spec_ctrl(%rip)
+SITE spec_svm_sc_entry_end
+
 	clgi
-	movq %rdx, %rax
+	movq (%rsp), %rax
 	vmsave %rax                 /* hv's FS/GS/TR/LDTR/... */
 	movq %rsi, %rax
 	vmload %rax                 /* the guest's */
@@ -51,6 +63,9 @@ svm_enter:
 	movq REGS_R15(%rdi), %r15
 	movq REGS_RDI(%rdi), %rdi
 
+SITE spec_svm_verw
+	verw spec_verw_sel(%rip)    /* clears CPU buffers (VERW_CLEAR); flags only */
+SITE spec_svm_verw_end
 	vmrun %rax                  /* RAX = guest VMCB; back here on #VMEXIT */
 
 	pushq %rdi                  /* guest RDI; RAX is hv's again (VMCB pa) */
@@ -76,13 +91,36 @@ svm_enter:
 	cli
 	stgi
 
+SITE spec_svm_sc_exit                /* RDI is still regs */
+	SPEC_CTRL_SWITCH spec_host_spec_ctrl(%rip), REGS_SPEC_CTRL(%rdi)
+SITE spec_svm_sc_exit_end
+
 	addq $24, %rsp
-	popq %r15
+	popq %r15                   /* hv's callee-saved registers back ... */
 	popq %r14
 	popq %r13
 	popq %r12
 	popq %rbx
 	popq %rbp
-	ret
+	xorl %ecx, %ecx             /* ... and no guest value left in the others */
+	xorl %edx, %edx
+	xorl %esi, %esi
+	xorl %r8d, %r8d
+	xorl %r9d, %r9d
+	xorl %r10d, %r10d
+	xorl %r11d, %r11d
+
+SITE spec_svm_ibpb
+	WRMSR_ONE SPEC_MSR_PRED_CMD
+SITE spec_svm_ibpb_end
+	.globl spec_svm_exit_fill   /* check-spec.py: fill before the first ret/call */
+spec_svm_exit_fill:
+SITE spec_svm_rsb
+	RSB_FILL_32
+SITE spec_svm_rsb_end
+SITE spec_svm_rsb_lite
+	RSB_FILL_1
+SITE spec_svm_rsb_lite_end
+	RET
 	.size svm_enter, . - svm_enter
 	.section .note.GNU-stack, "", @progbits

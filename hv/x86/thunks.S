@@ -1,0 +1,67 @@
+/*
+ * hv/x86/thunks.S - the branch thunks gcc calls (-mindirect-branch=thunk-extern
+ * -mindirect-branch-register -mfunction-return=thunk-extern; Makefile).
+ *
+ * Every indirect call or jmp in hv's C code is `call/jmp
+ * __x86_indirect_thunk_REG`. Each thunk is a retpoline (a ret whose
+ * prediction is an endless pause/lfence loop, so the BTB is never used for
+ * hv's indirect branches), in a 32-byte slot of its own. On CPUs where
+ * spec_init() (x86/spec_hw.c) chose (enhanced/automatic) IBRS instead, or
+ * with `mitigations = off`, it overwrites the start of every slot with
+ * `jmp *%REG; int3` once at boot, before hv's text is checksummed and
+ * before any other pCPU runs; nothing is patched later.
+ *
+ * Every `ret` of hv's C code is `jmp __x86_return_thunk`: one place where a
+ * safe return sequence would go. hv's chosen return protection needs none
+ * (docs/security.md: RSB fill after each exit, IBPB on VM exit on AMD
+ * Retbleed/SRSO parts, IBRS on Intel RSBA parts), so it is a plain ret.
+ */
+	.text
+
+	.p2align 5
+	.globl spec_thunks_start
+spec_thunks_start:
+
+.macro THUNK reg
+	.p2align 5
+	.globl __x86_indirect_thunk_\reg
+	.type __x86_indirect_thunk_\reg, @function
+__x86_indirect_thunk_\reg:
+	call 1f
+2:	pause                       /* the predicted return: spins harmlessly */
+	lfence
+	jmp 2b
+1:	movq %\reg, (%rsp)          /* the real target replaces the return address */
+	ret
+	.size __x86_indirect_thunk_\reg, . - __x86_indirect_thunk_\reg
+.endm
+
+/* The order is the register number (SDM Vol. 2 table 2-2); spec_hw.c relies on it. */
+	THUNK rax
+	THUNK rcx
+	THUNK rdx
+	THUNK rbx
+	THUNK rsp
+	THUNK rbp
+	THUNK rsi
+	THUNK rdi
+	THUNK r8
+	THUNK r9
+	THUNK r10
+	THUNK r11
+	THUNK r12
+	THUNK r13
+	THUNK r14
+	THUNK r15
+
+	.p2align 5
+	.globl spec_thunks_end
+spec_thunks_end:
+
+	.globl __x86_return_thunk
+	.type __x86_return_thunk, @function
+__x86_return_thunk:
+	ret
+	int3
+	.size __x86_return_thunk, . - __x86_return_thunk
+	.section .note.GNU-stack, "", @progbits
