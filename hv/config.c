@@ -537,6 +537,9 @@ static int value_mitigations(struct parser *ps, struct span v)
 		size_t end = pos + span_find(rest, ',');
 		struct span item = trim(span_sub(v, pos, end));
 		int m = -1;
+		if (!item.n)
+			return fail(ps, ps->line, "bad mitigations list '%s' (expected %s)", quote(q, v),
+				    key_expect(K_MITIGATIONS, e, sizeof(e)));
 		for (int i = 0; i < MIT_COUNT; i++)
 			if (span_eq(item, mitigation_names[i]))
 				m = i;

@@ -15,7 +15,8 @@
  *
  * Speculation (x86/spec_asm.h, docs/security.md): the guest's
  * IA32_SPEC_CTRL (regs->spec_ctrl) is loaded before VMRUN and hv's after
- * the exit, before anything can branch; VERW (AMD TSA) right before VMRUN;
+ * the exit, before anything can branch; VERW (AMD TSA) after hv's last
+ * store before VMRUN;
  * after the exit the guest's values leave hv's registers, then IBPB (AMD
  * Retbleed/SRSO) and the RSB fill run before the first ret or call. Sites
  * this CPU does not need are jumped over (patched once at boot).
@@ -40,6 +41,12 @@ svm_enter:
 SITE spec_svm_sc_entry
 	SPEC_CTRL_SWITCH REGS_SPEC_CTRL(%rdi), spec_host_spec_ctrl(%rip)
 SITE spec_svm_sc_entry_end
+	/* VERW after hv's last store of its own data (the pushes above); what
+	 * follows only loads the guest's state. One site after the other, so
+	 * a CPU that needs neither jumps once. */
+SITE spec_svm_verw
+	verw spec_verw_sel(%rip)    /* clears CPU buffers (VERW_CLEAR) */
+SITE spec_svm_verw_end
 
 	clgi
 	movq (%rsp), %rax
@@ -63,9 +70,6 @@ SITE spec_svm_sc_entry_end
 	movq REGS_R15(%rdi), %r15
 	movq REGS_RDI(%rdi), %rdi
 
-SITE spec_svm_verw
-	verw spec_verw_sel(%rip)    /* clears CPU buffers (VERW_CLEAR); flags only */
-SITE spec_svm_verw_end
 	vmrun %rax                  /* RAX = guest VMCB; back here on #VMEXIT */
 
 	pushq %rdi                  /* guest RDI; RAX is hv's again (VMCB pa) */
@@ -91,10 +95,6 @@ SITE spec_svm_verw_end
 	cli
 	stgi
 
-SITE spec_svm_sc_exit                /* RDI is still regs */
-	SPEC_CTRL_SWITCH spec_host_spec_ctrl(%rip), REGS_SPEC_CTRL(%rdi)
-SITE spec_svm_sc_exit_end
-
 	addq $24, %rsp
 	popq %r15                   /* hv's callee-saved registers back ... */
 	popq %r14
@@ -110,17 +110,20 @@ SITE spec_svm_sc_exit_end
 	xorl %r10d, %r10d
 	xorl %r11d, %r11d
 
+	.globl spec_svm_exit_fill   /* check-spec.py: fill before the first ret/call */
+spec_svm_exit_fill:
+SITE spec_svm_sc_exit               /* RDI is still regs */
+	SPEC_CTRL_SWITCH spec_host_spec_ctrl(%rip), REGS_SPEC_CTRL(%rdi)
+SITE spec_svm_sc_exit_end
 SITE spec_svm_ibpb
 	WRMSR_ONE SPEC_MSR_PRED_CMD
 SITE spec_svm_ibpb_end
-	.globl spec_svm_exit_fill   /* check-spec.py: fill before the first ret/call */
-spec_svm_exit_fill:
-SITE spec_svm_rsb
-	RSB_FILL_32
-SITE spec_svm_rsb_end
 SITE spec_svm_rsb_lite
 	RSB_FILL_1
 SITE spec_svm_rsb_lite_end
-	RET
+SITE spec_svm_rsb
+	RSB_FILL_32
+SITE spec_svm_rsb_end
+	ret                         /* the first ret after the exit */
 	.size svm_enter, . - svm_enter
 	.section .note.GNU-stack, "", @progbits

@@ -6,8 +6,6 @@
  * 32 calls whose return addresses point at a speculation trap fill the RSB;
  * the pushed addresses are then dropped.
  */
-#include "spec_asm.h"
-
 	.text
 	.globl rsb_stuff
 	.type rsb_stuff, @function
@@ -27,6 +25,6 @@ rsb_stuff:
 	decl %ecx
 	jnz 1b
 	addq $(32 * 8), %rsp
-	RET
+	ret
 	.size rsb_stuff, . - rsb_stuff
 	.section .note.GNU-stack, "", @progbits

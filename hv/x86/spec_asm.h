@@ -22,11 +22,6 @@
 \name:
 .endm
 
-/* hv's functions return through the return thunk (x86/thunks.S). */
-.macro RET
-	jmp __x86_return_thunk
-.endm
-
 /*
  * IA32_SPEC_CTRL := \src (a memory operand) unless it already holds
  * \cur. Clobbers RAX, RCX, RDX. The lfence keeps a mispredicted skip from
@@ -54,7 +49,8 @@
 /*
  * Overwrite all 32 return stack buffer entries (the deepest RSB of current
  * parts) with entries that point at a speculation trap, then drop them from
- * the stack: a ret predicted from one lands on int3. No ret is executed.
+ * the stack: a ret predicted from one lands on int3. No ret is executed,
+ * and no conditional branch (so no lfence: nothing to mispredict).
  */
 .macro RSB_FILL_32
 	.rept 32
@@ -63,7 +59,6 @@
 1:
 	.endr
 	addq $(32 * 8), %rsp
-	lfence
 .endm
 
 /*

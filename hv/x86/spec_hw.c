@@ -84,10 +84,31 @@ static void put_jmp(u8 *at, const u8 *to)
 	}
 }
 
-static void skip_site(u8 *start, const u8 *end, bool needed)
+struct site {
+	u8 *start, *end;
+	bool needed;
+};
+
+/*
+ * Jump over every site not needed; where several such sites follow one
+ * another, one jmp goes over them all (the exit path is hot).
+ */
+static void skip_sites(struct site *s, unsigned n)
 {
-	if (!needed)
-		put_jmp(start, end);
+	for (unsigned i = 0; i < n; i++) {
+		if (s[i].needed)
+			continue;
+		u8 *to = s[i].end;
+		for (bool more = true; more;) {
+			more = false;
+			for (unsigned j = 0; j < n; j++)
+				if (!s[j].needed && s[j].start == to) {
+					to = s[j].end;
+					more = true;
+				}
+		}
+		put_jmp(s[i].start, to);
+	}
 }
 
 static void patch_text(const struct spec_plan *p)
@@ -108,20 +129,16 @@ static void patch_text(const struct spec_plan *p)
 	}
 	bool sc = p->has_spec_ctrl;
 	bool sc_svm = sc && !p->v_spec_ctrl;  /* with V_SPEC_CTRL, VMRUN switches it */
-	skip_site(spec_svm_sc_entry, spec_svm_sc_entry_end, sc_svm);
-	skip_site(spec_svm_sc_exit, spec_svm_sc_exit_end, sc_svm);
-	skip_site(spec_svm_verw, spec_svm_verw_end, p->verw);
-	skip_site(spec_svm_ibpb, spec_svm_ibpb_end, p->ibpb_exit);
-	skip_site(spec_svm_rsb, spec_svm_rsb_end, p->rsb_full);
-	skip_site(spec_svm_rsb_lite, spec_svm_rsb_lite_end, p->rsb_lite);
-	skip_site(spec_vmx_sc_entry, spec_vmx_sc_entry_end, sc);
-	skip_site(spec_vmx_sc_exit, spec_vmx_sc_exit_end, sc);
-	skip_site(spec_vmx_sc_fail, spec_vmx_sc_fail_end, sc);
-	skip_site(spec_vmx_l1d, spec_vmx_l1d_end, p->l1d_flush);
-	skip_site(spec_vmx_verw, spec_vmx_verw_end, p->verw);
-	skip_site(spec_vmx_rsb, spec_vmx_rsb_end, p->rsb_full);
-	skip_site(spec_vmx_rsb_lite, spec_vmx_rsb_lite_end, p->rsb_lite);
-	skip_site(spec_vmx_bhb, spec_vmx_bhb_end, p->bhb_clear);
+#define S(n, need) { n, n##_end, need }
+	struct site sites[] = {
+		S(spec_svm_sc_entry, sc_svm), S(spec_svm_sc_exit, sc_svm), S(spec_svm_verw, p->verw),
+		S(spec_svm_ibpb, p->ibpb_exit), S(spec_svm_rsb, p->rsb_full), S(spec_svm_rsb_lite, p->rsb_lite),
+		S(spec_vmx_sc_entry, sc), S(spec_vmx_sc_exit, sc), S(spec_vmx_sc_fail, sc),
+		S(spec_vmx_l1d, p->l1d_flush), S(spec_vmx_verw, p->verw), S(spec_vmx_rsb, p->rsb_full),
+		S(spec_vmx_rsb_lite, p->rsb_lite), S(spec_vmx_bhb, p->bhb_clear),
+	};
+#undef S
+	skip_sites(sites, ARRAY_SIZE(sites));
 
 	write_cr0(cr0);
 	(void)cpuid(0, 0);             /* serializing: no stale prefetched bytes (SDM Vol. 3A 9.1.3) */

@@ -1,6 +1,6 @@
 /*
  * hv/x86/thunks.S - the branch thunks gcc calls (-mindirect-branch=thunk-extern
- * -mindirect-branch-register -mfunction-return=thunk-extern; Makefile).
+ * -mindirect-branch-register; Makefile SPEC_CFLAGS).
  *
  * Every indirect call or jmp in hv's C code is `call/jmp
  * __x86_indirect_thunk_REG`. Each thunk is a retpoline (a ret whose
@@ -11,10 +11,8 @@
  * `jmp *%REG; int3` once at boot, before hv's text is checksummed and
  * before any other pCPU runs; nothing is patched later.
  *
- * Every `ret` of hv's C code is `jmp __x86_return_thunk`: one place where a
- * safe return sequence would go. hv's chosen return protection needs none
- * (docs/security.md: RSB fill after each exit, IBPB on VM exit on AMD
- * Retbleed/SRSO parts, IBRS on Intel RSBA parts), so it is a plain ret.
+ * There is no return thunk: under every choice spec_decide() makes, hv's
+ * returns are safe as plain `ret` (docs/security.md, "Returns").
  */
 	.text
 
@@ -58,10 +56,4 @@ __x86_indirect_thunk_\reg:
 	.globl spec_thunks_end
 spec_thunks_end:
 
-	.globl __x86_return_thunk
-	.type __x86_return_thunk, @function
-__x86_return_thunk:
-	ret
-	int3
-	.size __x86_return_thunk, . - __x86_return_thunk
 	.section .note.GNU-stack, "", @progbits

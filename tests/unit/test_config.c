@@ -72,6 +72,11 @@ static void dump_config(const struct hv_config *c, char *buf, size_t n)
 	    policy_name(c->policy), track_name(c->track), (unsigned long long)c->slice_us,
 	    c->trace ? "on" : "off", c->virtual_ibpb ? "on" : "off",
 	    c->force_wrmsr ? "on" : "off", c->max_pcpus);
+	if (!c->mitigations_auto) {       /* only when set: the older .ok files stay as they are */
+		char m[96];
+		mitigations_str(c, m, sizeof(m));
+		OUT("mitigations=%s\n", m);
+	}
 	for (unsigned i = 0; i < c->nvms; i++) {
 		const struct vm_config *vm = &c->vms[i];
 		OUT("vm %s line=%u image=%s mode=%s memory=%llu vcpus=%u pin=", vm->name, vm->line,
@@ -592,14 +597,14 @@ static void test_quote_truncation(void **state)
 	snprintf(text, sizeof(text), "%s = 1\n", "k123456789012345678901234567890123456789");
 	snprintf(expect, sizeof(expect),
 		 "hv.cfg:1: unknown key '%s' (expected one of: policy, track, slice_us, trace, "
-		 "virtual_ibpb, force_wrmsr, pcpus)",
+		 "virtual_ibpb, force_wrmsr, mitigations, pcpus)",
 		 "k123456789012345678901234567890123456789");
 	parse_err(text, expect);
 	/* 41: truncated to 40 plus "..." */
 	snprintf(text, sizeof(text), "%s = 1\n", "k1234567890123456789012345678901234567890");
 	snprintf(expect, sizeof(expect),
 		 "hv.cfg:1: unknown key '%s...' (expected one of: policy, track, slice_us, trace, "
-		 "virtual_ibpb, force_wrmsr, pcpus)",
+		 "virtual_ibpb, force_wrmsr, mitigations, pcpus)",
 		 "k123456789012345678901234567890123456789");
 	parse_err(text, expect);
 }
