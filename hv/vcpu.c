@@ -230,8 +230,9 @@ static enum exit_action handle_hypercall(struct pcpu *p, struct vcpu *v, struct 
 		if (r->rbx >= HV_COUNTERS) {
 			r->rax = HC_ERROR;
 		} else {
-			v->vm->counters[r->rbx] = r->rcx;
-			v->vm->counters_set |= 1u << r->rbx;
+			u64 i = array_index_nospec(r->rbx, HV_COUNTERS);
+			v->vm->counters[i] = r->rcx;
+			v->vm->counters_set |= 1u << i;
 			r->rax = 0;
 		}
 		return ACTION_RESUME;
@@ -244,7 +245,7 @@ static enum exit_action handle_hypercall(struct pcpu *p, struct vcpu *v, struct 
 		if (r->rbx == p->id)
 			return ACTION_RESUME;
 		trace_add(p, TR_MIGRATE, v->gid, r->rbx, 0, 0);
-		v->home = pcpus[r->rbx];
+		v->home = pcpus[array_index_nospec(r->rbx, npcpus)];
 		v->pin = (int)r->rbx;      /* stays there: stealing leaves pinned vCPUs alone */
 		return ACTION_YIELD;
 	default:
