@@ -16,7 +16,7 @@
 
 static void skip(struct vcpu *v, const struct vm_exit *e)
 {
-	vendor->advance_rip(v, e->insn_len);
+	static_call_vendor_advance_rip(v, e->insn_len);
 }
 
 static void inject_gp(struct vcpu *v)

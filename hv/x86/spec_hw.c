@@ -13,6 +13,7 @@
 #include "../barrier.h"
 #include "../hv.h"
 #include "../spec.h"
+#include "../vendor.h"
 #include "cpu.h"
 
 #define MSR_ARCH_CAPABILITIES 0x10a  /* SDM Vol. 4 table 2-2 */
@@ -68,6 +69,13 @@ static void read_cpu(struct spec_cpu *c)
 	}
 	if (c->l7_edx & BIT(29))
 		c->arch_cap = rdmsr(MSR_ARCH_CAPABILITIES);
+}
+
+/* Reached only through a static call spec_init() did not patch: a bug. */
+void static_call_unset(void);
+void static_call_unset(void)
+{
+	PANIC("static call used before spec_init() patched it");
 }
 
 /* A jmp from `at` to `to` over the start of a site (rel8 if it reaches). */
@@ -139,6 +147,15 @@ static void patch_text(const struct spec_plan *p)
 	};
 #undef S
 	skip_sites(sites, ARRAY_SIZE(sites));
+
+	/* The static calls (x86/thunks.S): jmp rel32 to the backend's function. */
+	u8 *run = (u8 *)static_call_vendor_run, *adv = (u8 *)static_call_vendor_advance_rip;
+	s32 rel = (s32)((u8 *)vendor->run - (run + 5));
+	run[0] = 0xe9;
+	memcpy(run + 1, &rel, 4);
+	rel = (s32)((u8 *)vendor->advance_rip - (adv + 5));
+	adv[0] = 0xe9;
+	memcpy(adv + 1, &rel, 4);
 
 	write_cr0(cr0);
 	(void)cpuid(0, 0);             /* serializing: no stale prefetched bytes (SDM Vol. 3A 9.1.3) */
