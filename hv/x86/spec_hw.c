@@ -115,6 +115,9 @@ static void skip_sites(struct site *s, unsigned n)
 					more = true;
 				}
 		}
+		s64 rel8 = to - (s[i].start + 2);
+		if (s[i].end - s[i].start < (rel8 >= -128 && rel8 <= 127 ? 2 : 5))
+			PANIC("speculation site at %p too short for its jmp", (void *)s[i].start);
 		put_jmp(s[i].start, to);
 	}
 }
