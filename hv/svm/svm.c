@@ -92,6 +92,9 @@ static void svm_cpu_init(struct pcpu *p)
 	p->vendor = s;
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, va_to_pa(s->hsave));
+	/* hv's FS/GS/TR/LDTR/KernelGsBase/SYSCALL/SYSENTER state, once: svm_enter
+	 * VMLOADs it after every exit (hv never changes it after this point). */
+	__asm__ volatile("vmsave %%rax" ::"a"(va_to_pa(s->host)) : "memory");
 	if (!iopm) {
 		iopm = page_alloc(3);
 		memset(iopm, 0xff, 3 * 4096);   /* intercept every port */

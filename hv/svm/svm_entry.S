@@ -6,7 +6,9 @@
  * VMRUN switches only part of the state (APM Vol. 2 15.5); FS, GS, TR, LDTR,
  * KernelGsBase and the SYSCALL/SYSENTER MSRs are switched here with
  * VMSAVE/VMLOAD, so a guest can never leave its TR (and thus its IST stacks)
- * in hv. Interrupts: hv runs with IF=0; inside a GIF=0 window it sets IF=1
+ * in hv. hv's own copy (host_vmcb_pa) is VMSAVEd once per pCPU by
+ * svm_cpu_init(): hv never changes that state after, the same assumption
+ * the VT-x host-state area makes (vmx.c writes it once per pCPU). Interrupts: hv runs with IF=0; inside a GIF=0 window it sets IF=1
  * so a host interrupt (the LAPIC timer) pending or arriving while the guest
  * runs causes an INTR #VMEXIT (PLATFORMS.md: clgi; sti; vmrun; cli; stgi).
  * The interrupt itself stays pending in the LAPIC; the caller takes it.
@@ -49,10 +51,8 @@ SITE spec_svm_verw
 SITE spec_svm_verw_end
 
 	clgi
-	movq (%rsp), %rax
-	vmsave %rax                 /* hv's FS/GS/TR/LDTR/... */
 	movq %rsi, %rax
-	vmload %rax                 /* the guest's */
+	vmload %rax                 /* the guest's (hv's own: saved at svm_cpu_init) */
 	sti                         /* GIF=0 holds interrupts until VMRUN */
 
 	movq REGS_RBX(%rdi), %rbx
