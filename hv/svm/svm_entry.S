@@ -37,8 +37,7 @@ svm_enter:
 	pushq %r14
 	pushq %r15
 	pushq %rdi                  /* regs */
-	pushq %rsi                  /* guest VMCB */
-	pushq %rdx                  /* host save VMCB */
+	pushq %rdx                  /* host save VMCB (the guest's comes back in RAX) */
 
 SITE spec_svm_sc_entry
 	SPEC_CTRL_SWITCH REGS_SPEC_CTRL(%rdi), spec_host_spec_ctrl(%rip)
@@ -73,7 +72,7 @@ SITE spec_svm_verw_end
 	vmrun %rax                  /* RAX = guest VMCB; back here on #VMEXIT */
 
 	pushq %rdi                  /* guest RDI; RAX is hv's again (VMCB pa) */
-	movq 24(%rsp), %rdi         /* regs */
+	movq 16(%rsp), %rdi         /* regs */
 	movq %rbx, REGS_RBX(%rdi)
 	movq %rcx, REGS_RCX(%rdi)
 	movq %rdx, REGS_RDX(%rdi)
@@ -95,7 +94,7 @@ SITE spec_svm_verw_end
 	cli
 	stgi
 
-	addq $24, %rsp
+	addq $16, %rsp
 	popq %r15                   /* hv's callee-saved registers back ... */
 	popq %r14
 	popq %r13
