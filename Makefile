@@ -23,6 +23,10 @@ DEPS := gcc make binutils nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools \
         acpica-tools
 
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes
+# Every indirect branch through a retpoline thunk (hv/x86/thunks.S); no jump
+# tables (they are indirect jumps). Returns stay plain `ret`: docs/security.md
+# says why no return thunk is needed. tests/check-spec.py checks the binary.
+SPEC_CFLAGS := -mindirect-branch=thunk-extern -mindirect-branch-register
 # Freestanding, position independent (the UEFI loader relocates us), no SSE
 # (guest FPU state stays in the registers), no red zone (interrupts). Stack
 # protector with one global guard, seeded at boot (hv/x86/protect.c).
@@ -31,6 +35,7 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin -nostdinc \
         -fpic -fno-strict-aliasing -fshort-wchar \
         -fstack-protector-strong -mstack-protector-guard=global \
         -mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
+        $(SPEC_CFLAGS) \
         -DGNU_EFI_USE_MS_ABI -I$(EFI_INC) -I$(EFI_INC)/x86_64 -I$(B)
 HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Ihv
 
@@ -38,13 +43,13 @@ HV_C := \
 	boot/efi/efi_main.c \
 	hv/main.c hv/mm.c hv/vm.c hv/vcpu.c hv/sched.c hv/guest_mem.c \
 	hv/policy.c hv/barrier.c hv/trace.c hv/report.c \
-	hv/config.c hv/insn.c hv/pagetable.c \
+	hv/config.c hv/insn.c hv/pagetable.c hv/spec.c \
 	hv/lib/string.c hv/lib/format.c \
 	hv/x86/serial.c hv/x86/fbcon.c hv/x86/font8x16.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/acpi_parse.c hv/x86/smp.c \
-	hv/x86/protect.c \
+	hv/x86/protect.c hv/x86/spec_hw.c \
 	hv/svm/svm.c \
 	hv/vmx/vmx.c
-HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/ap_boot.S hv/x86/protect_asm.S hv/svm/svm_entry.S hv/vmx/vmx_entry.S
+HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/thunks.S hv/x86/ap_boot.S hv/x86/protect_asm.S hv/svm/svm_entry.S hv/vmx/vmx_entry.S
 HV_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(HV_C)) $(patsubst %.S,$(B)/obj/%.o,$(HV_S))
 
 GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
@@ -52,7 +57,8 @@ GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
 UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_acpi_parse $(B)/unit/test_insn $(B)/unit/test_pagetable $(B)/unit/test_guest_mem \
 	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive \
 	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests \
-	$(B)/unit/test_linux $(B)/unit/test_acpi
+	$(B)/unit/test_linux $(B)/unit/test_acpi \
+	$(B)/unit/test_spec $(B)/unit/test_spec_check
 
 .PHONY: all deps run test unit compare bench profile qemu-gdb clean help linux-initramfs linux-native linux-selfboot
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
@@ -189,6 +195,16 @@ $(B)/unit/test_exhaustive: tests/exhaustive.c tests/oracle/oracle.c hv/policy.c 
 $(B)/unit/test_fuzz_guests: tests/fuzz/guests.py
 	@mkdir -p $(@D)
 	printf '#!/bin/sh\n# 200 random guests under hv in QEMU (tests/fuzz/guests.py); TAP\ncd "$$(dirname "$$0")/../.." || exit 1\necho 1..1\nif python3 tests/fuzz/guests.py --seeds 0-199 --quiet > build/fuzz-guests.log 2>&1; then\n  echo "ok 1 - 200 random guest seeds: no panic, crash or hang; hello always exit 0; hv intact"\nelse\n  echo "not ok 1 - random guests broke a rule: see build/fuzz-guests.log"; tail -5 build/fuzz-guests.log | sed "s/^/# /"\nfi\n' > $@
+	chmod +x $@
+
+$(B)/unit/test_spec: tests/unit/test_spec.c hv/spec.c hv/config.c hv/lib/format.c hv/spec.h hv/config.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
+# hv's binaries disassembled: no unprotected indirect branch, RSB fill before the
+# first ret after every VM exit; and the check rejects tests/spec-check/bad-*.S (TAP).
+$(B)/unit/test_spec_check: tests/check-spec.py $(wildcard tests/spec-check/*.S) $(B)/hv.so $(B)/hv-mb2.elf
+	@mkdir -p $(@D)
+	printf '#!/bin/sh\ncd "$$(dirname "$$0")/../.." && exec python3 tests/check-spec.py --tap --self-test build/hv.so build/hv-mb2.elf\n' > $@
 	chmod +x $@
 
 # The oracle judged on hand-made traces with known verdicts (TAP, like the others).

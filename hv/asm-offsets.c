@@ -26,4 +26,5 @@ void asm_offsets(void)
 	OFFSET(REGS_R13, struct guest_regs, r13);
 	OFFSET(REGS_R14, struct guest_regs, r14);
 	OFFSET(REGS_R15, struct guest_regs, r15);
+	OFFSET(REGS_SPEC_CTRL, struct guest_regs, spec_ctrl);
 }

@@ -40,6 +40,26 @@ const char *policy_name(enum barrier_policy p)
 	return "unknown";
 }
 
+const char *const mitigation_names[MIT_COUNT] = {
+	[MIT_RETPOLINE] = "retpoline", [MIT_EIBRS] = "eibrs", [MIT_IBRS] = "ibrs",
+	[MIT_RSB] = "rsb", [MIT_IBPB_EXIT] = "ibpb_exit", [MIT_BHI] = "bhi",
+	[MIT_VERW] = "verw", [MIT_L1D_FLUSH] = "l1d_flush",
+};
+
+void mitigations_str(const struct hv_config *cfg, char *buf, size_t n)
+{
+	size_t len = 0;
+	if (n)
+		buf[0] = '\0';
+	if (cfg->mitigations_auto || !cfg->mitigations) {
+		ksnprintf(buf, n, "%s", cfg->mitigations_auto ? "auto" : "off");
+		return;
+	}
+	for (int i = 0; i < MIT_COUNT; i++)
+		if (cfg->mitigations & (1u << i) && len < n)
+			len += (size_t)ksnprintf(buf + len, n - len, "%s%s", len ? "," : "", mitigation_names[i]);
+}
+
 const char *track_name(enum barrier_track t)
 {
 	switch (t) {
@@ -93,6 +113,7 @@ enum key_id {
 	K_TRACE,
 	K_VIRTUAL_IBPB,
 	K_FORCE_WRMSR,
+	K_MITIGATIONS,
 	K_PCPUS,
 	K_CONSOLE,
 	K_CLOCK,
@@ -126,6 +147,8 @@ static const struct key keys[K_COUNT] = {
 	[K_TRACE] = { "trace", "on or off", 0, 0 },
 	[K_VIRTUAL_IBPB] = { "virtual_ibpb", "on or off", 0, 0 },
 	[K_FORCE_WRMSR] = { "force_wrmsr", "on or off", 0, 0 },
+	[K_MITIGATIONS] = { "mitigations", "auto, off or a comma list of retpoline, eibrs, ibrs, rsb, "
+			    "ibpb_exit, bhi, verw, l1d_flush", 0, 0 },
 	[K_PCPUS] = { "pcpus", NULL, 1, CFG_MAX_PCPUS },
 	[K_CONSOLE] = { "console", "serial, screen or both ('serial, screen')", 0, 0 },
 	[K_CLOCK] = { "clock", "auto, cpuid, acpi-pm, hpet or pit", 0, 0 },
@@ -142,7 +165,7 @@ static const struct key keys[K_COUNT] = {
 	[K_ARG] = { "arg", NULL, 0, ~0ull },
 };
 
-#define GLOBAL_KEY_LIST "policy, track, slice_us, trace, virtual_ibpb, force_wrmsr, pcpus, " \
+#define GLOBAL_KEY_LIST "policy, track, slice_us, trace, virtual_ibpb, force_wrmsr, mitigations, pcpus, " \
 	"console, clock, on_end, host_x2apic"
 #define VM_KEY_LIST "image, mode, memory, vcpus, pin, ibpb, limit_ms, expect, arg"
 
@@ -505,6 +528,46 @@ static int value_pin(struct parser *ps, struct span v)
 	return 0;
 }
 
+/* mitigations = auto | off | NAME[,NAME...] (names: mitigation_names[]) */
+static int value_mitigations(struct parser *ps, struct span v)
+{
+	char q[QUOTE_BUF], e[EXPECT_BUF];
+	struct hv_config *cfg = ps->cfg;
+	u32 mask = 0;
+	size_t pos = 0;
+
+	if (span_eq(v, "auto") || span_eq(v, "off")) {
+		cfg->mitigations_auto = span_eq(v, "auto");
+		cfg->mitigations = cfg->mitigations_auto ? MIT_ALL : 0;
+		return 0;
+	}
+	for (;;) {
+		struct span rest = span_sub(v, pos, v.n);
+		size_t end = pos + span_find(rest, ',');
+		struct span item = trim(span_sub(v, pos, end));
+		int m = -1;
+		if (!item.n)
+			return fail(ps, ps->line, "bad mitigations list '%s' (expected %s)", quote(q, v),
+				    key_expect(K_MITIGATIONS, e, sizeof(e)));
+		for (int i = 0; i < MIT_COUNT; i++)
+			if (span_eq(item, mitigation_names[i]))
+				m = i;
+		if (m < 0)
+			return fail(ps, ps->line, "unknown mitigation '%s' in 'mitigations' (expected %s)",
+				    quote(q, item), key_expect(K_MITIGATIONS, e, sizeof(e)));
+		if (mask & (1u << m))
+			return fail(ps, ps->line, "mitigation '%s' listed twice in 'mitigations'",
+				    mitigation_names[m]);
+		mask |= 1u << m;
+		if (end == v.n)
+			break;
+		pos = end + 1;
+	}
+	cfg->mitigations_auto = false;
+	cfg->mitigations = mask;
+	return 0;
+}
+
 static int value_expect(struct parser *ps, struct span v)
 {
 	char q[QUOTE_BUF];
@@ -606,6 +669,8 @@ static int set_value(struct parser *ps, enum key_id k, struct span v)
 		return value_bool(ps, k, v, &cfg->virtual_ibpb);
 	case K_FORCE_WRMSR:
 		return value_bool(ps, k, v, &cfg->force_wrmsr);
+	case K_MITIGATIONS:
+		return value_mitigations(ps, v);
 	case K_PCPUS:
 		if (value_number(ps, k, v, &x))
 			return -1;
@@ -848,6 +913,8 @@ static void config_defaults(struct hv_config *cfg)
 	cfg->trace = false;
 	cfg->virtual_ibpb = false;
 	cfg->force_wrmsr = false;
+	cfg->mitigations_auto = true;
+	cfg->mitigations = MIT_ALL;
 	cfg->max_pcpus = 1;
 	cfg->nvms = 0;
 }

@@ -64,6 +64,8 @@ struct hv_config {
 	bool trace;                   /* default false */
 	bool virtual_ibpb;            /* offer IBPB even if the CPU lacks it, default false */
 	bool force_wrmsr;             /* execute wrmsr PRED_CMD even if not enumerated, default false */
+	bool mitigations_auto;        /* `mitigations = auto` (default): hv picks per CPU */
+	u32 mitigations;              /* else: BIT(enum mitigation) of the listed ones; off = 0 */
 	unsigned max_pcpus;           /* default 1 */
 	unsigned console;             /* CONSOLE_* mask; default 0 = all present */
 	enum clock_source clock;      /* default auto */
@@ -85,6 +87,26 @@ int config_parse(const char *text, size_t len, const char *filename,
 		 struct hv_config *cfg, char *err, size_t errlen);
 
 /* Names used in the config file and in reports. */
+/*
+ * hv's host-side speculation measures (docs/security.md), as named in the
+ * `mitigations` key. Each is applied only where the CPU can do it.
+ */
+enum mitigation {
+	MIT_RETPOLINE,   /* indirect branches through retpoline thunks */
+	MIT_EIBRS,       /* Intel enhanced IBRS / AMD Automatic IBRS */
+	MIT_IBRS,        /* IBRS set while hv runs (legacy IBRS) */
+	MIT_RSB,         /* fill the return stack buffer after each VM exit */
+	MIT_IBPB_EXIT,   /* IBPB on each VM exit (AMD Retbleed/SRSO) */
+	MIT_BHI,         /* BHI_DIS_S, or the branch-history clearing loop */
+	MIT_VERW,        /* VERW before each VM entry (MDS/TAA/MMIO/RFDS/TSA) */
+	MIT_L1D_FLUSH,   /* L1D flush before each VM entry (L1TF) */
+	MIT_COUNT
+};
+extern const char *const mitigation_names[MIT_COUNT];
+#define MIT_ALL ((1u << MIT_COUNT) - 1)
+/* "auto", "off" or the comma list, into buf. */
+void mitigations_str(const struct hv_config *cfg, char *buf, size_t n);
+
 const char *policy_name(enum barrier_policy p);
 const char *track_name(enum barrier_track t);
 const char *vm_ibpb_name(enum vm_ibpb b);

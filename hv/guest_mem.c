@@ -17,6 +17,7 @@ static bool read_pte_w(const struct vm *vm, u64 gpa, unsigned size, u64 *out, st
 {
 	if (!guest_phys_ok(vm, gpa, size))
 		return false;
+	gpa = array_index_nospec(gpa, vm->mem_size);   /* from the guest's page tables */
 	*out = size == 8 ? *(const u64 *)guest_phys_ptr(vm, gpa) : *(const u32 *)guest_phys_ptr(vm, gpa);
 	if (walk_rec) {
 		unsigned i = 0;
@@ -96,6 +97,7 @@ size_t guest_read_linear(const struct vm *vm, const struct guest_paging *g, u64 
 			chunk = n - done;
 		if (!guest_phys_ok(vm, gpa, chunk))
 			break;
+		gpa = array_index_nospec(gpa, vm->mem_size);
 		memcpy(out + done, guest_phys_ptr(vm, gpa), chunk);
 		done += chunk;
 	}

@@ -30,6 +30,22 @@ typedef int32_t s32;
 #define GiB(x) ((u64)(x) << 30)
 #define BIT(n) (1ull << (n))
 
+/*
+ * array_index_nospec(i, n): i when i < n, else 0, also on a speculative
+ * path. Use it on a guest-controlled index (or offset) right after its
+ * bounds check: if the check is mispredicted, the mask (from cmp/sbb, no
+ * branch for the predictor to get wrong) still keeps the access inside
+ * [0, n). The same idea as Linux's array_index_nospec() (Spectre v1).
+ */
+static inline u64 array_index_mask_nospec(u64 i, u64 n)
+{
+	u64 mask;
+	/* CF = (i < n); sbb turns it into all ones or zero */
+	__asm__("cmp %2, %1; sbb %0, %0" : "=r"(mask) : "r"(i), "r"(n) : "cc");
+	return mask;
+}
+#define array_index_nospec(i, n) ((__typeof__(i))((u64)(i) & array_index_mask_nospec((u64)(i), (u64)(n))))
+
 void *memset(void *dst, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);

@@ -5,6 +5,7 @@
 #include "bootinfo.h"
 #include "hv.h"
 #include "report.h"
+#include "spec.h"
 #include "trace.h"
 #include "vendor.h"
 #include "x86/apic.h"
@@ -111,6 +112,7 @@ static void pcpu_init(unsigned id)
 		cpu_has_pku = true;
 	}
 	barrier_pcpu_init(&p->bar, id);
+	spec_pcpu_init();
 	vendor->cpu_init(p);
 	pcpus[id] = p;
 	if (p->apic_id < ARRAY_SIZE(pcpu_by_apic))
@@ -167,6 +169,13 @@ static bool config_fits_machine(const struct hv_config *cfg, const char *file)
 	return true;
 }
 
+/* The mitigation lines in the boot log. */
+static void boot_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	printk("hv: %s\n", line);
+}
+
 void hv_main(struct boot_info *bi)
 {
 	serial_init();
@@ -183,6 +192,7 @@ void hv_main(struct boot_info *bi)
 	if (!vendor)
 		platform_exit(HV_EXIT_CONFIG_ERROR);
 
+	spec_init(hv_cfg);              /* patches hv's text: before the checksum and the APs */
 	image_checksum_start = hv_image_checksum();
 	paging_init(bi->phys_top, bi->image_start, bi->image_end, bi->ap_trampoline_pa);
 	pcpu_init(0);
@@ -190,6 +200,7 @@ void hv_main(struct boot_info *bi)
 	apic_report_mode();
 	apic_calibrate(hv_cfg->clock, bi->acpi_rsdp);
 	barrier_init(hv_cfg);
+	spec_report(boot_line, NULL);
 	start_aps(bi);
 	mm_seal();                       /* code read-only from here on (hv/mm.c) */
 	protect_selftest(bi->image_start, bi->image_end, npcpus);
@@ -257,6 +268,7 @@ static void snapshot(struct report_run *run)
 		.nvms = nvms, .npcpus = npcpus, .vms = rvms, .pcpus = rpcpus,
 		.hv_memory = page_alloc_used() - guest_mem, .guest_memory = guest_mem,
 		.bytes_per_vcpu = total_vcpus ? vcpu_bytes_total / total_vcpus : 0,
+		.mitigations = spec_report, .mitigations_kv = spec_report_kv,
 		.image_checksum = hv_image_checksum(),
 		.image_intact = hv_image_checksum() == image_checksum_start,
 	};

@@ -129,6 +129,8 @@ void report_format(const struct report_run *run, report_emit_fn emit, void *ctx)
 	emitf(&e, "memory: hv %llu KiB (%llu bytes per vCPU), guests %llu MiB",
 	      (unsigned long long)(run->hv_memory >> 10), (unsigned long long)run->bytes_per_vcpu,
 	      (unsigned long long)(run->guest_memory >> 20));
+	if (run->mitigations)
+		run->mitigations(e.fn, e.ctx);
 	emitf(&e, "hv code and constants %s (checksum %016llx)",
 	      run->image_intact ? "intact" : "CHANGED DURING THE RUN", (unsigned long long)run->image_checksum);
 	emitf(&e, "%u of %u VMs ended as expected", ok_count, run->nvms);
@@ -180,6 +182,8 @@ void report_format(const struct report_run *run, report_emit_fn emit, void *ctx)
 	emitf(&e, "kv hv.memory_bytes=%llu", (unsigned long long)run->hv_memory);
 	emitf(&e, "kv hv.bytes_per_vcpu=%llu", (unsigned long long)run->bytes_per_vcpu);
 	emitf(&e, "kv hv.image_intact=%d", run->image_intact);
+	if (run->mitigations_kv)
+		run->mitigations_kv(e.fn, e.ctx);
 	emitf(&e, "kv run.ok=%u", ok_count);
 	emitf(&e, "kv run.result=%s", ok_count == run->nvms && run->image_intact ? "pass" : "fail");
 }

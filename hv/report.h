@@ -43,6 +43,9 @@ struct report_run {
 	const struct report_pcpu *pcpus;
 	u64 hv_memory, guest_memory;
 	u64 bytes_per_vcpu;
+	/* hv's speculation measures (spec.h), human lines and kv lines; may be NULL */
+	void (*mitigations)(void (*emit)(void *ctx, const char *line), void *ctx);
+	void (*mitigations_kv)(void (*emit)(void *ctx, const char *line), void *ctx);
 	u64 image_checksum;       /* FNV-1a of hv's code and constants at the end */
 	bool image_intact;        /* ... equal to the value at boot */
 };

@@ -183,7 +183,7 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 
 	u64 dispatched = rdtsc(), t0 = dispatched, t1;
 	for (;;) {
-		vendor->run(p, v, &e);
+		static_call_vendor_run(p, v, &e);
 		t1 = rdtsc();
 		__atomic_add_fetch(&vm->run_tsc, t1 - t0, __ATOMIC_RELAXED);
 		action = vcpu_handle_exit(v, p, &e);

@@ -8,6 +8,7 @@
 #include "barrier.h"
 #include "hv.h"
 #include "hypercall.h"
+#include "spec.h"
 #include "trace.h"
 #include "vendor.h"
 #include "x86/apic.h"
@@ -15,7 +16,7 @@
 
 static void skip(struct vcpu *v, const struct vm_exit *e)
 {
-	vendor->advance_rip(v, e->insn_len);
+	static_call_vendor_advance_rip(v, e->insn_len);
 }
 
 static void inject_gp(struct vcpu *v)
@@ -92,11 +93,9 @@ static void handle_cpuid(struct vcpu *v)
 			break;
 		case 7:
 			if (sub == 0) {
-				r.edx &= ~(BIT(26) | BIT(27) | BIT(29) | BIT(31));  /* IBRS/IBPB STIBP ARCH_CAP SSBD */
 				/* AVX2, AVX-512*: need XCR0 state hv does not enable */
 				r.ebx &= ~(BIT(5) | BIT(16) | BIT(17) | BIT(21) | BIT(26) | BIT(27) | BIT(28) | BIT(30) | BIT(31));
-				if (barrier_caps.offer_guest)
-					r.edx |= BIT(26);     /* IBPB, and so IA32_SPEC_CTRL (handled below) */
+				spec_cpuid_bits(leaf, sub, &r.ebx, &r.edx);  /* IBRS/IBPB STIBP ARCH_CAP SSBD */
 			}
 			break;
 		case 0xd:
@@ -106,9 +105,7 @@ static void handle_cpuid(struct vcpu *v)
 			r.ecx &= ~BIT(2);                       /* no SVM */
 			break;
 		case 0x80000008:
-			r.ebx &= ~(BIT(12) | BIT(14) | BIT(15) | BIT(16) | BIT(17) | BIT(24) | BIT(30));
-			if (barrier_caps.offer_guest)
-				r.ebx |= BIT(12) | (barrier_caps.cpu_ibpb_ret ? BIT(30) : 0);
+			spec_cpuid_bits(leaf, sub, &r.ebx, &r.edx);  /* IBPB IBRS STIBP SSBD */
 			break;
 		case 0x8000000a:
 			r = (struct cpuid_regs){ 0 };         /* SVM features: none */
@@ -155,10 +152,8 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 				guest_pred_cmd(p, v, val);
 			break;
 		case MSR_SPEC_CTRL:
-			/* IBRS, STIBP, SSBD: kept per vCPU (docs/barriers.md: not applied). */
-			ok = barrier_caps.offer_guest && !(val & ~7ull);
-			if (ok)
-				v->spec_ctrl = val;
+			/* IBRS, STIBP, SSBD: applied while the guest runs where the CPU has them (spec.h) */
+			ok = (spec_plan.has_spec_ctrl || barrier_caps.offer_guest) && spec_guest_write_spec_ctrl(v, val);
 			break;
 		default:
 			ok = vendor->msr_write(v, msr, val);
@@ -169,8 +164,8 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 		case MSR_TSC:
 			val = rdtsc();
 			break;
-		case MSR_SPEC_CTRL:
-			ok = barrier_caps.offer_guest;
+		case MSR_SPEC_CTRL:       /* (VT-x reads the real MSR without an exit: spec.h) */
+			ok = spec_plan.has_spec_ctrl || barrier_caps.offer_guest;
 			val = v->spec_ctrl;
 			break;
 		default:
@@ -235,8 +230,9 @@ static enum exit_action handle_hypercall(struct pcpu *p, struct vcpu *v, struct 
 		if (r->rbx >= HV_COUNTERS) {
 			r->rax = HC_ERROR;
 		} else {
-			v->vm->counters[r->rbx] = r->rcx;
-			v->vm->counters_set |= 1u << r->rbx;
+			u64 i = array_index_nospec(r->rbx, HV_COUNTERS);
+			v->vm->counters[i] = r->rcx;
+			v->vm->counters_set |= 1u << i;
 			r->rax = 0;
 		}
 		return ACTION_RESUME;
@@ -249,7 +245,7 @@ static enum exit_action handle_hypercall(struct pcpu *p, struct vcpu *v, struct 
 		if (r->rbx == p->id)
 			return ACTION_RESUME;
 		trace_add(p, TR_MIGRATE, v->gid, r->rbx, 0, 0);
-		v->home = pcpus[r->rbx];
+		v->home = pcpus[array_index_nospec(r->rbx, npcpus)];
 		v->pin = (int)r->rbx;      /* stays there: stealing leaves pinned vCPUs alone */
 		return ACTION_YIELD;
 	default:

@@ -40,4 +40,12 @@ extern const struct vendor_ops *vendor;
 extern const struct vendor_ops svm_ops;
 extern const struct vendor_ops vmx_ops;
 
+/*
+ * vendor->run and vendor->advance_rip as direct calls, for the exit path:
+ * jumps patched at boot to the chosen backend's functions (x86/thunks.S,
+ * spec_init()), so no retpoline runs on every exit.
+ */
+void static_call_vendor_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e);
+void static_call_vendor_advance_rip(struct vcpu *v, u32 len);
+
 #endif

@@ -28,6 +28,7 @@ struct vm_exit {
 struct guest_regs {
 	u64 rax, rbx, rcx, rdx, rsi, rdi, rbp;
 	u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	u64 spec_ctrl;   /* IA32_SPEC_CTRL while the guest runs (spec.h; hv's own on exit) */
 };
 
 enum vcpu_state { VCPU_RUNNABLE, VCPU_HALTED, VCPU_STOPPED };

@@ -27,8 +27,8 @@ ICOUNT = ["-icount", "shift=7,sleep=off"]
 KVM = {"cpuid": 2650, "hypercall": 2800, "io": 3000, "switch": 6650}
 
 
-def config(vms, vcpus, memory):
-    lines = ["slice_us = 10000000", "policy = guest", ""]
+def config(vms, vcpus, memory, mitigations="auto"):
+    lines = ["slice_us = 10000000", "policy = guest", "mitigations = %s" % mitigations, ""]
     for i in range(vms):
         lines += ["[vm b%d]" % i, "image = bench.bin", "vcpus = %d" % vcpus,
                   "memory = %s" % memory, "arg = %d" % (vms * vcpus), ""]
@@ -93,6 +93,16 @@ def main():
         out.append("%-34s %8d %8d %6.1f%%" % ("vCPU switch, %d vCPUs on 1 pCPU" % n, c, KVM["switch"],
                                               100.0 * c / KVM["switch"]))
     out.append("%-34s %8d %8s" % ("hv memory per vCPU (bytes)", per_vcpu, "-"))
+    # The same exit paths with hv's speculation measures off (`mitigations = off`,
+    # docs/security.md); the rows above are `auto`, what hv picks on this CPU.
+    log = run_case(acc, "exits+switch-2-off", config(1, 2, "2M", "off"), args.timeout)
+    out.append("with mitigations = off (the rows above: auto):")
+    for label, key, ref in (("CPUID exit round trip", 0, "cpuid"),
+                            ("unknown hypercall round trip", 1, "hypercall"),
+                            ("port I/O exit round trip", 2, "io"),
+                            ("vCPU switch, 2 vCPUs on 1 pCPU", 3, "switch")):
+        v = kv(log, "vm.b0.counter.%d" % key)
+        out.append("%-34s %8d %8d %6.1f%%" % (label, v, KVM[ref], 100.0 * v / KVM[ref]))
     out.append("(guest timing-loop overhead per iteration: %d instructions, included above)" % loop)
     text = "\n".join(out)
     print(text)

@@ -12,6 +12,7 @@
 #include "../hv.h"
 #include "../insn.h"
 #include "../pagetable.h"
+#include "../spec.h"
 #include "../vendor.h"
 #include "../x86/cpu.h"
 #include "vmcb.h"
@@ -91,6 +92,9 @@ static void svm_cpu_init(struct pcpu *p)
 	p->vendor = s;
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, va_to_pa(s->hsave));
+	/* hv's FS/GS/TR/LDTR/KernelGsBase/SYSCALL/SYSENTER state, once: svm_enter
+	 * VMLOADs it after every exit (hv never changes it after this point). */
+	__asm__ volatile("vmsave %%rax" ::"a"(va_to_pa(s->host)) : "memory");
 	if (!iopm) {
 		iopm = page_alloc(3);
 		memset(iopm, 0xff, 3 * 4096);   /* intercept every port */
@@ -695,6 +699,15 @@ static void svm_dump(struct vcpu *v)
 	       (unsigned long long)r->rbx, (unsigned long long)r->rcx, (unsigned long long)r->rdx);
 	printk("  rsi %016llx rdi %016llx rbp %016llx\n", (unsigned long long)r->rsi,
 	       (unsigned long long)r->rdi, (unsigned long long)r->rbp);
+}
+
+/* APM Vol. 2 15.5.1 / table B-2: SPEC_CTRL at 2E0h of the state save area. */
+#define VMCB_SAVE_SPEC_CTRL (0x400 + 0x2e0)
+
+/* With V_SPEC_CTRL (CPUID 8000_000Ah EDX[20]) VMRUN loads the guest's value from here. */
+void svm_set_v_spec_ctrl(struct vcpu *v, u64 val)
+{
+	*(u64 *)((u8 *)sv(v)->vmcb + VMCB_SAVE_SPEC_CTRL) = val;
 }
 
 const struct vendor_ops svm_ops = {

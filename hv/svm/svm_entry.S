@@ -6,14 +6,25 @@
  * VMRUN switches only part of the state (APM Vol. 2 15.5); FS, GS, TR, LDTR,
  * KernelGsBase and the SYSCALL/SYSENTER MSRs are switched here with
  * VMSAVE/VMLOAD, so a guest can never leave its TR (and thus its IST stacks)
- * in hv. Interrupts: hv runs with IF=0; inside a GIF=0 window it sets IF=1
+ * in hv. hv's own copy (host_vmcb_pa) is VMSAVEd once per pCPU by
+ * svm_cpu_init(): hv never changes that state after, the same assumption
+ * the VT-x host-state area makes (vmx.c writes it once per pCPU). Interrupts: hv runs with IF=0; inside a GIF=0 window it sets IF=1
  * so a host interrupt (the LAPIC timer) pending or arriving while the guest
  * runs causes an INTR #VMEXIT (PLATFORMS.md: clgi; sti; vmrun; cli; stgi).
  * The interrupt itself stays pending in the LAPIC; the caller takes it.
  * RAX, RSP and RIP of the guest live in the VMCB; the other 14 general
  * registers in *regs.
+ *
+ * Speculation (x86/spec_asm.h, docs/security.md): the guest's
+ * IA32_SPEC_CTRL (regs->spec_ctrl) is loaded before VMRUN and hv's after
+ * the exit, before anything can branch; VERW (AMD TSA) after hv's last
+ * store before VMRUN;
+ * after the exit the guest's values leave hv's registers, then IBPB (AMD
+ * Retbleed/SRSO) and the RSB fill run before the first ret or call. Sites
+ * this CPU does not need are jumped over (patched once at boot).
  */
 #include "asm-offsets.h"
+#include "../x86/spec_asm.h"
 
 	.text
 	.globl svm_enter
@@ -26,14 +37,21 @@ svm_enter:
 	pushq %r14
 	pushq %r15
 	pushq %rdi                  /* regs */
-	pushq %rsi                  /* guest VMCB */
-	pushq %rdx                  /* host save VMCB */
+	pushq %rdx                  /* host save VMCB (the guest's comes back in RAX) */
+
+SITE spec_svm_sc_entry
+	SPEC_CTRL_SWITCH REGS_SPEC_CTRL(%rdi), spec_host_spec_ctrl(%rip)
+SITE spec_svm_sc_entry_end
+	/* VERW after hv's last store of its own data (the pushes above); what
+	 * follows only loads the guest's state. One site after the other, so
+	 * a CPU that needs neither jumps once. */
+SITE spec_svm_verw
+	verw spec_verw_sel(%rip)    /* clears CPU buffers (VERW_CLEAR) */
+SITE spec_svm_verw_end
 
 	clgi
-	movq %rdx, %rax
-	vmsave %rax                 /* hv's FS/GS/TR/LDTR/... */
 	movq %rsi, %rax
-	vmload %rax                 /* the guest's */
+	vmload %rax                 /* the guest's (hv's own: saved at svm_cpu_init) */
 	sti                         /* GIF=0 holds interrupts until VMRUN */
 
 	movq REGS_RBX(%rdi), %rbx
@@ -54,7 +72,7 @@ svm_enter:
 	vmrun %rax                  /* RAX = guest VMCB; back here on #VMEXIT */
 
 	pushq %rdi                  /* guest RDI; RAX is hv's again (VMCB pa) */
-	movq 24(%rsp), %rdi         /* regs */
+	movq 16(%rsp), %rdi         /* regs */
 	movq %rbx, REGS_RBX(%rdi)
 	movq %rcx, REGS_RCX(%rdi)
 	movq %rdx, REGS_RDX(%rdi)
@@ -76,13 +94,35 @@ svm_enter:
 	cli
 	stgi
 
-	addq $24, %rsp
-	popq %r15
+	addq $16, %rsp
+	popq %r15                   /* hv's callee-saved registers back ... */
 	popq %r14
 	popq %r13
 	popq %r12
 	popq %rbx
 	popq %rbp
-	ret
+	xorl %ecx, %ecx             /* ... and no guest value left in the others */
+	xorl %edx, %edx
+	xorl %esi, %esi
+	xorl %r8d, %r8d
+	xorl %r9d, %r9d
+	xorl %r10d, %r10d
+	xorl %r11d, %r11d
+
+	.globl spec_svm_exit_fill   /* check-spec.py: fill before the first ret/call */
+spec_svm_exit_fill:
+SITE spec_svm_sc_exit               /* RDI is still regs */
+	SPEC_CTRL_SWITCH spec_host_spec_ctrl(%rip), REGS_SPEC_CTRL(%rdi)
+SITE spec_svm_sc_exit_end
+SITE spec_svm_ibpb
+	WRMSR_ONE SPEC_MSR_PRED_CMD
+SITE spec_svm_ibpb_end
+SITE spec_svm_rsb_lite
+	RSB_FILL_1
+SITE spec_svm_rsb_lite_end
+SITE spec_svm_rsb
+	RSB_FILL_32
+SITE spec_svm_rsb_end
+	ret                         /* the first ret after the exit */
 	.size svm_enter, . - svm_enter
 	.section .note.GNU-stack, "", @progbits

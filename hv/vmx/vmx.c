@@ -23,6 +23,7 @@
 #include "../hv.h"
 #include "../insn.h"
 #include "../pagetable.h"
+#include "../spec.h"
 #include "../vendor.h"
 #include "../x86/cpu.h"
 #include "../x86/trap.h"
@@ -613,6 +614,10 @@ static void vmx_vcpu_init(struct vcpu *v)
 	memset(s->msr_bitmap, 0xff, 4096);
 	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
 		msr_bitmap_set(s->msr_bitmap, passthrough_msrs[i], false, false);
+	/* Where IA32_SPEC_CTRL is real the guest's value is in it while the guest
+	 * runs (vmx_entry.S): reads need no exit; writes are checked (spec.h). */
+	if (spec_plan.has_spec_ctrl)
+		msr_bitmap_set(s->msr_bitmap, MSR_SPEC_CTRL, false, true);
 	s->pat = 0x0007040600070406ull;     /* the reset value */
 	s->rip_cached = true;               /* the VMCS stays clear until the first run */
 	v->vendor = s;

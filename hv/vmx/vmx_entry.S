@@ -22,9 +22,18 @@
  * no current VMCS) and 2 for VMfailValid (ZF=1: the VM-instruction error
  * field says why, 30.4). On VMfail the CPU stays in hv and the guest's
  * registers in *regs are unchanged.
+ *
+ * Speculation (x86/spec_asm.h, docs/security.md): the guest's
+ * IA32_SPEC_CTRL (regs->spec_ctrl) is loaded before entry and hv's right
+ * after the exit (and after a VMfail); L1D flush (L1TF) and VERW
+ * (MDS/TAA/MMIO/RFDS) after hv's last store before entry; after the exit the guest's values
+ * leave hv's registers and the RSB fill and branch-history clearing run
+ * before the first ret or call. Sites this CPU does not need are jumped
+ * over (patched once at boot).
  */
 #include "asm-offsets.h"
 #include "vmcs.h"
+#include "../x86/spec_asm.h"
 
 	.text
 	.globl vmx_enter
@@ -42,7 +51,19 @@ vmx_enter:
 	vmwrite %rsp, %rax          /* exit lands with this RSP */
 	jbe .Lfailed                /* CF or ZF: VMfail (flags still say which) */
 
-	testb %sil, %sil            /* launched? ZF survives the movs below */
+SITE spec_vmx_sc_entry
+	SPEC_CTRL_SWITCH REGS_SPEC_CTRL(%rdi), spec_host_spec_ctrl(%rip)
+SITE spec_vmx_sc_entry_end
+SITE spec_vmx_l1d
+	WRMSR_ONE SPEC_MSR_FLUSH_CMD
+SITE spec_vmx_l1d_end
+	/* VERW after hv's last store of its own data; what follows only loads
+	 * the guest's registers (adjacent sites: one jmp skips all three). */
+SITE spec_vmx_verw
+	verw spec_verw_sel(%rip)    /* clears CPU buffers (MD_CLEAR); changes ZF only */
+SITE spec_vmx_verw_end
+
+	btl $0, %esi                /* launched -> CF; the movs below keep it */
 	movq REGS_RAX(%rdi), %rax
 	movq REGS_RBX(%rdi), %rbx
 	movq REGS_RCX(%rdi), %rcx
@@ -58,16 +79,21 @@ vmx_enter:
 	movq REGS_R14(%rdi), %r14
 	movq REGS_R15(%rdi), %r15
 	movq REGS_RDI(%rdi), %rdi
-	jnz .Lresume
+	jc .Lresume
 	vmlaunch                    /* returns only on VMfail */
 	jmp .Lfailed
 .Lresume:
 	vmresume                    /* returns only on VMfail */
 
 .Lfailed:
-	movl $2, %eax               /* VMfailValid (ZF) ... */
+	movl $2, %esi               /* VMfailValid (ZF) ... */
 	movl $1, %ecx
-	cmovcl %ecx, %eax           /* ... or VMfailInvalid (CF) */
+	cmovcl %ecx, %esi           /* ... or VMfailInvalid (CF) */
+	movq (%rsp), %rdi           /* regs */
+SITE spec_vmx_sc_fail
+	SPEC_CTRL_SWITCH spec_host_spec_ctrl(%rip), REGS_SPEC_CTRL(%rdi)
+SITE spec_vmx_sc_fail_end
+	movl %esi, %eax
 	addq $8, %rsp               /* drop regs */
 	jmp .Lout
 
@@ -92,6 +118,27 @@ vmx_exit:                           /* HOST_RIP: every VM exit lands here */
 	movq %r15, REGS_R15(%rdi)
 	popq REGS_RDI(%rdi)
 	addq $8, %rsp               /* drop regs */
+	xorl %ecx, %ecx             /* no guest value left in hv's registers: */
+	xorl %edx, %edx             /* these here, the callee-saved ones by */
+	xorl %esi, %esi             /* the pops at .Lout (RDI: still regs) */
+	xorl %r8d, %r8d
+	xorl %r9d, %r9d
+	xorl %r10d, %r10d
+	xorl %r11d, %r11d
+	.globl spec_vmx_exit_fill   /* check-spec.py: fill before the first ret/call */
+spec_vmx_exit_fill:
+SITE spec_vmx_sc_exit
+	SPEC_CTRL_SWITCH spec_host_spec_ctrl(%rip), REGS_SPEC_CTRL(%rdi)
+SITE spec_vmx_sc_exit_end
+SITE spec_vmx_rsb_lite
+	RSB_FILL_1
+SITE spec_vmx_rsb_lite_end
+SITE spec_vmx_rsb
+	RSB_FILL_32
+SITE spec_vmx_rsb_end
+SITE spec_vmx_bhb
+	CLEAR_BHB
+SITE spec_vmx_bhb_end
 	xorl %eax, %eax
 
 .Lout:

@@ -82,6 +82,11 @@ static void dump_config(const struct hv_config *c, char *buf, size_t n)
 		    c->console & CONSOLE_SCREEN ? "screen" : (c->console ? "" : "all"),
 		    clocks[c->clock], ends[c->on_end], c->host_x2apic_enable ? "enable" : "keep");
 	}
+	if (!c->mitigations_auto) {       /* only when set: the older .ok files stay as they are */
+		char m[96];
+		mitigations_str(c, m, sizeof(m));
+		OUT("mitigations=%s\n", m);
+	}
 	for (unsigned i = 0; i < c->nvms; i++) {
 		const struct vm_config *vm = &c->vms[i];
 		OUT("vm %s line=%u image=%s mode=%s memory=%llu vcpus=%u pin=", vm->name, vm->line,
@@ -602,14 +607,14 @@ static void test_quote_truncation(void **state)
 	snprintf(text, sizeof(text), "%s = 1\n", "k123456789012345678901234567890123456789");
 	snprintf(expect, sizeof(expect),
 		 "hv.cfg:1: unknown key '%s' (expected one of: policy, track, slice_us, trace, "
-		 "virtual_ibpb, force_wrmsr, pcpus, console, clock, on_end, host_x2apic)",
+		 "virtual_ibpb, force_wrmsr, mitigations, pcpus, console, clock, on_end, host_x2apic)",
 		 "k123456789012345678901234567890123456789");
 	parse_err(text, expect);
 	/* 41: truncated to 40 plus "..." */
 	snprintf(text, sizeof(text), "%s = 1\n", "k1234567890123456789012345678901234567890");
 	snprintf(expect, sizeof(expect),
 		 "hv.cfg:1: unknown key '%s...' (expected one of: policy, track, slice_us, trace, "
-		 "virtual_ibpb, force_wrmsr, pcpus, console, clock, on_end, host_x2apic)",
+		 "virtual_ibpb, force_wrmsr, mitigations, pcpus, console, clock, on_end, host_x2apic)",
 		 "k123456789012345678901234567890123456789");
 	parse_err(text, expect);
 }
