@@ -620,3 +620,47 @@ int mmio_emulate(const u8 *bytes, size_t avail, struct mmio_cpu *cpu, u64 gpa, m
 	cpu->rflags = flags;
 	return MMIO_OK;
 }
+
+int insn_string_io(const u8 *bytes, size_t avail, enum insn_mode mode, struct strio_insn *out)
+{
+	struct dec d = { .b = bytes, .avail = bytes ? avail : 0, .mode = mode };
+	bool opsz = false, adsz = false;
+	int seg = -1, err;
+	u8 b;
+
+	*out = (struct strio_insn){ .seg = -1 };
+	for (;;) {
+		if ((err = fetch(&d, &b)))
+			return err;
+		switch (b) {
+		case 0x66: opsz = true; continue;
+		case 0x67: adsz = true; continue;
+		case 0xF2:
+		case 0xF3: out->rep = true; continue;
+		case 0xF0: continue;   /* LOCK: #UD before any exit; counted only */
+		case 0x26: seg = SEG_ES; continue;
+		case 0x2E: seg = SEG_CS; continue;
+		case 0x36: seg = SEG_SS; continue;
+		case 0x3E: seg = SEG_DS; continue;
+		case 0x64: seg = SEG_FS; continue;
+		case 0x65: seg = SEG_GS; continue;
+		default: break;
+		}
+		if (mode == INSN_MODE_64 && (b & 0xF0) == 0x40)
+			continue;      /* REX: no effect on INS/OUTS (REX.W does not make them 64-bit) */
+		break;
+	}
+	if (b < 0x6C || b > 0x6F)
+		return INSN_ERR_MISMATCH;
+	out->len = (unsigned)d.pos;
+	out->in = b <= 0x6D;
+	if (mode == INSN_MODE_64)
+		out->asize = adsz ? 4 : 8;
+	else if (mode == INSN_MODE_32)
+		out->asize = adsz ? 2 : 4;
+	else
+		out->asize = adsz ? 4 : 2;
+	out->opsize = !(b & 1) ? 1 : (mode == INSN_MODE_16) != opsz ? 2 : 4;
+	out->seg = seg;
+	return (int)d.pos;
+}

@@ -67,6 +67,22 @@ struct mmio_result {
 int mmio_emulate(const u8 *bytes, size_t avail, struct mmio_cpu *cpu, u64 gpa, mmio_access_fn access,
 		 void *ctx, struct mmio_result *res);
 
+/*
+ * INS/OUTS (6C-6F) as the exit path needs them: the hardware says port,
+ * size, direction and REP; the address size and the segment (DS or an
+ * override, for OUTS) come from the prefixes (SDM Vol. 2B INS, OUTS).
+ */
+struct strio_insn {
+	unsigned len;        /* bytes */
+	unsigned asize;      /* address size in bytes: 2, 4 or 8 */
+	unsigned opsize;     /* element size in bytes: 1, 2 or 4 */
+	bool in;             /* INS (else OUTS) */
+	bool rep;            /* an F2 or F3 prefix */
+	int seg;             /* segment override prefix, or -1 */
+};
+/* Decode; returns the length or an INSN_ERR_* value (MISMATCH: not 6C-6F). */
+int insn_string_io(const u8 *bytes, size_t avail, enum insn_mode mode, struct strio_insn *out);
+
 /* RFLAGS bits the ALU forms write (SDM Vol. 1 3.4.3). */
 #define RFL_CF BIT(0)
 #define RFL_PF BIT(2)

@@ -686,6 +686,44 @@ static void test_fuzz(void **state)
 	assert_true(ok > 0);
 }
 
+/* ---- INS/OUTS prefixes -------------------------------------------------- */
+
+static void test_string_io_decode(void **state)
+{
+	(void)state;
+	struct strio_insn s;
+	/* rep outsb = f3 6e */
+	assert_int_equal(insn_string_io((const u8[]){ 0xf3, 0x6e }, 2, INSN_MODE_64, &s), 2);
+	assert_true(s.rep && !s.in);
+	assert_int_equal(s.opsize, 1);
+	assert_int_equal(s.asize, 8);
+	assert_int_equal(s.seg, -1);
+	/* insw in 32-bit mode = 66 6d; insl in 16-bit mode = 66 6d */
+	assert_int_equal(insn_string_io((const u8[]){ 0x66, 0x6d }, 2, INSN_MODE_32, &s), 2);
+	assert_true(s.in && !s.rep);
+	assert_int_equal(s.opsize, 2);
+	assert_int_equal(s.asize, 4);
+	assert_int_equal(insn_string_io((const u8[]){ 0x66, 0x6d }, 2, INSN_MODE_16, &s), 2);
+	assert_int_equal(s.opsize, 4);
+	assert_int_equal(s.asize, 2);
+	/* fs rep outsl with addr32 in 64-bit mode and a REX.W (ignored) = 64 67 f3 48 6f */
+	assert_int_equal(insn_string_io((const u8[]){ 0x64, 0x67, 0xf3, 0x48, 0x6f }, 5, INSN_MODE_64, &s), 5);
+	assert_int_equal(s.seg, SEG_FS);
+	assert_int_equal(s.asize, 4);
+	assert_int_equal(s.opsize, 4);
+	/* addr32 in real mode */
+	assert_int_equal(insn_string_io((const u8[]){ 0x67, 0x6c }, 2, INSN_MODE_16, &s), 2);
+	assert_int_equal(s.asize, 4);
+	/* not a string I/O instruction, truncated, too long */
+	assert_int_equal(insn_string_io((const u8[]){ 0xee }, 1, INSN_MODE_64, &s), INSN_ERR_MISMATCH);
+	assert_int_equal(insn_string_io((const u8[]){ 0xf3 }, 1, INSN_MODE_64, &s), INSN_ERR_TRUNCATED);
+	u8 many[16];
+	memset(many, 0xf3, sizeof(many));
+	assert_int_equal(insn_string_io(many, sizeof(many), INSN_MODE_64, &s), INSN_ERR_TOO_LONG);
+	/* In 32-bit mode 0x48 is DEC, not a prefix. */
+	assert_int_equal(insn_string_io((const u8[]){ 0x48, 0x6e }, 2, INSN_MODE_32, &s), INSN_ERR_MISMATCH);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -702,6 +740,7 @@ int main(void)
 		cmocka_unit_test(test_test_xchg_bt),
 		cmocka_unit_test(test_refusals_leave_state),
 		cmocka_unit_test(test_fuzz),
+		cmocka_unit_test(test_string_io_decode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
