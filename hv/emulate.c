@@ -64,10 +64,11 @@ static enum elem_result seg_check(struct vcpu *v, const struct guest_state *st, 
 				  unsigned size, u64 *la)
 {
 	u8 vec = seg == SEG_SS ? EXC_SS : EXC_GP;
+	bool pe = (st->pg.cr0 & CR0_PE) != 0;   /* real mode: no error code is pushed */
 	if (st->mode == INSN_MODE_64) {
 		*la = ((seg == SEG_FS || seg == SEG_GS) ? st->seg[seg].base : 0) + ea;
 		if (!canonical(*la) || !canonical(*la + size - 1)) {
-			vendor->inject_exception(v, vec, true, 0);
+			vendor->inject_exception(v, vec, pe, 0);
 			return EL_FAULT;
 		}
 		return EL_OK;
@@ -89,7 +90,7 @@ static enum elem_result seg_check(struct vcpu *v, const struct guest_state *st, 
 		}
 	}
 	if (bad) {
-		vendor->inject_exception(v, vec, true, 0);
+		vendor->inject_exception(v, vec, pe, 0);
 		return EL_FAULT;
 	}
 	*la = (s->base + ea) & 0xffffffffull;
