@@ -45,9 +45,9 @@ static void console_byte(struct vcpu *v, u8 c)
 		console_flush(v);
 }
 
-u32 vcpu_port_in(struct vcpu *v, u16 port, unsigned size)
+/* The ports (inlined into handle_io, the hot path; exported for INS/OUTS). */
+static inline u32 port_in(u16 port, unsigned size)
 {
-	(void)v;
 	if (port == HV_CONSOLE_PORT + 5)
 		return 0x60;                       /* LSR: transmitter empty */
 	if (port >= HV_CONSOLE_PORT && port < HV_CONSOLE_PORT + 8)
@@ -55,25 +55,37 @@ u32 vcpu_port_in(struct vcpu *v, u16 port, unsigned size)
 	return size == 4 ? 0xffffffffu : size == 2 ? 0xffff : 0xff;   /* an empty bus reads all ones */
 }
 
+/* `val` may carry bits above `size`: each port takes what it uses. */
+static inline void port_out(struct vcpu *v, u16 port, u32 val)
+{
+	if (port == HV_CONSOLE_PORT)
+		console_byte(v, (u8)val);
+}
+
+u32 vcpu_port_in(struct vcpu *v, u16 port, unsigned size)
+{
+	(void)v;
+	return port_in(port, size);
+}
+
 void vcpu_port_out(struct vcpu *v, u16 port, unsigned size, u32 val)
 {
 	(void)size;
-	if (port == HV_CONSOLE_PORT)
-		console_byte(v, (u8)val);
+	port_out(v, port, val);
 }
 
 static enum exit_action handle_io(struct vcpu *v, struct vm_exit *e)
 {
 	if (e->io.string)
 		return vcpu_string_io(v, e);
-	u64 mask = e->io.size == 4 ? 0xffffffffull : e->io.size == 2 ? 0xffff : 0xff;
 	if (e->io.in) {
-		u64 val = vcpu_port_in(v, e->io.port, e->io.size);
+		u64 mask = e->io.size == 4 ? 0xffffffffull : e->io.size == 2 ? 0xffff : 0xff;
+		u64 val = port_in(e->io.port, e->io.size);
 		v->regs.rax = (v->regs.rax & ~mask) | (val & mask);
 		if (e->io.size == 4)
 			v->regs.rax &= 0xffffffffull;  /* 32-bit results zero-extend */
 	} else {
-		vcpu_port_out(v, e->io.port, e->io.size, (u32)(v->regs.rax & mask));
+		port_out(v, e->io.port, (u32)v->regs.rax);
 	}
 	skip(v, e);
 	return ACTION_RESUME;
