@@ -13,8 +13,8 @@
  * done (RSI/RDI/RCX say so) and RIP stays at the instruction. The port is
  * accessed only once the memory side is known to be good, so a faulting
  * INS consumes no port data. A guest-physical address outside the VM's RAM
- * (a device, or nothing) ends the VM with a reason: string I/O to MMIO is
- * not emulated. One exit moves at most STRIO_CHUNK elements; the rest are
+ * (a device, or nothing), for the data or for a paging-structure entry,
+ * ends the VM with a reason: string I/O to MMIO is not emulated. One exit moves at most STRIO_CHUNK elements; the rest are
  * done by the CPU re-executing the instruction (RIP unchanged), so a huge
  * count stays preemptible.
  */
@@ -117,8 +117,15 @@ static enum elem_result translate(struct vcpu *v, struct guest_state *st, u64 la
 		if (st->mode != INSN_MODE_64)
 			a &= 0xffffffffull;
 		u32 err;
-		if (guest_translate(v->vm, &st->pg, a, write, st->cpl, (st->rflags & RFLAGS_AC) != 0, &gpa[i], &err) !=
-		    GT_OK) {
+		enum guest_xlate x = guest_translate(v->vm, &st->pg, a, write, st->cpl, (st->rflags & RFLAGS_AC) != 0,
+						     &gpa[i], &err);
+		if (x == GT_BAD_WALK) {
+			/* Where the CPU's own walk would take a nested page fault. */
+			vm_fail(v, "%s at linear 0x%llx: its page walk reads guest-physical 0x%llx, outside the VM's RAM",
+				write ? "ins" : "outs", (unsigned long long)a, (unsigned long long)gpa[i]);
+			return EL_END;
+		}
+		if (x == GT_FAULT) {
 			st->cr2 = a;
 			vendor->set_state(v, st);
 			vendor->inject_exception(v, EXC_PF, true, err);

@@ -117,20 +117,29 @@ enum guest_xlate guest_translate(const struct vm *vm, const struct guest_paging 
 	u64 e, rights = PTE_RW | PTE_US;      /* AND of R/W and U/S over the levels */
 	u64 phys = 0;
 
+	u64 at;
+#define READ(addr, size)                                              \
+	do {                                                          \
+		at = (addr);                                          \
+		if (!read_pte_w(vm, at, (size), &e, NULL))            \
+			goto bad_walk;                                \
+	} while (0)
+
 	if (!(g->cr0 & CR0_PG)) {
 		*gpa = la & 0xffffffffull;
 		return GT_OK;
 	}
 	if (!(g->cr4 & CR4_PAE)) {
 		u32 l = (u32)la;
-		if (!read_pte_w(vm, (g->cr3 & 0xfffff000u) + ((l >> 22) << 2), 4, &e, NULL) || !(e & PTE_P))
+		READ((g->cr3 & 0xfffff000u) + ((l >> 22) << 2), 4);
+		if (!(e & PTE_P))
 			goto not_present;
 		rights &= e;
 		if ((e & PTE_PS) && (g->cr4 & BIT(4))) {
 			phys = (e & 0xffc00000u) + (l & 0x3fffff);
 		} else {
-			if (!read_pte_w(vm, (e & 0xfffff000u) + (((l >> 12) & 0x3ff) << 2), 4, &e, NULL) ||
-			    !(e & PTE_P))
+			READ((e & 0xfffff000u) + (((l >> 12) & 0x3ff) << 2), 4);
+			if (!(e & PTE_P))
 				goto not_present;
 			rights &= e;
 			phys = (e & 0xfffff000u) + (l & 0xfff);
@@ -141,7 +150,8 @@ enum guest_xlate guest_translate(const struct vm *vm, const struct guest_paging 
 		int l;
 		for (l = levels - 1; l >= 0; l--) {
 			unsigned idx = levels == 3 && l == 2 ? (la >> 30) & 3 : (la >> (12 + 9 * l)) & 511;
-			if (!read_pte_w(vm, table + idx * 8, 8, &e, NULL) || !(e & PTE_P))
+			READ(table + idx * 8, 8);
+			if (!(e & PTE_P))
 				goto not_present;
 			if (!(levels == 3 && l == 2))
 				rights &= e;          /* PAE PDPTEs carry no R/W, U/S (4.4.1) */
@@ -170,4 +180,8 @@ denied:
 not_present:
 	*pf_error = err;
 	return GT_FAULT;
+bad_walk:
+	*gpa = at;
+	return GT_BAD_WALK;
+#undef READ
 }

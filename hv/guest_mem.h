@@ -44,9 +44,11 @@ static inline __attribute__((always_inline)) bool guest_walk_unchanged(const str
  * level, CR0.WP for supervisor writes, CR4.SMAP for supervisor accesses to
  * user pages with RFLAGS.AC clear). Reserved-bit checks are not made.
  * Returns GT_OK with *gpa, or GT_FAULT with the #PF error code in *pf_error
- * (P W U bits, SDM Vol. 3A 4.7); the caller checks the GPA against RAM.
+ * (P W U bits, SDM Vol. 3A 4.7); the caller checks the GPA against RAM. A
+ * paging-structure entry outside the VM's RAM (where the CPU's own walk
+ * would take a nested page fault) gives GT_BAD_WALK with its address in *gpa.
  */
-enum guest_xlate { GT_OK, GT_FAULT };
+enum guest_xlate { GT_OK, GT_FAULT, GT_BAD_WALK };
 #define PF_ERR_P BIT(0)
 #define PF_ERR_W BIT(1)
 #define PF_ERR_U BIT(2)

@@ -243,6 +243,11 @@ static void test_translate_rights(void **state)
 	assert_int_equal(gpa, 0x00c12345);
 	assert_int_equal(guest_translate(&f->vm, &g32, 0x00812345, false, 3, false, &gpa, &err), GT_FAULT);
 	assert_int_equal(err, PF_ERR_P | PF_ERR_U);
+	/* A table outside RAM: GT_BAD_WALK with its address. */
+	struct guest_paging gbad = { CR0_PG_BIT | CR0_PE_BIT, 0x5000, 0, 0 };
+	*pte32(f, 0x5000 + (0x00400000u >> 22) * 4) = 0x40000000u | PTE_P | PTE_RW;
+	assert_int_equal(guest_translate(&f->vm, &gbad, 0x00401000, false, 0, false, &gpa, &err), GT_BAD_WALK);
+	assert_int_equal(gpa, 0x40000000u + 1 * 4);
 	struct guest_paging off = { CR0_PE_BIT, 0, 0, 0 };
 	assert_int_equal(guest_translate(&f->vm, &off, 0x100001234ull, true, 3, false, &gpa, &err), GT_OK);
 	assert_int_equal(gpa, 0x1234);

@@ -611,7 +611,8 @@ static void test_refusals_leave_state(void **state)
 /* ---- fuzz ---------------------------------------------------------------- */
 
 /*
- * Random bytes, in every mode, at every length: never crashes, never reads
+ * Random bytes, in every mode, at every length (the MMIO emulator and the
+ * INS/OUTS prefix decoder): never crashes, never reads
  * past `avail` (each input is its own allocation of exactly `avail` bytes,
  * and this test is built with AddressSanitizer, which stops on any read
  * beyond it), and a success always has 1 <= len <= avail.
@@ -647,6 +648,14 @@ static void test_fuzz(void **state)
 			c.gpr[i] = (u64)rand() << 32 | (u64)rand();
 		struct mmio_result r;
 		u64 gpa = 0xfee00000 | ((u64)rand() & 0xfff);
+		struct strio_insn si;
+		int slen = insn_string_io(buf, avail, c.mode, &si);
+		if (slen > 0)
+			assert_true((size_t)slen <= avail && si.len == (unsigned)slen &&
+				    (si.opsize == 1 || si.opsize == 2 || si.opsize == 4));
+		else
+			assert_true(slen == INSN_ERR_MISMATCH || slen == INSN_ERR_TRUNCATED ||
+				    slen == INSN_ERR_TOO_LONG);
 		int rc = mmio_emulate(buf, avail, &c, gpa, fuzz_access, &accesses, &r);
 		if (rc == MMIO_OK) {
 			ok++;
