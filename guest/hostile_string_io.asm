@@ -12,6 +12,11 @@
 ;          insb that runs into an unmapped page stops there with #PF
 ;          (CR2 = the page, error code W, the bytes before it written, RCX
 ;          and RDI counting them), and a non-canonical outsb gets #GP(0).
+;   arg 4: rep outsb with RCX = 2^64-1 that never leaves RAM: the guest
+;          maps its whole lower half (128 TiB) onto its first 2 MiB, so the
+;          instruction would run for 2^47 elements before anything stops it.
+;          hv does 256 per exit and re-executes, so the VM is preempted like
+;          any loop and ends at its run limit (`limit`); hv stays responsive.
 ;   arg 3: rep insw with the destination running past the end of guest RAM
 ;          (the guest maps the 2 MiB after its RAM in its own page tables):
 ;          the words inside RAM are written, then hv ends the VM (`fault`,
@@ -47,6 +52,8 @@ start:
         je big_and_faults
         cmp rbx, 3
         je past_ram
+        cmp rbx, 4
+        je endless
 
 ; ---- arg 0: OUTS ----
         lea rsi, [msg]
@@ -212,6 +219,33 @@ past_ram:
         mov dx, 0x80
         rep insw
         HV_PRINTLN 'FAIL: string I/O past the end of RAM returned to the guest'
+        HV_EXIT 1
+
+; ---- arg 4: a count that never ends ----
+endless:
+        mov rdi, HV_PD                  ; every PD entry: the 2 MiB page at 0
+        mov ecx, 512
+.pd:    mov qword [rdi], 0x83           ; present, writable, 2 MiB
+        add rdi, 8
+        loop .pd
+        mov rdi, HV_PDPT                ; every PDPT entry: that PD
+        mov ecx, 512
+.pdpt:  mov qword [rdi], HV_PD | 3
+        add rdi, 8
+        loop .pdpt
+        mov rdi, HV_PML4                ; the lower half's PML4 entries: that PDPT
+        mov ecx, 256
+.pml4:  mov qword [rdi], HV_PDPT | 3
+        add rdi, 8
+        loop .pml4
+        mov rax, cr3
+        mov cr3, rax
+        HV_PRINTLN 'rep outsb with rcx = 2^64-1 over 128 TiB of mapped memory'
+        xor esi, esi
+        mov rcx, -1
+        mov dx, 0x80
+        rep outsb
+        HV_PRINTLN 'FAIL: rep outsb with rcx = 2^64-1 completed'
         HV_EXIT 1
 
 msg:    db 'via rep outsb', 13, 10
