@@ -554,6 +554,72 @@ static void test_test_xchg_bt(void **state)
 	assert_int_equal(run(B(0xf0, 0x0f, 0xa3, 0x0b), &c, DEV_GPA, &d, &r), MMIO_NOT_EMULATED);
 }
 
+/*
+ * What a compiler emits for volatile device accesses: GCC 12 (-O2 and -Os,
+ * x86-64) on readb/w/l/q- and writeb/w/l/q-style accessors, an xAPIC EOI
+ * write and a sign-extending read. Bytes copied from `objdump -d` of
+ *   uint8_t rb(volatile uint8_t *p) { return *p; }   ... and friends.
+ * Each: the access size and direction, and the register result.
+ */
+static void test_compiler_volatile_accesses(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *what;
+		u8 b[10];
+		size_t n;
+		unsigned size;
+		bool write;
+		u64 rax_after;     /* for reads: RAX afterwards (RAX starts all ones) */
+		u64 dev_after;     /* for writes: the register afterwards (starts 0) */
+	} cases[] = {
+		{ "movzbl (%rdi),%eax", { 0x0f, 0xb6, 0x07 }, 3, 1, false, 0x88, 0 },
+		{ "movzwl (%rdi),%eax", { 0x0f, 0xb7, 0x07 }, 3, 2, false, 0x7788, 0 },
+		{ "mov (%rdi),%eax", { 0x8b, 0x07 }, 2, 4, false, 0x55667788, 0 },
+		{ "mov (%rdi),%rax", { 0x48, 0x8b, 0x07 }, 3, 8, false, 0x1122334455667788ull, 0 },
+		{ "mov (%rdi),%al (-Os)", { 0x8a, 0x07 }, 2, 1, false, 0xffffffffffffff88ull, 0 },
+		{ "mov (%rdi),%ax (-Os)", { 0x66, 0x8b, 0x07 }, 3, 2, false, 0xffffffffffff7788ull, 0 },
+		{ "movswl (%rdi),%eax", { 0x0f, 0xbf, 0x07 }, 3, 2, false, 0x7788, 0 },
+		{ "mov %sil,(%rdi)", { 0x40, 0x88, 0x37 }, 3, 1, true, 0, 0xf6 },
+		{ "mov %si,(%rdi)", { 0x66, 0x89, 0x37 }, 3, 2, true, 0, 0xe5f6 },
+		{ "mov %esi,(%rdi)", { 0x89, 0x37 }, 2, 4, true, 0, 0xc3d4e5f6 },
+		{ "mov %rsi,(%rdi)", { 0x48, 0x89, 0x37 }, 3, 8, true, 0, 0xa1b2c3d4e5f6ull },
+		{ "movb $0x5a,(%rdi)", { 0xc6, 0x07, 0x5a }, 3, 1, true, 0, 0x5a },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dev d = { .reg = cases[i].write ? 0 : 0x1122334455667788ull };
+		struct mmio_cpu c = cpu64();
+		struct mmio_result r;
+		c.gpr[RDI] = DEV_GPA;
+		c.gpr[RSI] = 0xa1b2c3d4e5f6ull;
+		c.gpr[RAX] = ~0ull;
+		int rc = mmio_emulate(cases[i].b, cases[i].n, &c, DEV_GPA, dev_access, &d, &r);
+		if (rc != MMIO_OK || r.len != cases[i].n || d.last_size != cases[i].size ||
+		    r.write != cases[i].write || (cases[i].write ? d.reg != cases[i].dev_after
+							    : c.gpr[RAX] != cases[i].rax_after)) {
+			print_error("%s: rc %d len %u size %u write %d rax %#llx dev %#llx (%s)\n", cases[i].what, rc,
+				    r.len, d.last_size, r.write, (unsigned long long)c.gpr[RAX],
+				    (unsigned long long)d.reg, r.why);
+			fail();
+		}
+	}
+	/* xAPIC EOI: movl $0x0,0xb0(%rdi) (-O2) and mov %eax,0xb0(%rdi) (-Os). */
+	struct dev d = { .reg = ~0ull };
+	struct mmio_cpu c = cpu64();
+	struct mmio_result r;
+	c.gpr[RDI] = 0xfee00000;
+	c.gpr[RAX] = 0;
+	assert_int_equal(mmio_emulate((const u8[]){ 0xc7, 0x87, 0xb0, 0, 0, 0, 0, 0, 0, 0 }, 10, &c, 0xfee000b0,
+				      dev_access, &d, &r), MMIO_OK);
+	assert_int_equal(r.len, 10);
+	assert_int_equal(d.reg, 0xffffffff00000000ull);
+	d.reg = ~0ull;
+	assert_int_equal(mmio_emulate((const u8[]){ 0x89, 0x87, 0xb0, 0, 0, 0 }, 6, &c, 0xfee000b0, dev_access, &d, &r),
+			 MMIO_OK);
+	assert_int_equal(r.len, 6);
+	assert_int_equal(d.reg, 0xffffffff00000000ull);
+}
+
 /* ---- refusals ------------------------------------------------------------ */
 
 static void test_refusals_leave_state(void **state)
@@ -747,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_alu_flags_vs_host),
 		cmocka_unit_test(test_alu_forms),
 		cmocka_unit_test(test_test_xchg_bt),
+		cmocka_unit_test(test_compiler_volatile_accesses),
 		cmocka_unit_test(test_refusals_leave_state),
 		cmocka_unit_test(test_fuzz),
 		cmocka_unit_test(test_string_io_decode),
