@@ -246,3 +246,47 @@ bool vcpu_mmio_exit(struct vcpu *v, struct vm_exit *e, mmio_lookup_fn lookup, en
 	*act = ACTION_RESUME;
 	return true;
 }
+
+/* ---- hv's MMIO test device ---- */
+
+struct test_device {
+	struct spinlock lock;
+	u8 regs[0x40];
+	u64 writes, reads;
+};
+static struct test_device test_devices[CFG_MAX_VMS];
+
+static bool test_device_access(void *ctx, u64 gpa, unsigned size, bool is_write, u64 *val)
+{
+	struct test_device *d = ctx;
+	u64 off = gpa - TEST_DEVICE_GPA;
+	spin_lock(&d->lock);
+	if (is_write) {
+		d->writes++;
+		if (off + size <= sizeof(d->regs))
+			memcpy(d->regs + off, val, size);   /* little-endian, like the guest */
+	} else {
+		d->reads++;
+		*val = 0;
+		if (off + size <= sizeof(d->regs))
+			memcpy(val, d->regs + off, size);
+		else if (off == 0x40 && size == 8)
+			*val = d->writes;
+		else if (off == 0x48 && size == 8)
+			*val = d->reads - 1;        /* the reads before this one */
+		else
+			*val = size == 8 ? ~0ull : BIT(8 * size) - 1;
+	}
+	spin_unlock(&d->lock);
+	return true;
+}
+
+bool test_device_lookup(struct vm *vm, u64 gpa, mmio_access_fn *fn, void **ctx)
+{
+	if (!vm->cfg->test_device || gpa < TEST_DEVICE_GPA || gpa >= TEST_DEVICE_GPA + 4096 ||
+	    vm->id >= CFG_MAX_VMS)
+		return false;
+	*fn = test_device_access;
+	*ctx = &test_devices[vm->id];
+	return true;
+}

@@ -40,4 +40,16 @@ typedef bool (*mmio_lookup_fn)(struct vm *vm, u64 gpa, mmio_access_fn *fn, void 
  */
 bool vcpu_mmio_exit(struct vcpu *v, struct vm_exit *e, mmio_lookup_fn lookup, enum exit_action *act);
 
+/*
+ * hv's MMIO test device, for a VM with `test_device = on` (docs/guest-abi.md):
+ * one page at TEST_DEVICE_GPA. Offsets 0x00-0x3F: eight 64-bit scratch
+ * registers, accessed at any size and offset within them; 0x40: the number
+ * of writes the device took so far, 0x48: of reads before this one
+ * (both read-only, 64-bit);
+ * any other offset reads all ones and ignores writes. The lookup the NPF
+ * exit uses until the device bus replaces it.
+ */
+#define TEST_DEVICE_GPA 0xFEDF0000ull
+bool test_device_lookup(struct vm *vm, u64 gpa, mmio_access_fn *fn, void **ctx);
+
 #endif

@@ -342,11 +342,11 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		       v->id, (unsigned long long)vendor->get_rip(v));
 		return ACTION_STOP;
 	case EXIT_NPF: {
-		/* A device page: emulate the access. The device bus (hv/dev/bus.c,
-		 * not on this branch yet) passes its lookup here; with none, every
-		 * NPF is outside the VM's memory as before. */
+		/* A device page: emulate the access. The only device so far is
+		 * hv's test device (config `test_device`); the device bus
+		 * (hv/dev/bus.c) will pass its own lookup here. */
 		enum exit_action act;
-		if (vcpu_mmio_exit(v, e, NULL, &act))
+		if (vcpu_mmio_exit(v, e, test_device_lookup, &act))
 			return act;
 		vm_fail(v, "vCPU %u accessed guest-physical 0x%llx, outside its %llu MiB of memory",
 			v->id, (unsigned long long)e->npf.gpa, (unsigned long long)(v->vm->mem_size >> 20));
