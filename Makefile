@@ -43,7 +43,7 @@ HV_C := \
 	boot/efi/efi_main.c \
 	hv/main.c hv/mm.c hv/vm.c hv/vcpu.c hv/sched.c hv/guest_mem.c \
 	hv/policy.c hv/barrier.c hv/trace.c hv/report.c \
-	hv/config.c hv/insn.c hv/pagetable.c hv/spec.c \
+	hv/config.c hv/insn.c hv/mmio.c hv/emulate.c hv/pagetable.c hv/spec.c \
 	hv/lib/string.c hv/lib/format.c \
 	hv/x86/serial.c hv/x86/fbcon.c hv/x86/font8x16.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/acpi_parse.c hv/x86/smp.c \
 	hv/x86/protect.c hv/x86/spec_hw.c \
@@ -54,7 +54,7 @@ HV_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(HV_C)) $(patsubst %.S,$(B)/obj/%.o,$(HV
 
 GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
 
-UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_acpi_parse $(B)/unit/test_insn $(B)/unit/test_pagetable $(B)/unit/test_guest_mem \
+UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_acpi_parse $(B)/unit/test_insn $(B)/unit/test_mmio $(B)/unit/test_pagetable $(B)/unit/test_guest_mem \
 	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive \
 	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests \
 	$(B)/unit/test_linux $(B)/unit/test_acpi \
@@ -170,6 +170,11 @@ $(B)/unit/test_config: tests/unit/test_config.c hv/config.c hv/lib/format.c hv/c
 $(B)/unit/test_insn: tests/unit/test_insn.c hv/insn.c hv/lib/format.c hv/insn.h
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
+# Built with AddressSanitizer: its fuzz test checks the decoder never reads
+# past the bytes it is given.
+$(B)/unit/test_mmio: tests/unit/test_mmio.c hv/mmio.c hv/lib/format.c hv/mmio.h hv/insn.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=all -o $@ $(filter %.c,$^) -lcmocka
 $(B)/unit/test_pagetable: tests/unit/test_pagetable.c hv/pagetable.c hv/lib/format.c hv/pagetable.h
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka

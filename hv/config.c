@@ -129,6 +129,7 @@ enum key_id {
 	K_LIMIT_MS,
 	K_EXPECT,
 	K_ARG,
+	K_TEST_DEVICE,
 	K_COUNT
 };
 
@@ -163,11 +164,12 @@ static const struct key keys[K_COUNT] = {
 	[K_LIMIT_MS] = { "limit_ms", NULL, 0, 3600000 },
 	[K_EXPECT] = { "expect", "exit [STATUS], shutdown, limit, halt or fault", 0, 0 },
 	[K_ARG] = { "arg", NULL, 0, ~0ull },
+	[K_TEST_DEVICE] = { "test_device", "on or off", 0, 0 },
 };
 
 #define GLOBAL_KEY_LIST "policy, track, slice_us, trace, virtual_ibpb, force_wrmsr, mitigations, pcpus, " \
 	"console, clock, on_end, host_x2apic"
-#define VM_KEY_LIST "image, mode, memory, vcpus, pin, ibpb, limit_ms, expect, arg"
+#define VM_KEY_LIST "image, mode, memory, vcpus, pin, ibpb, limit_ms, expect, arg, test_device"
 
 /* ---- parser state --------------------------------------------------------- */
 
@@ -748,6 +750,8 @@ static int set_value(struct parser *ps, enum key_id k, struct span v)
 		return value_expect(ps, v);
 	case K_ARG:
 		return value_number(ps, k, v, &vm->arg);
+	case K_TEST_DEVICE:
+		return value_bool(ps, k, v, &vm->test_device);
 	case K_COUNT:
 		break;
 	}

@@ -45,6 +45,7 @@ struct vm_config {
 	enum vm_result expect;        /* default RESULT_EXIT */
 	int expect_status;            /* for RESULT_EXIT; default 0 */
 	u64 arg;                      /* passed to the guest in RBX at start; default 0 */
+	bool test_device;             /* hv's MMIO test device (hv/emulate.c); default off */
 };
 
 /* console = ...: a mask; 0 (no key) = every console the machine has. */

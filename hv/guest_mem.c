@@ -6,7 +6,10 @@
 #include "x86/cpu.h"
 
 #define PTE_P BIT(0)
+#define PTE_RW BIT(1)
+#define PTE_US BIT(2)
 #define PTE_PS BIT(7)
+#define CR4_SMAP BIT(21)   /* SDM Vol. 3A 2.5 */
 
 bool guest_phys_ok(const struct vm *vm, u64 gpa, u64 len)
 {
@@ -102,4 +105,85 @@ size_t guest_read_linear(const struct vm *vm, const struct guest_paging *g, u64 
 		done += chunk;
 	}
 	return done;
+}
+
+/*
+ * One walk that also gathers the rights of every level (SDM Vol. 3A 4.6.1:
+ * an access is allowed only if every paging-structure entry allows it).
+ */
+enum guest_xlate guest_translate(const struct vm *vm, const struct guest_paging *g, u64 la, bool write,
+				 unsigned cpl, bool ac, u64 *gpa, u32 *pf_error)
+{
+	bool user = cpl == 3;
+	u32 err = (write ? (u32)PF_ERR_W : 0) | (user ? (u32)PF_ERR_U : 0);
+	u64 e, rights = PTE_RW | PTE_US;      /* AND of R/W and U/S over the levels */
+	u64 phys = 0;
+
+	u64 at;
+#define READ(addr, size)                                              \
+	do {                                                          \
+		at = (addr);                                          \
+		if (!read_pte_w(vm, at, (size), &e, NULL))            \
+			goto bad_walk;                                \
+	} while (0)
+
+	if (!(g->cr0 & CR0_PG)) {
+		*gpa = la & 0xffffffffull;
+		return GT_OK;
+	}
+	if (!(g->cr4 & CR4_PAE)) {
+		u32 l = (u32)la;
+		READ((g->cr3 & 0xfffff000u) + ((l >> 22) << 2), 4);
+		if (!(e & PTE_P))
+			goto not_present;
+		rights &= e;
+		if ((e & PTE_PS) && (g->cr4 & BIT(4))) {
+			phys = (e & 0xffc00000u) + (l & 0x3fffff);
+		} else {
+			READ((e & 0xfffff000u) + (((l >> 12) & 0x3ff) << 2), 4);
+			if (!(e & PTE_P))
+				goto not_present;
+			rights &= e;
+			phys = (e & 0xfffff000u) + (l & 0xfff);
+		}
+	} else {
+		int levels = (g->efer & EFER_LMA) ? 4 : 3;
+		u64 table = levels == 4 ? (g->cr3 & 0x000ffffffffff000ull) : (g->cr3 & 0xffffffe0u);
+		int l;
+		for (l = levels - 1; l >= 0; l--) {
+			unsigned idx = levels == 3 && l == 2 ? (la >> 30) & 3 : (la >> (12 + 9 * l)) & 511;
+			READ(table + idx * 8, 8);
+			if (!(e & PTE_P))
+				goto not_present;
+			if (!(levels == 3 && l == 2))
+				rights &= e;          /* PAE PDPTEs carry no R/W, U/S (4.4.1) */
+			if (l > 0 && l < 3 && (e & PTE_PS) && !(levels == 3 && l == 2)) {
+				u64 size = BIT(12 + 9 * l);
+				phys = (e & 0x000ffffffffff000ull & ~(size - 1)) + (la & (size - 1));
+				break;
+			}
+			table = e & 0x000ffffffffff000ull;
+		}
+		if (l < 0)
+			phys = table + (la & 0xfff);
+	}
+	/* Present everywhere: now the rights (4.6.1). */
+	if (user && !(rights & PTE_US))
+		goto denied;
+	if (write && !(rights & PTE_RW) && (user || (g->cr0 & CR0_WP)))
+		goto denied;
+	if (!user && (rights & PTE_US) && (g->cr4 & CR4_SMAP) && !ac)
+		goto denied;
+	*gpa = phys;
+	return GT_OK;
+denied:
+	*pf_error = err | PF_ERR_P;
+	return GT_FAULT;
+not_present:
+	*pf_error = err;
+	return GT_FAULT;
+bad_walk:
+	*gpa = at;
+	return GT_BAD_WALK;
+#undef READ
 }

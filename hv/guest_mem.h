@@ -38,6 +38,23 @@ static inline __attribute__((always_inline)) bool guest_walk_unchanged(const str
 		((*w->word[2] ^ w->val[2]) & w->mask[2]) | ((*w->word[3] ^ w->val[3]) & w->mask[3])) == 0;
 }
 
+/*
+ * Translate a data access to linear address la the way the guest's CPU
+ * would, with its permission checks (SDM Vol. 3A 4.6: U/S and R/W of every
+ * level, CR0.WP for supervisor writes, CR4.SMAP for supervisor accesses to
+ * user pages with RFLAGS.AC clear). Reserved-bit checks are not made.
+ * Returns GT_OK with *gpa, or GT_FAULT with the #PF error code in *pf_error
+ * (P W U bits, SDM Vol. 3A 4.7); the caller checks the GPA against RAM. A
+ * paging-structure entry outside the VM's RAM (where the CPU's own walk
+ * would take a nested page fault) gives GT_BAD_WALK with its address in *gpa.
+ */
+enum guest_xlate { GT_OK, GT_FAULT, GT_BAD_WALK };
+#define PF_ERR_P BIT(0)
+#define PF_ERR_W BIT(1)
+#define PF_ERR_U BIT(2)
+enum guest_xlate guest_translate(const struct vm *vm, const struct guest_paging *g, u64 la, bool write,
+				 unsigned cpl, bool ac, u64 *gpa, u32 *pf_error);
+
 /* Copy up to n bytes at linear address la; returns how many were readable. */
 size_t guest_read_linear(const struct vm *vm, const struct guest_paging *g, u64 la, void *buf, size_t n);
 

@@ -6,6 +6,7 @@
  * run loop re-enters the guest without passing through the scheduler.
  */
 #include "barrier.h"
+#include "emulate.h"
 #include "hv.h"
 #include "hypercall.h"
 #include "spec.h"
@@ -45,24 +46,47 @@ static void console_byte(struct vcpu *v, u8 c)
 		console_flush(v);
 }
 
+/* The ports (inlined into handle_io, the hot path; exported for INS/OUTS). */
+static inline u32 port_in(u16 port, unsigned size)
+{
+	if (port == HV_CONSOLE_PORT + 5)
+		return 0x60;                       /* LSR: transmitter empty */
+	if (port >= HV_CONSOLE_PORT && port < HV_CONSOLE_PORT + 8)
+		return 0;
+	return size == 4 ? 0xffffffffu : size == 2 ? 0xffff : 0xff;   /* an empty bus reads all ones */
+}
+
+/* `val` may carry bits above `size`: each port takes what it uses. */
+static inline void port_out(struct vcpu *v, u16 port, u32 val)
+{
+	if (port == HV_CONSOLE_PORT)
+		console_byte(v, (u8)val);
+}
+
+u32 vcpu_port_in(struct vcpu *v, u16 port, unsigned size)
+{
+	(void)v;
+	return port_in(port, size);
+}
+
+void vcpu_port_out(struct vcpu *v, u16 port, unsigned size, u32 val)
+{
+	(void)size;
+	port_out(v, port, val);
+}
+
 static enum exit_action handle_io(struct vcpu *v, struct vm_exit *e)
 {
-	if (e->io.string) {
-		vm_fail(v, "string I/O (ins/outs) on port 0x%x is not supported", e->io.port);
-		return ACTION_STOP;
-	}
-	u64 mask = e->io.size == 4 ? 0xffffffffull : e->io.size == 2 ? 0xffff : 0xff;
+	if (e->io.string)
+		return vcpu_string_io(v, e);
 	if (e->io.in) {
-		u64 val = mask;                    /* an empty bus reads all ones */
-		if (e->io.port == HV_CONSOLE_PORT + 5)
-			val = 0x60;                    /* LSR: transmitter empty */
-		else if (e->io.port >= HV_CONSOLE_PORT && e->io.port < HV_CONSOLE_PORT + 8)
-			val = 0;
+		u64 mask = e->io.size == 4 ? 0xffffffffull : e->io.size == 2 ? 0xffff : 0xff;
+		u64 val = port_in(e->io.port, e->io.size);
 		v->regs.rax = (v->regs.rax & ~mask) | (val & mask);
 		if (e->io.size == 4)
 			v->regs.rax &= 0xffffffffull;  /* 32-bit results zero-extend */
-	} else if (e->io.port == HV_CONSOLE_PORT) {
-		console_byte(v, (u8)v->regs.rax);
+	} else {
+		port_out(v, e->io.port, (u32)v->regs.rax);
 	}
 	skip(v, e);
 	return ACTION_RESUME;
@@ -313,10 +337,17 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		vm_end(v->vm, RESULT_SHUTDOWN, -1, "vCPU %u triple-faulted (shutdown) at rip 0x%llx",
 		       v->id, (unsigned long long)vendor->get_rip(v));
 		return ACTION_STOP;
-	case EXIT_NPF:
+	case EXIT_NPF: {
+		/* A device page: emulate the access. The only device so far is
+		 * hv's test device (config `test_device`); the device bus
+		 * (hv/dev/bus.c) will pass its own lookup here. */
+		enum exit_action act;
+		if (vcpu_mmio_exit(v, e, test_device_lookup, &act))
+			return act;
 		vm_fail(v, "vCPU %u accessed guest-physical 0x%llx, outside its %llu MiB of memory",
 			v->id, (unsigned long long)e->npf.gpa, (unsigned long long)(v->vm->mem_size >> 20));
 		return ACTION_STOP;
+	}
 	case EXIT_INVALID:
 		vm_fail(v, "VM entry failed: the hardware rejected vCPU %u's state (exit 0x%llx)", v->id,
 			(unsigned long long)e->raw);

@@ -6,7 +6,28 @@
 #ifndef HV_VENDOR_H
 #define HV_VENDOR_H
 
+#include "guest_mem.h"
+#include "mmio.h"
 #include "vm.h"
+
+/* A segment register as emulation needs it (SDM Vol. 3A 3.4.5). */
+struct guest_segment {
+	u64 base;
+	u32 limit;           /* in bytes (granularity applied) */
+	u8 type;             /* descriptor type field: bit 1 writable (data), bit 2 expand-down */
+	bool usable;         /* loaded with a usable descriptor (not null / not VT-x "unusable") */
+	bool db;             /* D/B: an expand-down segment's upper bound is 4 GiB, else 64 KiB */
+};
+
+/* The guest state string I/O and MMIO emulation read (get_state) and write
+ * back (set_state: RSP, RFLAGS and CR2 only). */
+struct guest_state {
+	struct guest_paging pg;
+	enum insn_mode mode;
+	unsigned cpl;
+	u64 rip, rsp, rflags, cr2;
+	struct guest_segment seg[SEG_COUNT];
+};
 
 struct vendor_ops {
 	const char *name;
@@ -32,6 +53,10 @@ struct vendor_ops {
 	bool (*msr_write)(struct vcpu *v, u32 msr, u64 val);
 	/* Stop intercepting writes to PRED_CMD for v (passthrough). */
 	void (*pred_cmd_passthrough)(struct vcpu *v);
+	/* Read / write back the state instruction emulation needs (the slow
+	 * path: string I/O and MMIO exits only). */
+	void (*get_state)(struct vcpu *v, struct guest_state *s);
+	void (*set_state)(struct vcpu *v, const struct guest_state *s);
 	/* Print the guest's state, for fault reports. */
 	void (*dump)(struct vcpu *v);
 };

@@ -710,6 +710,43 @@ void svm_set_v_spec_ctrl(struct vcpu *v, u64 val)
 	*(u64 *)((u8 *)sv(v)->vmcb + VMCB_SAVE_SPEC_CTRL) = val;
 }
 
+/* Segment from the VMCB (APM Vol. 2 15.5.1: attrib packs descriptor bits
+ * 8-15 and 20-23: type 3:0, S 4, DPL 6:5, P 7, AVL 8, L 9, D/B 10, G 11). */
+static struct guest_segment svm_seg(const struct vmcb_seg *sg)
+{
+	return (struct guest_segment){ sg->base, sg->limit, (u8)(sg->attrib & 0xf), (sg->attrib & BIT(7)) != 0,
+				       (sg->attrib & BIT(10)) != 0 };
+}
+
+static void svm_get_state(struct vcpu *v, struct guest_state *st)
+{
+	const struct vmcb_save *g = &sv(v)->vmcb->save;
+	st->pg = (struct guest_paging){ g->cr0, g->cr3, g->cr4, g->efer };
+	st->mode = code_mode(g);
+	st->cpl = g->cpl;
+	st->rip = g->rip;
+	st->rsp = g->rsp;
+	st->rflags = g->rflags;
+	st->cr2 = g->cr2;
+	st->seg[SEG_ES] = svm_seg(&g->es);
+	st->seg[SEG_CS] = svm_seg(&g->cs);
+	st->seg[SEG_SS] = svm_seg(&g->ss);
+	st->seg[SEG_DS] = svm_seg(&g->ds);
+	st->seg[SEG_FS] = svm_seg(&g->fs);
+	st->seg[SEG_GS] = svm_seg(&g->gs);
+	if (!(g->cr0 & CR0_PE) || (g->rflags & BIT(17)))   /* real / virtual-8086 mode: all usable */
+		for (int i = 0; i < SEG_COUNT; i++)
+			st->seg[i].usable = true;
+}
+
+static void svm_set_state(struct vcpu *v, const struct guest_state *st)
+{
+	struct vmcb_save *g = &sv(v)->vmcb->save;
+	g->rsp = st->rsp;
+	g->rflags = st->rflags;
+	g->cr2 = st->cr2;
+}
+
 const struct vendor_ops svm_ops = {
 	.name = "svm",
 	.probe = svm_probe,
@@ -724,5 +761,7 @@ const struct vendor_ops svm_ops = {
 	.msr_read = svm_msr_read,
 	.msr_write = svm_msr_write,
 	.pred_cmd_passthrough = svm_pred_cmd_passthrough,
+	.get_state = svm_get_state,
+	.set_state = svm_set_state,
 	.dump = svm_dump,
 };

@@ -579,8 +579,9 @@ static const u32 passthrough_msrs[] = {
 	MSR_SFMASK, MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
 };
 
-/* Guest segment registers in VMCS order: the encodings step by 2 (Appendix B). */
-enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR };
+/* Guest segment registers in VMCS order: the encodings step by 2 (Appendix B):
+ * ES CS SS DS FS GS (enum mmio_seg, hv/mmio.h), then LDTR and TR. */
+enum { SEG_LDTR = SEG_COUNT, SEG_TR };
 
 static void guest_seg(unsigned seg, u16 sel, u32 ar, u32 limit, u64 base)
 {
@@ -1480,6 +1481,43 @@ static void vmx_dump(struct vcpu *v)
 	vmcs_put(v, b);
 }
 
+/* Guest segment n (ES CS SS DS FS GS: the VMCS fields are 2 apart in that
+ * order, SDM Vol. 3C Appendix B). Access rights: 24.4.1 Table 24-2. */
+static struct guest_segment vmx_seg(unsigned n)
+{
+	u64 ar = vmcs_read(VMCS_GUEST_ES_AR + 2 * n);
+	return (struct guest_segment){ vmcs_read(VMCS_GUEST_ES_BASE + 2 * n),
+				       (u32)vmcs_read(VMCS_GUEST_ES_LIMIT + 2 * n), (u8)(ar & 0xf),
+				       !(ar & AR_UNUSABLE) && (ar & BIT(7)), (ar & AR_DB) != 0 };
+}
+
+static void vmx_get_state(struct vcpu *v, struct guest_state *st)
+{
+	bool b = vmcs_get(v);
+	st->pg = guest_paging();
+	st->mode = code_mode();
+	st->cpl = (unsigned)(vmcs_read(VMCS_GUEST_SS_AR) >> 5) & 3;   /* SS.DPL = CPL (26.3.1.5) */
+	st->rip = vmx_get_rip(v);
+	st->rsp = vmcs_read(VMCS_GUEST_RSP);
+	st->rflags = vmcs_read(VMCS_GUEST_RFLAGS);
+	st->cr2 = read_cr2();            /* VT-x does not switch CR2: the guest's is live */
+	for (unsigned n = 0; n < SEG_COUNT; n++)
+		st->seg[n] = vmx_seg(n);
+	if (!(st->pg.cr0 & CR0_PE) || (st->rflags & BIT(17)))
+		for (int i = 0; i < SEG_COUNT; i++)
+			st->seg[i].usable = true;
+	vmcs_put(v, b);
+}
+
+static void vmx_set_state(struct vcpu *v, const struct guest_state *st)
+{
+	bool b = vmcs_get(v);
+	vmcs_write(VMCS_GUEST_RSP, st->rsp);
+	vmcs_write(VMCS_GUEST_RFLAGS, st->rflags);
+	write_cr2(st->cr2);              /* live until the next entry on this pCPU */
+	vmcs_put(v, b);
+}
+
 const struct vendor_ops vmx_ops = {
 	.name = "vmx",
 	.probe = vmx_probe,
@@ -1494,5 +1532,7 @@ const struct vendor_ops vmx_ops = {
 	.msr_read = vmx_msr_read,
 	.msr_write = vmx_msr_write,
 	.pred_cmd_passthrough = vmx_pred_cmd_passthrough,
+	.get_state = vmx_get_state,
+	.set_state = vmx_set_state,
 	.dump = vmx_dump,
 };

@@ -196,6 +196,63 @@ static void test_no_paging_and_failures(void **state)
 	assert_false(guest_walk(&f->vm, &lm, 0x1000, &gpa, &w));
 }
 
+/* guest_translate: permissions of every level, WP, SMAP, error codes. */
+static void test_translate_rights(void **state)
+{
+	struct fixture *f = *state;
+	const u64 US = 0x4, WP = 1ull << 16, SMAP = 1ull << 21;
+	u64 pml4 = 0x1000, pdpt = 0x2000, pd = 0x3000, pt = 0x4000, page = 0x8000;
+	u64 la = 0x00007f8080201000ull + 0x10;
+	*pte64(f, pml4 + 255 * 8) = pdpt | PTE_P | PTE_RW | US;
+	*pte64(f, pdpt + 2 * 8) = pd | PTE_P | PTE_RW | US;
+	*pte64(f, pd + 1 * 8) = pt | PTE_P | PTE_RW | US;
+	*pte64(f, pt + 1 * 8) = page | PTE_P | PTE_RW | US;
+	struct guest_paging g = { CR0_PG_BIT | CR0_PE_BIT | WP, pml4, CR4_PAE_BIT, EFER_LMA_BIT };
+	u64 gpa = 0;
+	u32 err = 0xdead;
+	assert_int_equal(guest_translate(&f->vm, &g, la, true, 3, false, &gpa, &err), GT_OK);
+	assert_int_equal(gpa, page + 0x10);
+	/* A read-only level (the PD entry) denies writes: P|W|U for a user. */
+	*pte64(f, pd + 1 * 8) &= ~PTE_RW;
+	assert_int_equal(guest_translate(&f->vm, &g, la, true, 3, false, &gpa, &err), GT_FAULT);
+	assert_int_equal(err, PF_ERR_P | PF_ERR_W | PF_ERR_U);
+	assert_int_equal(guest_translate(&f->vm, &g, la, false, 3, false, &gpa, &err), GT_OK);
+	/* Supervisor write: faults with CR0.WP, allowed without. */
+	assert_int_equal(guest_translate(&f->vm, &g, la, true, 0, false, &gpa, &err), GT_FAULT);
+	assert_int_equal(err, PF_ERR_P | PF_ERR_W);
+	g.cr0 &= ~WP;
+	assert_int_equal(guest_translate(&f->vm, &g, la, true, 0, false, &gpa, &err), GT_OK);
+	/* SMAP: supervisor access to a user page faults unless AC. */
+	g.cr4 |= SMAP;
+	assert_int_equal(guest_translate(&f->vm, &g, la, false, 0, false, &gpa, &err), GT_FAULT);
+	assert_int_equal(err, PF_ERR_P);
+	assert_int_equal(guest_translate(&f->vm, &g, la, false, 0, true, &gpa, &err), GT_OK);
+	g.cr4 &= ~SMAP;
+	/* A supervisor-only PT entry denies the user. */
+	*pte64(f, pt + 1 * 8) &= ~US;
+	assert_int_equal(guest_translate(&f->vm, &g, la, false, 3, false, &gpa, &err), GT_FAULT);
+	assert_int_equal(err, PF_ERR_P | PF_ERR_U);
+	/* Not present: P clear in the error code. */
+	*pte64(f, pt + 1 * 8) = 0;
+	assert_int_equal(guest_translate(&f->vm, &g, la, true, 0, false, &gpa, &err), GT_FAULT);
+	assert_int_equal(err, PF_ERR_W);
+	/* 32-bit paging, 4 MiB page, and paging off. */
+	*pte32(f, 0x5000 + (0x00800000u >> 22) * 4) = 0x00c00000u | PTE_P | PTE_PS;
+	struct guest_paging g32 = { CR0_PG_BIT | CR0_PE_BIT, 0x5000, CR4_PSE_BIT, 0 };
+	assert_int_equal(guest_translate(&f->vm, &g32, 0x00812345, false, 0, false, &gpa, &err), GT_OK);
+	assert_int_equal(gpa, 0x00c12345);
+	assert_int_equal(guest_translate(&f->vm, &g32, 0x00812345, false, 3, false, &gpa, &err), GT_FAULT);
+	assert_int_equal(err, PF_ERR_P | PF_ERR_U);
+	/* A table outside RAM: GT_BAD_WALK with its address. */
+	struct guest_paging gbad = { CR0_PG_BIT | CR0_PE_BIT, 0x5000, 0, 0 };
+	*pte32(f, 0x5000 + (0x00400000u >> 22) * 4) = 0x40000000u | PTE_P | PTE_RW;
+	assert_int_equal(guest_translate(&f->vm, &gbad, 0x00401000, false, 0, false, &gpa, &err), GT_BAD_WALK);
+	assert_int_equal(gpa, 0x40000000u + 1 * 4);
+	struct guest_paging off = { CR0_PE_BIT, 0, 0, 0 };
+	assert_int_equal(guest_translate(&f->vm, &off, 0x100001234ull, true, 3, false, &gpa, &err), GT_OK);
+	assert_int_equal(gpa, 0x1234);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +261,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pae_paging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_4level_paging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_paging_and_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_translate_rights, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
