@@ -19,7 +19,8 @@ CONFIG   ?= tests/configs/demo.cfg
 # Debian packages hv needs to build and test (`make deps` installs the missing ones).
 DEPS := gcc make binutils nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools \
         libcmocka-dev python3 \
-        grub-pc-bin grub-efi-amd64-bin grub-common xorriso bochs bochsbios vgabios
+        grub-pc-bin grub-efi-amd64-bin grub-common xorriso bochs bochsbios vgabios \
+        python3-matplotlib
 
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes
 # Freestanding, position independent (the UEFI loader relocates us), no SSE
@@ -49,7 +50,7 @@ UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_insn $(B)/unit/test_pagetable
 	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive \
 	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests
 
-.PHONY: all deps run test unit compare bench profile qemu-gdb clean help
+.PHONY: all deps run test unit compare bench bench-kvm timeline profile qemu-gdb clean help
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
 
 help:
@@ -59,7 +60,10 @@ help:
 	@echo "make run CONFIG=file.cfg   boot another config"
 	@echo "make test       unit tests, exhaustive policy check, all scenarios on $(TEST_PLATFORMS)"
 	@echo "make compare    run CONFIG under every barrier policy, print a comparison table"
-	@echo "make bench      path lengths of the exit and switch paths (QEMU -icount), memory per vCPU"
+	@echo "make bench      path lengths (SVM in QEMU -icount, VT-x in Bochs, KVM beside), the policy matrix,"
+	@echo "                charts; report in build/bench/report.md (docs/benchmarks.md)"
+	@echo "make bench-kvm  only KVM's figures (Debian's kernel in QEMU, build/bench/kvm.txt)"
+	@echo "make timeline LOG=build/logs/NAME.log   timeline picture of a traced run (build/timeline/)"
 	@echo "make profile    those paths function by function (QEMU single-step trace)"
 	@echo "make qemu-gdb   boot CONFIG with QEMU waiting for gdb on :1234"
 	@echo "make bochs      boot CONFIG in Bochs via GRUB/Multiboot2 ($(BOCHS_PLATFORM); BOCHS_PLATFORM=...)"
@@ -179,7 +183,8 @@ unit: $(UNIT_TESTS)
 # ---- running --------------------------------------------------------------------
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(PYTHON) tests/run.py boot $(CONFIG)
+	@$(PYTHON) tests/run.py boot $(CONFIG); s=$$?; \
+	  $(PYTHON) tests/timeline.py --for-config $(CONFIG) || true; exit $$s
 
 test: deps
 	@$(MAKE) --no-print-directory all
@@ -188,6 +193,14 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	$(PYTHON) tests/bench.py
+
+bench-kvm: deps
+	$(PYTHON) tests/kvm/bench_kvm.py
+
+LOG ?=
+timeline:
+	@test -n "$(LOG)" || { echo "make timeline LOG=build/logs/NAME.log"; exit 2; }
+	$(PYTHON) tests/timeline.py $(LOG)
 
 # Instruction counts per function along each exit path (docs/benchmarks.md).
 profile: deps
