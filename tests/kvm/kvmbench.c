@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -158,10 +159,25 @@ static void vcpu_enter_at(struct vcpu *v, enum entry e, uint32_t n)
 		die("KVM_SET_REGS");
 }
 
-/* KVM_RUN until an exit to user space other than PORT_USER; returns the port. */
-static int vcpu_run_to_port(struct vcpu *v)
+/* A repetition that does not end within REP_SECONDS of (virtual) time is
+ * reported as hung and its loop abandoned: a lost wake-up must not hang the
+ * whole run. Only the main thread takes SIGALRM. */
+#define REP_SECONDS 60
+#define PORT_HUNG (-1)
+static volatile sig_atomic_t rep_expired;
+static void on_alarm(int sig)
+{
+	(void)sig;
+	rep_expired = 1;
+}
+
+/* KVM_RUN until an exit to user space other than PORT_USER; returns the
+ * port, or PORT_HUNG once the repetition's time is up. */
+static int vcpu_run_to_port(struct vcpu *v, int timed)
 {
 	for (;;) {
+		if (timed && rep_expired)
+			return PORT_HUNG;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -200,12 +216,16 @@ static void *v1_thread(void *arg)
 {
 	struct ctx *c = arg;
 	struct vcpu *v = &c->vcpus[1];
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	vcpu_enter_at(v, c->l->v1, 0);
 	if (c->l->v0 == E_PP_V0) {
 		for (;;) {
 			while (__atomic_load_n(&c->turn, __ATOMIC_SEQ_CST) != 1)
 				futex_wait(&c->turn, 0);
-			int port = vcpu_run_to_port(v);
+			int port = vcpu_run_to_port(v, 0);
 			if (port != PORT_PP)
 				die("vCPU 1 exited to port 0x%x", port);
 			__atomic_store_n(&c->turn, 0, __ATOMIC_SEQ_CST);
@@ -213,12 +233,12 @@ static void *v1_thread(void *arg)
 		}
 	}
 	/* IPI + HLT: vCPU 1 runs on its own; it reports once that its APIC is on */
-	int port = vcpu_run_to_port(v);
+	int port = vcpu_run_to_port(v, 0);
 	if (port != PORT_READY)
 		die("vCPU 1 exited to port 0x%x, expected 0x%x", port, PORT_READY);
 	__atomic_store_n(&c->v1_ready, 1, __ATOMIC_SEQ_CST);
 	futex_wake(&c->v1_ready);
-	port = vcpu_run_to_port(v);
+	port = vcpu_run_to_port(v, 0);
 	die("vCPU 1 exited to port 0x%x", port);
 	return NULL;
 }
@@ -245,6 +265,11 @@ static void run_loop(const struct loop *l, uint32_t n, int reps, struct kvm_cpui
 	pthread_t t;
 	if (l->v1 != E_COUNT) {
 		vcpu_create(vm, 1, &vcpus[1], cpuid);
+		/* with the in-kernel LAPIC an application processor waits for
+		 * INIT/SIPI; this one starts running at once */
+		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+		if (ioctl(vcpus[1].fd, KVM_SET_MP_STATE, &mp) < 0)
+			die("KVM_SET_MP_STATE");
 		if (pthread_create(&t, NULL, v1_thread, c))
 			die("pthread_create");
 		if (l->v0 == E_IPI_V0) {
@@ -257,16 +282,29 @@ static void run_loop(const struct loop *l, uint32_t n, int reps, struct kvm_cpui
 		vcpu_enter_at(&vcpus[0], l->v0, n);
 		stats_now(&a);
 		int port;
+		rep_expired = 0;
+		alarm(REP_SECONDS);
 		for (;;) {
-			port = vcpu_run_to_port(&vcpus[0]);
+			port = vcpu_run_to_port(&vcpus[0], 1);
 			if (port != PORT_PP || l->v0 != E_PP_V0)
 				break;
 			__atomic_store_n(&c->turn, 1, __ATOMIC_SEQ_CST);
 			futex_wake(&c->turn);
-			while (__atomic_load_n(&c->turn, __ATOMIC_SEQ_CST) != 0)
+			while (__atomic_load_n(&c->turn, __ATOMIC_SEQ_CST) != 0 && !rep_expired)
 				futex_wait(&c->turn, 1);
 		}
+		alarm(0);
 		stats_now(&b);
+		if (port == PORT_HUNG) {
+			struct kvm_regs r;
+			ioctl(vcpus[0].fd, KVM_GET_REGS, &r);
+			printf("kvmbench loop=%s rep=%d hung: no end after %d s; vCPU 0 at ip 0x%llx, "
+			       "esi %llu; exits %llu halt %llu in the meantime\n", l->name, rep, REP_SECONDS,
+			       (unsigned long long)r.rip, (unsigned long long)r.rsi,
+			       (unsigned long long)(b.exits - a.exits), (unsigned long long)(b.halt - a.halt));
+			fflush(stdout);
+			return;
+		}
 		if (port != PORT_DONE)
 			die("loop %s: vCPU 0 exited to port 0x%x", l->name, port);
 		uint64_t t0, t1;
@@ -307,6 +345,8 @@ int main(int argc, char **argv)
 	if (run_size <= 0)
 		die("KVM_GET_VCPU_MMAP_SIZE");
 	struct kvm_cpuid2 *cpuid = supported_cpuid();
+	struct sigaction sa = { .sa_handler = on_alarm };   /* no SA_RESTART: KVM_RUN returns EINTR */
+	sigaction(SIGALRM, &sa, NULL);
 	printf("kvmbench: start n=%u reps=%d api=%d\n", n, reps, ioctl(kvm_fd, KVM_GET_API_VERSION, 0));
 	for (unsigned i = 0; i < sizeof loops / sizeof loops[0]; i++) {
 		/* each VM gets its own memory: an earlier VM's vCPU 1 may still run */
