@@ -7,7 +7,10 @@
 ;              opt-in); 2 before every yield (like Linux spectre_v2_user=on
 ;              on every task switch); 3 before every 4th yield
 ;   bit  2     migrate: before each yield, HC_MIGRATE to pCPU
-;              (vCPU id + step) mod 4 (a refusal is counted, not fatal)
+;              (2 x vCPU id + step mod 2) mod 4: each vCPU goes back and
+;              forth between two pCPUs of its own, so it often comes back
+;              to a pCPU where nothing ran since it left (a refusal is
+;              counted, not fatal)
 ;   bits 8-15  vCPUs in the whole run (all VMs), for the per-step figure
 ;   bits 16-31 STEPS per vCPU
 ;
@@ -49,7 +52,9 @@ start:
 .step:
         test r13d, 4
         jz .no_migrate
-        lea rax, [r12 + r14]
+        mov eax, r14d
+        and eax, 1
+        lea rax, [rax + r12 * 2]
         and eax, 3
         HV_MIGRATE rax
         test rax, rax

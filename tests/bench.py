@@ -27,9 +27,11 @@ build/bench/kvm-shift7.log. docs/benchmarks.md explains the method.
 """
 
 import argparse
+import json
 import os
 import platform as host_platform
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import accel, bochs, cli, esp, judge, oracle as oracle_mod, platforms, qemu  # noqa: E402
-from harness.common import BUILD, HV_EFI, LOG_DIR, ORACLE, ROOT, rel  # noqa: E402
+from harness.common import BUILD, CHILDREN, HV_EFI, LOG_DIR, ORACLE, ROOT, rel  # noqa: E402
 
 SHIFT = 7
 ICOUNT = ["-icount", "shift=%d,sleep=off" % SHIFT]
@@ -99,10 +101,11 @@ WORKLOADS = [
      "(like spectre_v2_user=on)", 1, [("a", 4, 2)]),
     ("ibpb-once", "1 VM, 4 vCPUs on 1 pCPU, one guest IBPB at start (like a prctl opt-in)",
      1, [("a", 4, 1)]),
-    ("mixed-4x2", "4 VMs x 2 vCPUs on 2 pCPUs: no IBPB, IBPB once, on every switch, "
-     "on every 4th", 2, [("m0", 2, 0), ("m1", 2, 1), ("m2", 2, 2), ("m3", 2, 3)]),
-    ("migrate-4p", "2 VMs x 2 vCPUs on 4 pCPUs, every step migrates; VM a issues IBPB "
-     "every 4th step", 4, [("a", 2, 3 | 4), ("b", 2, 4)]),
+    ("mixed-4x2", "4 VMs x 2 vCPUs on 2 pCPUs (VM i pinned to pCPU i mod 2): no IBPB, IBPB "
+     "once, on every switch, on every 4th", 2, [("m0", 2, 0), ("m1", 2, 1), ("m2", 2, 2), ("m3", 2, 3)]),
+    ("migrate-4p", "2 VMs x 2 vCPUs on 4 pCPUs; every step each vCPU of VM a moves to the "
+     "other of its two pCPUs (vCPU 0: 0 and 1, vCPU 1: 2 and 3) and every 4th step issues "
+     "IBPB; VM b only yields, wherever the scheduler puts it", 4, [("a", 2, 3 | 4), ("b", 2, 0)]),
 ]
 
 
@@ -152,6 +155,11 @@ def path_config(vms, vcpus, memory, extra):
 GUEST_FIXED = [5]     # set by the QEMU run (it comes first in BACKENDS)
 
 
+def config(vms, vcpus, memory):
+    """The path benchmark's config, first variant (tests/profile.py uses it)."""
+    return path_config(vms, vcpus, memory, VARIANTS[0][1])
+
+
 def hv_paths(backend, platform_name, variant, extra, timeout):
     """{path key: instructions}, plus switch scaling and memory per vCPU."""
     res = {"switch_scale": []}
@@ -183,7 +191,9 @@ def hv_paths(backend, platform_name, variant, extra, timeout):
             return (delta / per_insn - fixed) / count
         if name.startswith("exits"):
             for key, _, counter, _ in PATHS:
-                if isinstance(counter, int):
+                if isinstance(counter, tuple):       # (counter, why it is the same figure)
+                    counter = counter[0]
+                if counter is not None:
                     res[key] = per(kv(log, "vm.b0.counter.%d" % counter), ITER)
             res["bytes_per_vcpu"] = kv(log, "hv.bytes_per_vcpu")
             res["loop"] = per(calib, ITER)
@@ -200,9 +210,12 @@ def matrix_config(workload, policy, track):
     total = sum(v[1] for v in vms)
     lines = ["policy = %s" % policy, "track = %s" % track, "trace = on", "virtual_ibpb = on",
              "pcpus = %d" % pcpus, "slice_us = 10000000", ""]
-    for name, vcpus, mode in vms:
+    for i, (name, vcpus, mode) in enumerate(vms):
         lines += ["[vm %s]" % name, "image = matrix.bin", "vcpus = %d" % vcpus,
-                  "arg = %d" % marg(mode, total), ""]
+                  "arg = %d" % marg(mode, total)]
+        if workload[0] == "mixed-4x2":
+            lines.append("pin = %d" % (i % pcpus))
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -310,8 +323,8 @@ def charts(out_dir, paths_res, kvm, cells):
         wl = [w[0] for w in WORKLOADS]
         pols = [p[0] for p in POLICIES]
         for stem, ylabel, val in (
-                ("barriers", "barriers per 1,000 vCPU switches",
-                 lambda c: 1000.0 * c["issued"] / c["switches"] if c["switches"] else 0),
+                ("barriers", "barriers per 1,000 vCPU entries",
+                 lambda c: 1000.0 * c["issued"] / c["entries"] if c["entries"] else 0),
                 ("instructions", "instructions per unit of guest work (one guest task switch)",
                  lambda c: c["per_unit"])):
             fig, ax = plt.subplots(figsize=(10, 4.5))
@@ -330,7 +343,7 @@ def charts(out_dir, paths_res, kvm, cells):
     return made, None
 
 
-def report(out_dir, paths_res, kvm, kvm_err, cells, made, chart_err, seconds, checks):
+def report(out_dir, paths_res, kvm, kvm_err, cells, made, chart_err, seconds, checks, repeat):
     L = ["# hv benchmark report", "",
          "Written by `make bench` (tests/bench.py). Every figure is a count of emulated",
          "instructions, deterministic run to run; docs/benchmarks.md explains the method.", "",
@@ -385,6 +398,10 @@ def report(out_dir, paths_res, kvm, kvm_err, cells, made, chart_err, seconds, ch
             L.append("| %s | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
                 name, x["per_event"], x["spread"], x["exits"], x["emul"], x["io"], x["halt"]))
         L += ["", "Per event, from KVM's debugfs counters over the timed repetitions."]
+        if i.get("hung"):
+            L += ["", "Repetitions that did not end within the runner's time limit (left out; "
+                  "the loop's later repetitions were not run):", ""]
+            L += ["- `%s`" % h for h in i["hung"]]
         L += ["", "```"] + i["lines"] + ["```"]
     else:
         L += ["", "KVM: not measured: %s" % kvm_err]
@@ -397,28 +414,31 @@ def report(out_dir, paths_res, kvm, kvm_err, cells, made, chart_err, seconds, ch
         L.append("")
         for w in WORKLOADS:
             L.append("- **%s**: %s" % (w[0], w[1]))
-        L += ["", "| workload | policy | switches | barriers | intra-VM | cross-VM | migration | "
+        L += ["", "| workload | policy | entries | switches | barriers | intra-VM | cross-VM | migration | "
               "policy-only | holes | oracle minimum | violations | PRED_CMD exits | instr. per unit |",
-              "|---|---|" + "---:|" * 11]
+              "|---|---|" + "---:|" * 12]
         for c in cells:
             o = c["oracle"]
-            L.append("| %s | %s | %d | %d | %d | %d | %d | %d | %d | %s | %s | %d | %s |" % (
-                c["workload"], c["policy"], c["switches"], c["issued"], c["intra"], c["cross"],
+            L.append("| %s | %s | %d | %d | %d | %d | %d | %d | %d | %d | %s | %s | %d | %s |" % (
+                c["workload"], c["policy"], c["entries"], c["switches"], c["issued"], c["intra"], c["cross"],
                 c["migr"], c["pol"], c["holes"], o.get("required", "–"), o.get("violations", "–"),
                 c["pred_cmd"], fmt(c["per_unit"])))
-        L += ["", "barriers = issued by hv; intra-VM / cross-VM / migration = issued and needed by "
+        L += ["", "entries = vCPU dispatches; switches = those where the pCPU last ran another vCPU "
+              "(a vCPU coming back to a pCPU it left is an entry, not a switch); "
+              "barriers = issued by hv; intra-VM / cross-VM / migration = issued and needed by "
               "the contract for that reason; policy-only = issued only because the policy says so; "
               "holes = needed and skipped; oracle minimum / violations = build/oracle on the trace; "
               "instr. per unit = instructions (hv and all guests, all pCPUs) per step of guest work.",
               "", "Checks (issue 13's acceptance):", ""]
         L += ["- %s: %s" % ("PASS" if ok else "FAIL", what) for ok, what in checks]
-        for stem, alt in (("barriers", "barriers per 1,000 switches"), ("instructions", "instructions per unit")):
+        for stem, alt in (("barriers", "barriers per 1,000 entries"), ("instructions", "instructions per unit")):
             if stem in made:
                 L += ["", "![%s](%s.png)" % (alt, stem)]
     else:
         L.append("not run (--no-matrix)")
     if chart_err:
         L += ["", "Charts: " + chart_err]
+    L += ["", "## Run to run", ""] + repeat
     tl = [p for p in sorted(out_dir.glob("timeline-*.png"))]
     if tl:
         L += ["", "## Timelines", ""]
@@ -426,6 +446,50 @@ def report(out_dir, paths_res, kvm, kvm_err, cells, made, chart_err, seconds, ch
             L += ["![%s](%s)" % (p.stem, p.name), ""]
     (out_dir / "report.md").write_text("\n".join(L) + "\n")
     return "\n".join(L)
+
+
+def counts(paths_res, kvm, cells):
+    """Every measured count, flat, for comparing two runs."""
+    out = {}
+    for (b, v), r in paths_res.items():
+        for k, x in r.items():
+            if isinstance(x, (int, float)):
+                out["hv %s %s %s" % (b, v, k)] = round(x, 4)
+        for n, c in r.get("switch_scale", []):
+            out["hv %s %s switch-%d" % (b, v, n)] = round(c, 4)
+    if kvm:
+        for name, x in kvm["loops"].items():
+            out["kvm %s" % name] = round(x["per_event"], 4)
+    for c in cells:
+        for k in ("entries", "switches", "issued", "holes", "pred_cmd", "per_unit"):
+            out["matrix %s %s %s" % (c["workload"], c["policy"], k)] = c[k]
+        for k, x in c["oracle"].items():
+            out["matrix %s %s oracle-%s" % (c["workload"], c["policy"], k)] = x
+    return out
+
+
+def compare_runs(path, now):
+    """Lines saying how this run's counts compare with the previous run's
+    (path, if it exists); then path holds this run's."""
+    lines = []
+    if path.exists():
+        try:
+            before = json.loads(path.read_text())
+        except ValueError:
+            before = {}
+        same = [k for k in now if k in before and before[k] == now[k]]
+        diff = [k for k in now if k in before and before[k] != now[k]]
+        lines.append("Compared with the previous `make bench` (its counts were in `%s`): %d counts "
+                     "identical, %d different, %d new." % (rel(path), len(same), len(diff),
+                                                           len([k for k in now if k not in before])))
+        multi = {w[0] for w in WORKLOADS if w[2] > 1}
+        for k in diff:
+            why = " (a run on several pCPUs)" if any(" %s " % m in k for m in multi) else ""
+            lines.append("- %s: %s before, %s now%s" % (k, before[k], now[k], why))
+    else:
+        lines.append("No previous run's counts to compare with (`%s`)." % rel(path))
+    path.write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
+    return lines
 
 
 def acceptance(cells):
@@ -474,6 +538,13 @@ def main():
     have_mpl = timeline.ensure_matplotlib()
     if not have_mpl:
         print("bench: python3-matplotlib missing: no charts or timelines (make deps installs it)")
+    def on_term(signum, frame):
+        CHILDREN.stop_all()          # hv's emulators
+        if "bench_kvm" in sys.modules:
+            for p in list(sys.modules["bench_kvm"].RUNNING):
+                p.kill()
+        raise SystemExit("bench: stopped by signal %d" % signum)
+    signal.signal(signal.SIGTERM, on_term)
     start = time.time()
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -488,12 +559,12 @@ def main():
         try:
             sys.path.insert(0, str(ROOT / "tests" / "kvm"))
             import bench_kvm
-            kvm_box["res"] = bench_kvm.measure(shift=SHIFT, log_path=out_dir / "kvm-shift%d.log" % SHIFT)
+            kvm_box["res"] = bench_kvm.measure(shift=SHIFT, log_path=out_dir / ("kvm-shift%d.log" % SHIFT))
         except (RuntimeError, SystemExit, subprocess.CalledProcessError, OSError) as e:
             kvm_box["err"] = str(e)
     kt = None
     if not args.no_kvm:
-        kt = threading.Thread(target=kvm_job)
+        kt = threading.Thread(target=kvm_job, daemon=True)
         kt.start()
         print("bench: KVM measurement started (Debian kernel in QEMU; log %s)" %
               rel(out_dir / ("kvm-shift%d.log" % SHIFT)))
@@ -550,7 +621,9 @@ def main():
         print("bench: KVM not measured: %s" % kvm_err)
     made, chart_err = charts(out_dir, paths_res, kvm, cells)
     checks = acceptance(cells)
-    text = report(out_dir, paths_res, kvm, kvm_err, cells, made, chart_err, time.time() - start, checks)
+    repeat = compare_runs(out_dir / "counts.json", counts(paths_res, kvm, cells))
+    text = report(out_dir, paths_res, kvm, kvm_err, cells, made, chart_err, time.time() - start, checks,
+                  repeat)
     print(text)
     print("bench: report %s (%.0f s)" % (rel(out_dir / "report.md"), time.time() - start))
     return 0 if all(ok for ok, _ in checks) else 1

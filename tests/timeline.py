@@ -126,8 +126,8 @@ def draw(text, out_prefix, title=None):
         return colorsys.hls_to_rgb(h, min(l, 0.85), s)
 
     span = events[-1]["seq"] - events[0]["seq"] + 1
-    width = min(40, max(9, span / 12))
-    fig, ax = plt.subplots(figsize=(width, 1.6 + 0.9 * npcpus))
+    width = min(24, max(9, span / 12))
+    fig, ax = plt.subplots(figsize=(width, max(3.2, 1.6 + 0.9 * npcpus)))
     for p, g, s, e in stays(events):
         ax.broken_barh([(s, max(e - s, 0.6))], (p - 0.3, 0.6), facecolors=[colour(g)],
                        edgecolors="black", linewidth=0.3)

@@ -40,6 +40,7 @@ LOOPS = ["calib", "cpuid", "hypercall", "pio-kernel", "pio-user", "switch-user",
 # kvm-amd's module and the ones it needs: resolved from .modinfo below.
 ROOT_MODULE = "kvm-amd"
 RTC_BASE = "2024-01-01T00:00:00"
+RUNNING = []      # the QEMU of a measurement in progress, for a caller's signal handler
 
 
 def qemu_cmd(vmlinuz, initrd, shift):
@@ -188,6 +189,7 @@ def measure(shift=7, n=1000, reps=6, timeout=900, log_path=None):
         f.write((" ".join(cmd) + "\n").encode())
         f.flush()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+        RUNNING.append(proc)
         try:
             proc.wait(timeout=timeout)
             timed_out = False
@@ -195,11 +197,18 @@ def measure(shift=7, n=1000, reps=6, timeout=900, log_path=None):
             proc.kill()
             proc.wait()
             timed_out = True
+        except BaseException:        # interrupted (SIGTERM, ^C): never leave QEMU behind
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            RUNNING.remove(proc)
     out = log_path.read_bytes().decode("utf-8", "replace")
     res = parse(out, shift)
     info = dict(kernel=got["kernel_pkg"], modules=mods, seconds=time.time() - t0,
                 log=log_path, shift=shift, n=n, reps=reps, cmd=cmd,
-                lines=[l for l in out.splitlines() if l.startswith("bench-kvm:")])
+                lines=[l for l in out.splitlines() if l.startswith("bench-kvm:")],
+                hung=[l.strip() for l in out.splitlines() if " hung: " in l])
     fixed = res.pop("_fixed")
     info["fixed"] = fixed
     missing = [l for l in LOOPS if l not in res]
@@ -234,6 +243,7 @@ def main():
     lines = ["KVM (%s, QEMU TCG -cpu max, -icount shift=%d): instructions per event, %d timed "
              "repetitions of %d after a warm-up" % (r["info"]["kernel"], args.shift, args.reps - 1, args.n)]
     lines += r["info"]["lines"]
+    lines += ["hung (left out): " + h for h in r["info"]["hung"]]
     lines.append("%-12s %10s %8s %7s %7s %7s %7s" % ("loop", "per event", "spread", "exits", "emul",
                                                     "io", "halt"))
     for name in LOOPS:

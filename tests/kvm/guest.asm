@@ -21,7 +21,10 @@ org 0x1000
 
 T0      equ 0x500               ; start TSC (8 bytes)
 T1      equ 0x508               ; end TSC
-VEC     equ 0x40                ; the IPI vector; its IVT slot is at VEC * 4
+CNT0    equ 0x510               ; IPIs vCPU 0 has taken (its handler counts)
+CNT1    equ 0x514               ; IPIs vCPU 1 has taken
+VEC0    equ 0x40                ; the vector vCPU 0 is sent; IVT slot at VEC0 * 4
+VEC1    equ 0x41                ; the vector vCPU 1 is sent
 
 MSR_APIC_BASE equ 0x1B          ; SDM vol. 3A 10.4.4: bit 11 = enable, bit 10 = x2APIC
 X2_EOI        equ 0x80B         ; SDM vol. 3A 10.12.1.2: x2APIC MSR = 0x800 + (MMIO offset >> 4)
@@ -96,11 +99,13 @@ pp_v1:
 .l:     out 0xF2, al
         jmp .l
 
-; x2APIC on, software-enabled, IPI handler installed
+; x2APIC on, software-enabled, IPI handlers installed
 %macro APIC_ON 0
         cli
-        mov word [VEC * 4], handler
-        mov word [VEC * 4 + 2], 0
+        mov word [VEC0 * 4], handler0
+        mov word [VEC0 * 4 + 2], 0
+        mov word [VEC1 * 4], handler1
+        mov word [VEC1 * 4 + 2], 0
         mov ecx, MSR_APIC_BASE
         rdmsr
         or eax, (1 << 11) | (1 << 10)
@@ -110,18 +115,29 @@ pp_v1:
         xor edx, edx
         wrmsr
 %endmacro
-; fixed IPI, vector VEC, to x2APIC id %1 (SDM vol. 3A 10.12.9: ICR as one MSR)
-%macro IPI_TO 1
+; fixed IPI, vector %2, to x2APIC id %1 (SDM vol. 3A 10.12.9: ICR as one MSR)
+%macro IPI_TO 2
         mov ecx, X2_ICR
-        mov eax, VEC
+        mov eax, %2
         mov edx, %1
         wrmsr
 %endmacro
 
-handler:
+; Halt until counter %1 moves away from EBX: a wake-up without the expected
+; interrupt halts again, so the ping-pong can never lose step.
+%macro WAIT_IPI 1
+%%w:    sti
+        hlt                     ; STI shadow: the IPI cannot slip in before the HLT
+        cli
+        cmp [%1], ebx
+        je %%w
+%endmacro
+
+%macro HANDLER 1                ; count the IPI in %1, EOI
         push eax
         push ecx
         push edx
+        inc dword [%1]
         mov ecx, X2_EOI
         xor eax, eax
         xor edx, edx
@@ -130,38 +146,41 @@ handler:
         pop ecx
         pop eax
         iret
+%endmacro
+handler0:
+        HANDLER CNT0
+handler1:
+        HANDLER CNT1
 
 ; IPI + HLT ping-pong: vCPU 0 sends, halts until vCPU 1's IPI comes back
 ipi_v0:
         APIC_ON
         START
-.l:     IPI_TO 1
-        sti
-        hlt                     ; STI shadow: the IPI cannot slip in before the HLT
-        cli
+.l:     mov ebx, [CNT0]
+        IPI_TO 1, VEC1
+        WAIT_IPI CNT0
         dec esi
         jnz .l
         STOP
 ipi_v1:
         APIC_ON
+        mov ebx, [CNT1]
         out 0xF3, al            ; tell the runner vCPU 1 can take IPIs now
-.l:     sti
-        hlt
-        cli
-        IPI_TO 0
+.l:     WAIT_IPI CNT1
+        mov ebx, [CNT1]
+        IPI_TO 0, VEC0
         jmp .l
 
 ; self-IPI + HLT + EOI on one vCPU, no switch
 selfipi:
         APIC_ON
         START
-.l:     mov ecx, X2_ICR
-        mov eax, VEC | (1 << 18) ; destination shorthand 01 = self
+.l:     mov ebx, [CNT0]
+        mov ecx, X2_ICR
+        mov eax, VEC0 | (1 << 18) ; destination shorthand 01 = self
         xor edx, edx
         wrmsr
-        sti
-        hlt
-        cli
+        WAIT_IPI CNT0
         dec esi
         jnz .l
         STOP
