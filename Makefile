@@ -183,7 +183,7 @@ unit: $(UNIT_TESTS)
 # ---- running --------------------------------------------------------------------
 run: deps
 	@$(MAKE) --no-print-directory all
-	@$(PYTHON) tests/run.py boot $(CONFIG); s=$$?; \
+	@echo "$(PYTHON) tests/run.py boot $(CONFIG)"; $(PYTHON) tests/run.py boot $(CONFIG); s=$$?; \
 	  $(PYTHON) tests/timeline.py --for-config $(CONFIG) || true; exit $$s
 
 test: deps

@@ -140,27 +140,29 @@ def draw(text, out_prefix, title=None):
                     "config": "tab:purple", "policy": "tab:gray"}
     style_skip = {"hole": ("X", "red", 80), "not-opted-in": ("v", "dimgray", 25),
                   "config": ("s", "purple", 20), "clean": (".", "lightgray", 12)}
-    labelled = 0
+    # label the first migration-hole barrier and the first hole of each pCPU
+    # (more labels would only pile up on one another)
+    labelled_mig, labelled_hole = set(), set()
     for e in events:
         if e["kind"] == "entry":
             p, reason = int(e["p"]), e.get("reason", "")
             if e.get("barrier") == "1":
                 ax.vlines(e["seq"], p - 0.45, p + 0.45, colors=style_issued.get(reason, "black"),
                           linewidth=2.2, zorder=3)
-                if reason == "migration" and labelled < 6:
+                if reason == "migration" and p not in labelled_mig:
                     ax.annotate("migration-hole barrier\n(v%s back on pCPU %d)" % (e["v"], p),
-                                xy=(e["seq"], p + 0.45), xytext=(e["seq"], p + 0.85 + 0.3 * (labelled % 2)),
+                                xy=(e["seq"], p + 0.45), xytext=(e["seq"], p + 0.85),
                                 ha="center", fontsize=8, color="tab:red",
                                 arrowprops=dict(arrowstyle="->", color="tab:red"), zorder=5)
-                    labelled += 1
+                    labelled_mig.add(p)
             elif reason in style_skip:
                 mk, c, sz = style_skip[reason]
                 ax.scatter([e["seq"]], [p - 0.42], marker=mk, color=c, s=sz, zorder=4)
-                if reason == "hole" and labelled < 6:
+                if reason == "hole" and p not in labelled_hole:
                     ax.annotate("hole: barrier required, skipped", xy=(e["seq"], p - 0.42),
                                 xytext=(e["seq"], p - 0.9), ha="center", fontsize=8, color="red",
                                 arrowprops=dict(arrowstyle="->", color="red"), zorder=5)
-                    labelled += 1
+                    labelled_hole.add(p)
         elif e["kind"] == "ibpb":
             ax.scatter([e["seq"]], [int(e["p"]) + 0.38], marker="*", color="orange",
                        edgecolors="black", linewidths=0.4, s=90, zorder=4)
