@@ -180,7 +180,7 @@ def parse(text, shift):
 def measure(shift=7, n=1000, reps=6, timeout=900, log_path=None):
     got = linux_fetch.fetch()
     initrd, mods = build_initrd(got, n, reps)
-    log_path = Path(log_path or BUILD / ("kvm-shift%d.log" % shift))
+    log_path = Path(log_path or ROOT / "build" / "bench" / ("kvm-shift%d.log" % shift))
     cmd = qemu_cmd(got["vmlinuz"], initrd, shift)
     t0 = time.time()
     log_path.parent.mkdir(parents=True, exist_ok=True)
