@@ -18,7 +18,12 @@
  * window (N, or 2N for the two-vCPU loops: one iteration of vCPU 0 is two
  * vCPU switches); X/Y/Z/H are KVM's debugfs counters (exits, insn_emulation,
  * io_exits, halt_exits) after minus before the repetition. The Python side
- * divides. Built with gcc -static; needs /dev/kvm and debugfs mounted.
+ * divides. A repetition that has not ended after REP_SECONDS prints
+ *
+ *   kvmbench loop=NAME rep=R hung: ...
+ *
+ * instead, and the loop's remaining repetitions are skipped. Built with
+ * gcc -static; needs /dev/kvm and debugfs mounted.
  */
 #define _GNU_SOURCE
 #include <errno.h>
