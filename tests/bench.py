@@ -94,7 +94,7 @@ def marg(mode, total_vcpus, steps=STEPS):
     return mode | (total_vcpus << 8) | (steps << 16)
 
 
-# name, description, pcpus, [(VM name, vCPUs, matrix mode)]
+# name, description, pcpus, [(VM name, vCPUs, matrix mode[, pin])]
 WORKLOADS = [
     ("no-ibpb", "1 VM, 4 vCPUs on 1 pCPU, the guest never issues IBPB", 1, [("a", 4, 0)]),
     ("ibpb-every", "1 VM, 4 vCPUs on 1 pCPU, guest IBPB on every task switch "
@@ -102,10 +102,12 @@ WORKLOADS = [
     ("ibpb-once", "1 VM, 4 vCPUs on 1 pCPU, one guest IBPB at start (like a prctl opt-in)",
      1, [("a", 4, 1)]),
     ("mixed-4x2", "4 VMs x 2 vCPUs on 2 pCPUs (VM i pinned to pCPU i mod 2): no IBPB, IBPB "
-     "once, on every switch, on every 4th", 2, [("m0", 2, 0), ("m1", 2, 1), ("m2", 2, 2), ("m3", 2, 3)]),
+     "once, on every switch, on every 4th", 2,
+     [("m0", 2, 0, "0"), ("m1", 2, 1, "1"), ("m2", 2, 2, "0"), ("m3", 2, 3, "1")]),
     ("migrate-4p", "2 VMs x 2 vCPUs on 4 pCPUs; every step each vCPU of VM a moves to the "
      "other of its two pCPUs (vCPU 0: 0 and 1, vCPU 1: 2 and 3) and every 4th step issues "
-     "IBPB; VM b only yields, wherever the scheduler puts it", 4, [("a", 2, 3 | 4), ("b", 2, 0)]),
+     "IBPB; VM b only yields, its vCPUs pinned to pCPUs 2 and 3", 4,
+     [("a", 2, 3 | 4), ("b", 2, 0, "2,3")]),
 ]
 
 
@@ -210,11 +212,11 @@ def matrix_config(workload, policy, track):
     total = sum(v[1] for v in vms)
     lines = ["policy = %s" % policy, "track = %s" % track, "trace = on", "virtual_ibpb = on",
              "pcpus = %d" % pcpus, "slice_us = 10000000", ""]
-    for i, (name, vcpus, mode) in enumerate(vms):
+    for name, vcpus, mode, *pin in vms:
         lines += ["[vm %s]" % name, "image = matrix.bin", "vcpus = %d" % vcpus,
                   "arg = %d" % marg(mode, total)]
-        if workload[0] == "mixed-4x2":
-            lines.append("pin = %d" % (i % pcpus))
+        if pin:
+            lines.append("pin = %s" % pin[0])
         lines.append("")
     return "\n".join(lines)
 
