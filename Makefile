@@ -20,7 +20,7 @@ CONFIG   ?= tests/configs/demo.cfg
 DEPS := gcc make binutils nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools \
         libcmocka-dev python3 \
         grub-pc-bin grub-efi-amd64-bin grub-common xorriso bochs bochsbios vgabios \
-        acpica-tools
+        acpica-tools python3-matplotlib
 
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes
 # Every indirect branch through a retpoline thunk (hv/x86/thunks.S); no jump
@@ -60,7 +60,7 @@ UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_acpi_parse $(B)/unit/test_ins
 	$(B)/unit/test_linux $(B)/unit/test_acpi \
 	$(B)/unit/test_spec $(B)/unit/test_spec_check
 
-.PHONY: all deps run test unit compare bench profile qemu-gdb clean help linux-initramfs linux-native linux-selfboot
+.PHONY: all deps run test unit compare bench bench-kvm timeline profile qemu-gdb clean help linux-initramfs linux-native linux-selfboot
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
 
 help:
@@ -71,7 +71,10 @@ help:
 	@echo "make test       unit tests, exhaustive policy check, all scenarios on $(TEST_PLATFORMS)"
 	@echo "                (also writes $(JUNIT) and $(TAP); JUNIT=file TAP=file)"
 	@echo "make compare    run CONFIG under every barrier policy, print a comparison table"
-	@echo "make bench      path lengths of the exit and switch paths (QEMU -icount), memory per vCPU"
+	@echo "make bench      path lengths (SVM in QEMU -icount, VT-x in Bochs, KVM beside), the policy matrix,"
+	@echo "                charts; report in build/bench/report.md (docs/benchmarks.md)"
+	@echo "make bench-kvm  only KVM's figures (Debian's kernel in QEMU, build/bench/kvm.txt)"
+	@echo "make timeline LOG=build/logs/NAME.log   timeline picture of a traced run (build/timeline/)"
 	@echo "make profile    those paths function by function (QEMU single-step trace)"
 	@echo "make qemu-gdb   boot CONFIG with QEMU waiting for gdb on :1234"
 	@echo "make bochs      boot CONFIG in Bochs via GRUB/Multiboot2 ($(BOCHS_PLATFORM); BOCHS_PLATFORM=...)"
@@ -240,7 +243,8 @@ linux-selfboot: linux-initramfs
 # ---- running --------------------------------------------------------------------
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(PYTHON) tests/run.py boot $(CONFIG)
+	@echo "$(PYTHON) tests/run.py boot $(CONFIG)"; $(PYTHON) tests/run.py boot $(CONFIG); s=$$?; \
+	  $(PYTHON) tests/timeline.py --for-config $(CONFIG) || true; exit $$s
 
 # Results for CI systems besides the console (docs/testing.md): JUnit XML and
 # TAP; JUNIT= or TAP= (empty) turns one off.
@@ -254,6 +258,14 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	$(PYTHON) tests/bench.py
+
+bench-kvm: deps
+	$(PYTHON) tests/kvm/bench_kvm.py
+
+LOG ?=
+timeline:
+	@test -n "$(LOG)" || { echo "make timeline LOG=build/logs/NAME.log"; exit 2; }
+	$(PYTHON) tests/timeline.py $(LOG)
 
 # Instruction counts per function along each exit path (docs/benchmarks.md).
 profile: deps

@@ -2,19 +2,21 @@
 ; inside the guest with rdtsc (not intercepted). Run it under QEMU with
 ; -icount shift=7,sleep=off: the TSC then advances exactly 128 per emulated
 ; instruction, so (delta / 128) counts the instructions executed by
-; everything - guest, hv, and the emulated VMRUN/#VMEXIT - on the way.
+; everything - guest, hv, and the emulated VMRUN/#VMEXIT - on the way. In
+; Bochs the TSC also advances a fixed amount per instruction; counter 4 (two
+; instructions per iteration) calibrates it. tests/bench.py divides.
 ;
-; vCPU 0 reports (all in instructions, averaged over ITER round trips):
+; vCPU 0 reports raw TSC deltas (tests/bench.py divides by the number of
+; round trips and by the TSC per instruction):
 ;   counter 0  CPUID exit round trip
 ;   counter 1  unknown-hypercall round trip (vmmcall, number 0x99)
 ;   counter 2  port-I/O exit round trip (out to an unused port)
-;   counter 3  one vCPU switch: every vCPU of the VM yields ITER times in
-;              turn; vCPU 0 times its loop and divides by the number of
-;              switches in it (ITER x vCPUs in the run: the config's `arg`,
-;              else this VM's count), so the per-switch figure
-;              includes the guests' own loop instructions (a few)
-;   counter 4  the guest-side overhead of one timing loop iteration without
-;              any exit (subtract it for hv-only figures)
+;   counter 3  vCPU switches: every vCPU of the VM yields ITER times in
+;              turn; vCPU 0 times its loop, which holds ITER x (vCPUs in
+;              the run) switches, so the per-switch figure includes the
+;              guests' own loop instructions (a few)
+;   counter 4  the timing loop without any exit: ITER x 2 instructions
+;              (dec, jnz): the calibration
 ; With several VMs (the 256-vCPU case) each VM's vCPU 0 measures its own.
 bits 64
 default rel
@@ -30,21 +32,14 @@ ITER equ 1000
         mov %1, rax
 %endmacro
 
-%macro PER_ITER 2               ; counter %1 = (r15 - r14) / 128 / %2
+%macro DELTA 1                  ; counter %1 = r15 - r14, raw TSC
         mov rax, r15
         sub rax, r14
-        shr rax, 7
-        xor edx, edx
-        mov rcx, %2
-        div rcx
         HV_REPORT %1, rax
 %endmacro
 
 start:
         mov r12, rdi            ; vCPU id
-        mov r13, rsi            ; vCPU count ...
-        test rbx, rbx
-        cmovnz r13, rbx         ; ... or all vCPUs of the run, from `arg`
         test r12, r12
         jnz .switches
 
@@ -54,7 +49,7 @@ start:
 .l0:    dec ebx
         jnz .l0
         TSC r15
-        PER_ITER 4, ITER
+        DELTA 4
 
         TSC r14
         mov ebx, ITER
@@ -66,7 +61,7 @@ start:
         dec ebx
         jnz .l1
         TSC r15
-        PER_ITER 0, ITER
+        DELTA 0
 
         TSC r14
         mov ebx, ITER
@@ -75,7 +70,7 @@ start:
         dec ebx
         jnz .l2
         TSC r15
-        PER_ITER 1, ITER
+        DELTA 1
 
         TSC r14
         mov ebx, ITER
@@ -84,7 +79,7 @@ start:
         dec ebx
         jnz .l3
         TSC r15
-        PER_ITER 2, ITER
+        DELTA 2
 
 .switches:
         TSC r14
@@ -96,8 +91,6 @@ start:
         TSC r15
         test r12, r12
         jnz .done
-        mov rcx, r13
-        imul rcx, rcx, ITER
-        PER_ITER 3, rcx
+        DELTA 3
 .done:
         HV_EXIT 0
