@@ -58,7 +58,7 @@ UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_acpi_parse $(B)/unit/test_ins
 	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive \
 	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests \
 	$(B)/unit/test_linux $(B)/unit/test_acpi \
-	$(B)/unit/test_spec $(B)/unit/test_spec_check
+	$(B)/unit/test_spec $(B)/unit/test_spec_check $(B)/unit/test_bench_tools
 
 .PHONY: all deps run test unit compare bench bench-kvm timeline profile qemu-gdb clean help linux-initramfs linux-native linux-selfboot
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
@@ -213,6 +213,13 @@ $(B)/unit/test_spec: tests/unit/test_spec.c hv/spec.c hv/config.c hv/lib/format.
 $(B)/unit/test_spec_check: tests/check-spec.py $(wildcard tests/spec-check/*.S) $(B)/hv.so $(B)/hv-mb2.elf
 	@mkdir -p $(@D)
 	printf '#!/bin/sh\ncd "$$(dirname "$$0")/../.." && exec python3 tests/check-spec.py --tap --self-test build/hv.so build/hv-mb2.elf\n' > $@
+	chmod +x $@
+
+# The benchmark's own tooling checked on the host (tests/bench_selftest.py:
+# initramfs writer, module order, KVM runner's output parser, timeline); TAP.
+$(B)/unit/test_bench_tools: tests/bench_selftest.py tests/timeline.py tests/kvm/bench_kvm.py
+	@mkdir -p $(@D)
+	printf '#!/bin/sh\n# tests/bench_selftest.py as one TAP case\ncd "$$(dirname "$$0")/../.." || exit 1\necho 1..1\nif python3 tests/bench_selftest.py > build/bench-selftest.log 2>&1; then\n  echo "ok 1 - benchmark tooling: cpio writer, module order, runner parser, timeline"\nelse\n  echo "not ok 1 - benchmark tooling: see build/bench-selftest.log"; tail -5 build/bench-selftest.log | sed "s/^/# /"\nfi\n' > $@
 	chmod +x $@
 
 # The oracle judged on hand-made traces with known verdicts (TAP, like the others).

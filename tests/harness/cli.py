@@ -32,19 +32,22 @@ class Printer:
         self.lock = threading.Lock()
         self.passed = 0
         self.failed = 0
+        self.skipped = 0        # checks that did not run: neither passed nor failed
         self.entries = []       # report.Entry, for --tap and --junit
 
-    def block(self, lines, passed=0, failed=0, entries=()):
+    def block(self, lines, passed=0, failed=0, entries=(), skipped=0):
         with self.lock:
             self.passed += passed
             self.failed += failed
+            self.skipped += skipped
             self.entries.extend(entries)
             for line in lines:
                 print(line)
             sys.stdout.flush()
 
     def summary(self):
-        print("%d passed, %d failed" % (self.passed, self.failed))
+        print("%d passed, %d failed%s" % (self.passed, self.failed,
+                                          ", %d skipped" % self.skipped if self.skipped else ""))
         sys.stdout.flush()
 
 
@@ -327,7 +330,7 @@ def unit_job(path, printer):
     except Exception as e:          # noqa: BLE001 - one binary fails, the rest go on
         res = unit.UnitResult(path.name, failed=1, problem=harness_error(e))
         res.cases.append((path.name, False, res.problem))
-    total = res.passed + res.failed
+    total = res.passed + res.failed + res.skipped
     what = "unit " + res.binary
     if res.failed == 0:
         detail = "%d test%s" % (total, "" if total == 1 else "s")
@@ -344,7 +347,8 @@ def unit_job(path, printer):
         lines = [status_line(False, what, "%s; %.1f s" % ("; ".join(parts), res.elapsed))]
         for name, msg in res.failures:
             lines.append("FAIL  unit %s%s" % (name, " (%s)" % msg if msg else ""))
-    printer.block(lines, passed=res.passed, failed=res.failed, entries=unit_entries(res))
+    printer.block(lines, passed=res.passed, failed=res.failed, entries=unit_entries(res),
+                  skipped=res.skipped)
 
 
 # ------------------------------------------------------------- selection
@@ -543,6 +547,22 @@ def config_name(config):
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "boot"
 
 
+def config_pcpus(config):
+    """The global `pcpus = N` of an hv config (before its first section), else 1:
+    a boot gives the machine as many CPUs as the config asks hv to use."""
+    try:
+        for line in config.read_text(errors="replace").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line.startswith("["):
+                break
+            key, eq, val = line.partition("=")
+            if eq and key.strip() == "pcpus" and val.strip().isdigit():
+                return max(1, int(val.strip()))
+    except OSError:
+        pass
+    return 1
+
+
 def cmd_boot(args):
     config = Path(args.config).resolve()
     if not config.is_file():
@@ -586,7 +606,8 @@ def cmd_boot(args):
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / ("%s.log" % name)
     bochs_log = log_dir / ("%s.bochs.log" % name)
-    cmd = start_command(platform, name, args.smp, medium, log_path, acc.name, extra)
+    smp = args.smp if args.smp is not None else config_pcpus(config)
+    cmd = start_command(platform, name, smp, medium, log_path, acc.name, extra)
     print("%s: %s (hv.cfg from %s; images: %s%s)" % (
         "esp" if platform.boot == "uefi" else "iso",
         rel(medium), rel(config), " ".join(copied) or "none",
@@ -703,7 +724,8 @@ def parser():
     b.add_argument("config", metavar="CONFIG", help="hv config file (becomes hv.cfg)")
     b.add_argument("-p", "--platform", default=platforms.DEFAULT, metavar="P",
                    help="where to boot (default qemu): " + ", ".join(platforms.BY_NAME))
-    b.add_argument("--smp", type=int, default=1, metavar="N", help="QEMU -smp (default 1)")
+    b.add_argument("--smp", type=int, default=None, metavar="N",
+                   help="CPUs of the emulated machine (default: the config's `pcpus`, else 1)")
     b.add_argument("--timeout", type=float, default=60, metavar="S",
                    help="seconds before QEMU is killed (default 60, 0 = none)")
     b.add_argument("--gdb", action="store_true",
@@ -742,7 +764,7 @@ def main(argv=None):
     args = parser().parse_args(argv)
     if getattr(args, "jobs", 0) < 0:
         parser().error("-j must be >= 0")
-    if getattr(args, "smp", 1) < 1:
+    if getattr(args, "smp", 1) is not None and getattr(args, "smp", 1) < 1:
         parser().error("--smp must be >= 1")
     signal.signal(signal.SIGTERM, _sigterm)
     try:

@@ -81,9 +81,10 @@ def parse_tap(binary, out, returncode, timed_out=False):
             full = "%s.%s" % (binary, name)
             current = None
             if m.group(1) == "ok" or directive:
-                res.passed += 1
-                if directive == "SKIP":
+                if directive == "SKIP":     # not run: never counted as passed
                     res.skipped += 1
+                else:
+                    res.passed += 1
                 res.cases.append((full, True, "# %s" % directive if directive else ""))
             else:
                 res.failed += 1
