@@ -36,6 +36,7 @@ struct svm_vcpu {
 	u8 *msrpm;
 	u64 asid_gen;          /* generation of vmcb->control.asid ... */
 	struct pcpu *asid_pcpu;/* ... on this pCPU */
+	u8 tlb_flush;          /* TLB_CONTROL the next VMRUN needs for the guest's CR writes, or 0 */
 	/* The guest page of the last exiting instruction (a one-entry code TLB). */
 	struct guest_paging code_pg;
 	struct guest_walk code_walk;   /* the entries that translation read */
@@ -56,6 +57,7 @@ void svm_enter(struct guest_regs *regs, u64 vmcb_pa, u64 host_vmcb_pa);
 #define NO_INSN 0x8000000000000000ull
 
 static bool has_nrips;
+static u8 guest_flush;         /* TLB_CONTROL value that flushes one guest's ASID */
 static u32 max_asid;
 static u8 *iopm;
 
@@ -73,6 +75,9 @@ static const char *svm_probe(void)
 	if (!(r.edx & BIT(0)))
 		return "this CPU has SVM but no nested paging (CPUID 8000_000Ah EDX[0])";
 	has_nrips = r.edx & BIT(3);
+	/* FlushByAsid (8000_000Ah EDX[6]): TLB_CONTROL 3 flushes just this ASID,
+	 * else 1 flushes every ASID (APM 15.16.1). */
+	guest_flush = (r.edx & BIT(6)) ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
 	max_asid = r.ebx - 1;      /* ASID 0 is the host's */
 	if (max_asid < 1)
 		return "this CPU reports no guest ASIDs (CPUID 8000_000Ah EBX)";
@@ -178,6 +183,10 @@ static void svm_vcpu_init(struct vcpu *v)
 	/* CR0/CR4 writes: #GP where hardware gives it (QEMU TCG accepts impossible
 	 * values, after which its guest may never see a host interrupt again). */
 	c->intercept_cr = INTERCEPT_CR0_WRITE | INTERCEPT_CR4_WRITE;
+	/* #DB and #AC always (a #DB during #DB delivery, an #AC during #AC
+	 * delivery loop inside the CPU without an exit: CVE-2015-8104 and
+	 * CVE-2015-5307), reflected to the guest; #MC ends the VM (hv/vcpu.c). */
+	c->intercept_exceptions = BIT(EXC_DB) | BIT(EXC_AC) | BIT(EXC_MC);
 	c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_RDPMC |
 			     INTERCEPT_CPUID | INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_INVLPGA |
 			     INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN;
@@ -280,6 +289,9 @@ static int decode_exiting(struct vcpu *v, insn_decoder decode, void *ctx, const 
 		struct guest_walk w;
 		u64 gpa;
 		if (guest_walk(v->vm, &pg, la - off, &gpa, &w) && guest_phys_ok(v->vm, gpa, 4096)) {
+			/* A new walk: the instruction remembered under the old one may
+			 * be in another frame now (docs/security.md I8). */
+			s->insn_rip = NO_INSN;
 			s->code_pg = pg;
 			s->code_la_page = la - off;
 			s->code_gpa_page = gpa;
@@ -390,9 +402,9 @@ static u64 gpr_value(struct vcpu *v, unsigned n)
 }
 
 /* CR0 as the guest may write it (SDM Vol. 3 2.5, AMD APM Vol. 2 3.1.1). */
-static int cr0_check(struct vmcb *vmcb, u64 val)
+static int cr0_check(struct svm_vcpu *s, u64 val)
 {
-	struct vmcb_save *g = &vmcb->save;
+	struct vmcb_save *g = &s->vmcb->save;
 	const u64 known = CR0_PE | CR0_MP | BIT(2) | BIT(3) | CR0_ET | CR0_NE | CR0_WP |
 			  BIT(18) | BIT(29) | BIT(30) | CR0_PG;
 	if (val >> 32)
@@ -415,24 +427,26 @@ static int cr0_check(struct vmcb *vmcb, u64 val)
 		g->efer |= EFER_LMA;                  /* entering long mode */
 	}
 	if (pg_on || pg_off)
-		vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+		s->tlb_flush = guest_flush;           /* APM 15.16: svm_run passes it to VMRUN */
 	g->cr0 = val;
 	return 0;
 }
 
-/* CR4 bits the guest may set: what the CPU has, minus what hv hides. */
-static int cr4_check(struct vmcb_save *g, u64 val)
+/*
+ * CR4 bits the guest may set: guest_cr4_allowed() (hv/vcpu.c). A change of
+ * PGE, PAE, PCIDE or SMEP flushes the guest's TLB on a CPU (SDM Vol. 3A
+ * 4.10.4.1), so hv asks VMRUN to flush the guest's ASID (APM 15.16).
+ */
+#define CR4_PGE BIT(7)
+#define CR4_PCIDE BIT(17)
+#define CR4_SMEP BIT(20)
+static int cr4_check(struct svm_vcpu *s, u64 val)
 {
-	struct cpuid_regs l1 = cpuid(1, 0), l7 = cpuid(7, 0);
-	u64 ok = 0x7ff;                               /* VME .. OSXMMEXCPT */
-	ok |= (l7.ecx & BIT(2)) ? BIT(11) : 0;        /* UMIP */
-	ok |= (l7.ebx & BIT(0)) ? BIT(16) : 0;        /* FSGSBASE */
-	ok |= (l1.ecx & BIT(17)) ? BIT(17) : 0;       /* PCIDE */
-	ok |= (l7.ebx & BIT(7)) ? BIT(20) : 0;        /* SMEP */
-	ok |= (l7.ebx & BIT(20)) ? BIT(21) : 0;       /* SMAP */
-	ok |= (l7.ecx & BIT(3)) ? BIT(22) : 0;        /* PKE: PKRU is switched per vCPU */
-	if ((val & ~ok) || ((g->efer & EFER_LMA) && !(val & CR4_PAE)))
+	struct vmcb_save *g = &s->vmcb->save;
+	if ((val & ~guest_cr4_allowed()) || ((g->efer & EFER_LMA) && !(val & CR4_PAE)))
 		return -1;
+	if ((val ^ g->cr4) & (CR4_PGE | CR4_PAE | CR4_PCIDE | CR4_SMEP))
+		s->tlb_flush = guest_flush;
 	g->cr4 = val;
 	return 0;
 }
@@ -488,7 +502,7 @@ static int cr_write(struct vcpu *v, unsigned which, const char **what)
 		if (code_mode(g) != INSN_MODE_64)
 			val &= 0xffffffffull;
 	}
-	if ((which == 0 ? cr0_check(vmcb, val) : cr4_check(g, val)) < 0) {
+	if ((which == 0 ? cr0_check(sv(v), val) : cr4_check(sv(v), val)) < 0) {
 		svm_inject_exception(v, EXC_GP, true, 0);
 		return 0;
 	}
@@ -508,7 +522,11 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 	 * vCPU must not be relied on by another). When a pCPU runs out, a new
 	 * generation starts with a full flush (APM 15.16).
 	 */
-	vmcb->control.tlb_control = 0;
+	vmcb->control.tlb_control = s->tlb_flush;   /* what the guest's CR writes need, or 0 */
+	if (__builtin_expect(s->tlb_flush != 0, 0)) {
+		__atomic_add_fetch(&v->vm->guest_tlb_flushes, 1, __ATOMIC_RELAXED);
+		s->tlb_flush = 0;
+	}
 	if (s->asid_pcpu != p || s->asid_gen != sp->asid_gen) {
 		if (sp->next_asid > max_asid) {
 			sp->asid_gen++;
@@ -537,6 +555,7 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		need_len = true;
 	} else if (code == SVM_EXIT_VMMCALL) {
 		e->reason = EXIT_HYPERCALL;
+		e->cpl = vmcb->save.cpl;
 		kind = INSN_VMMCALL;
 		need_len = true;
 	} else {
@@ -614,6 +633,19 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		case SVM_EXIT_MONITOR:
 		case SVM_EXIT_MWAIT:
 			e->reason = EXIT_VIRT_INSN;
+			break;
+		case SVM_EXIT_EXCP_BASE + EXC_DB:
+			/* Reflected: the VMCB's DR6 already holds this #DB's status
+			 * bits (APM 15.12.x: the exception's side effects happen
+			 * before the intercept), so the guest sees a normal #DB. */
+			svm_inject_exception(v, EXC_DB, false, 0);
+			e->reason = EXIT_EXCEPTION;
+			e->exc.vector = EXC_DB;
+			break;
+		case SVM_EXIT_EXCP_BASE + EXC_AC:
+			svm_inject_exception(v, EXC_AC, true, 0);   /* #AC's error code is 0 */
+			e->reason = EXIT_EXCEPTION;
+			e->exc.vector = EXC_AC;
 			break;
 		default:
 			if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
