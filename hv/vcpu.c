@@ -148,7 +148,7 @@ static u32 spec_821_eax(u32 host)
 /* ---- end of the speculation-control bits ---- */
 
 /* Leaf 0Bh / 1Fh: the VM's own flat topology (one thread per core). */
-static struct cpuid_regs topology_leaf(const struct vcpu *v, u32 sub)
+static __attribute__((noinline)) struct cpuid_regs topology_leaf(const struct vcpu *v, u32 sub)
 {
 	struct cpuid_regs r = { 0, 0, sub & 0xff, v->id };
 	unsigned n = v->vm->nvcpus, shift = 0;
@@ -168,8 +168,9 @@ static struct cpuid_regs topology_leaf(const struct vcpu *v, u32 sub)
 static void handle_cpuid(struct vcpu *v)
 {
 	u32 leaf = (u32)v->regs.rax, sub = (u32)v->regs.rcx;
-	struct cpuid_regs r = { 0 }, h;
+	struct cpuid_regs r, h;
 	if (leaf >= 0x40000000 && leaf <= 0x400000ff) {
+		r = (struct cpuid_regs){ 0 };
 		if (leaf == 0x40000000) {
 			r.eax = 0x40000000;
 			memcpy(&r.ebx, HV_CPUID_SIGNATURE, 4);
@@ -194,34 +195,6 @@ static void handle_cpuid(struct vcpu *v)
 	case 2:                                                      /* cache descriptors */
 	case 0x15:                                                   /* TSC / crystal clock */
 	case 0x16:                                                   /* frequencies */
-		r = h;
-		break;
-	case 4:                                                      /* caches, without the core counts */
-		r = h;
-		r.eax &= 0x3fff;
-		break;
-	case 7:
-		if (sub == 0) {
-			r.ebx = h.ebx & CPUID_7_EBX;                 /* EAX = 0: no subleaf 1 and up */
-			r.ecx = h.ecx & CPUID_7_ECX;
-			r.edx = (h.edx & CPUID_7_EDX) | spec_7_edx(h.edx);
-		}
-		break;
-	case 0xb:
-	case 0x1f:
-		if (leaf <= MAX_BASIC_LEAF)
-			r = topology_leaf(v, sub);
-		break;
-	case 0x80000000:
-		r = h;
-		if (r.eax > MAX_EXT_LEAF)
-			r.eax = MAX_EXT_LEAF;
-		break;
-	case 0x80000001:
-		r.eax = h.eax;
-		r.ecx = h.ecx & CPUID_81_ECX;
-		r.edx = h.edx & CPUID_81_EDX;
-		break;
 	case 0x80000002:
 	case 0x80000003:
 	case 0x80000004:                                             /* brand string */
@@ -229,21 +202,45 @@ static void handle_cpuid(struct vcpu *v)
 	case 0x80000006:                                             /* cache and TLB sizes */
 		r = h;
 		break;
-	case 0x80000007:
-		r.edx = h.edx & BIT(8);                              /* invariant TSC only */
+	case 4:                                                      /* caches, without the core counts */
+		r = h;
+		r.eax &= 0x3fff;
 		break;
-	case 0x80000008:
-		r.eax = h.eax & 0xffffff;                            /* address sizes */
-		r.ebx = (h.ebx & CPUID_88_EBX_LOW) | spec_88_ebx(h.ebx);
-		break;                                               /* ECX (core count), EDX: 0 */
+	case 7:
+		r = (struct cpuid_regs){ 0 };                        /* EAX = 0: no subleaf 1 and up */
+		if (sub == 0) {
+			r.ebx = h.ebx & CPUID_7_EBX;
+			r.ecx = h.ecx & CPUID_7_ECX;
+			r.edx = (h.edx & CPUID_7_EDX) | spec_7_edx(h.edx);
+		}
+		break;
+	case 0xb:
+	case 0x1f:
+		r = topology_leaf(v, sub);
+		break;
+	case 0x80000000:
+		r = h;
+		if (r.eax > MAX_EXT_LEAF)
+			r.eax = MAX_EXT_LEAF;
+		break;
+	case 0x80000001:
+		r = (struct cpuid_regs){ h.eax, 0, h.ecx & CPUID_81_ECX, h.edx & CPUID_81_EDX };
+		break;
+	case 0x80000007:
+		r = (struct cpuid_regs){ 0, 0, 0, h.edx & BIT(8) };  /* invariant TSC only */
+		break;
+	case 0x80000008:                                             /* address sizes; ECX (core count), EDX: 0 */
+		r = (struct cpuid_regs){ h.eax & 0xffffff, (h.ebx & CPUID_88_EBX_LOW) | spec_88_ebx(h.ebx), 0, 0 };
+		break;
 	case 0x8000001e:
-		r.eax = v->id;                                       /* extended APIC id */
+		r = (struct cpuid_regs){ v->id, 0, 0, 0 };           /* extended APIC id */
 		break;
 	case 0x80000021:
-		r.eax = spec_821_eax(h.eax);
+		r = (struct cpuid_regs){ spec_821_eax(h.eax), 0, 0, 0 };
 		break;
 	default:
-		break;                                               /* not listed: zeros */
+		r = (struct cpuid_regs){ 0 };                        /* not listed: zeros */
+		break;
 	}
 out:
 	v->regs.rax = r.eax;

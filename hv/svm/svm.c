@@ -36,7 +36,6 @@ struct svm_vcpu {
 	u8 *msrpm;
 	u64 asid_gen;          /* generation of vmcb->control.asid ... */
 	struct pcpu *asid_pcpu;/* ... on this pCPU */
-	u8 tlb_flush;          /* TLB_CONTROL the next VMRUN needs for the guest's CR writes, or 0 */
 	/* The guest page of the last exiting instruction (a one-entry code TLB). */
 	struct guest_paging code_pg;
 	struct guest_walk code_walk;   /* the entries that translation read */
@@ -402,9 +401,22 @@ static u64 gpr_value(struct vcpu *v, unsigned n)
 }
 
 /* CR0 as the guest may write it (SDM Vol. 3 2.5, AMD APM Vol. 2 3.1.1). */
-static int cr0_check(struct svm_vcpu *s, u64 val)
+/*
+ * A TLB flush of the guest's ASID at the next VMRUN (APM 15.16), for an
+ * emulated CR write after which a CPU flushes its TLB. Written straight into
+ * TLB_CONTROL, which svm_run clears after each VMRUN (not before: that lost
+ * the request, docs/security.md I7); svm_run may widen it to a full flush.
+ */
+static void request_guest_flush(struct vcpu *v, struct vmcb *vmcb)
 {
-	struct vmcb_save *g = &s->vmcb->save;
+	vmcb->control.tlb_control = guest_flush;
+	__atomic_add_fetch(&v->vm->guest_tlb_flushes, 1, __ATOMIC_RELAXED);
+}
+
+static int cr0_check(struct vcpu *v, u64 val)
+{
+	struct vmcb *vmcb = sv(v)->vmcb;
+	struct vmcb_save *g = &vmcb->save;
 	const u64 known = CR0_PE | CR0_MP | BIT(2) | BIT(3) | CR0_ET | CR0_NE | CR0_WP |
 			  BIT(18) | BIT(29) | BIT(30) | CR0_PG;
 	if (val >> 32)
@@ -427,7 +439,7 @@ static int cr0_check(struct svm_vcpu *s, u64 val)
 		g->efer |= EFER_LMA;                  /* entering long mode */
 	}
 	if (pg_on || pg_off)
-		s->tlb_flush = guest_flush;           /* APM 15.16: svm_run passes it to VMRUN */
+		request_guest_flush(v, vmcb);
 	g->cr0 = val;
 	return 0;
 }
@@ -440,13 +452,13 @@ static int cr0_check(struct svm_vcpu *s, u64 val)
 #define CR4_PGE BIT(7)
 #define CR4_PCIDE BIT(17)
 #define CR4_SMEP BIT(20)
-static int cr4_check(struct svm_vcpu *s, u64 val)
+static int cr4_check(struct vcpu *v, u64 val)
 {
-	struct vmcb_save *g = &s->vmcb->save;
+	struct vmcb_save *g = &sv(v)->vmcb->save;
 	if ((val & ~guest_cr4_allowed()) || ((g->efer & EFER_LMA) && !(val & CR4_PAE)))
 		return -1;
 	if ((val ^ g->cr4) & (CR4_PGE | CR4_PAE | CR4_PCIDE | CR4_SMEP))
-		s->tlb_flush = guest_flush;
+		request_guest_flush(v, sv(v)->vmcb);
 	g->cr4 = val;
 	return 0;
 }
@@ -472,7 +484,7 @@ static int decode_cr_write(const u8 *bytes, size_t avail, enum insn_mode mode, v
 	return insn_cr_write(bytes, avail, mode, &f->op, &f->cr, &f->gpr);
 }
 
-static int cr_write(struct vcpu *v, unsigned which, const char **what)
+static __attribute__((noinline)) int cr_write(struct vcpu *v, unsigned which, const char **what)
 {
 	struct vmcb *vmcb = sv(v)->vmcb;
 	struct vmcb_save *g = &vmcb->save;
@@ -502,7 +514,7 @@ static int cr_write(struct vcpu *v, unsigned which, const char **what)
 		if (code_mode(g) != INSN_MODE_64)
 			val &= 0xffffffffull;
 	}
-	if ((which == 0 ? cr0_check(sv(v), val) : cr4_check(sv(v), val)) < 0) {
+	if ((which == 0 ? cr0_check(v, val) : cr4_check(v, val)) < 0) {
 		svm_inject_exception(v, EXC_GP, true, 0);
 		return 0;
 	}
@@ -522,11 +534,7 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 	 * vCPU must not be relied on by another). When a pCPU runs out, a new
 	 * generation starts with a full flush (APM 15.16).
 	 */
-	vmcb->control.tlb_control = s->tlb_flush;   /* what the guest's CR writes need, or 0 */
-	if (__builtin_expect(s->tlb_flush != 0, 0)) {
-		__atomic_add_fetch(&v->vm->guest_tlb_flushes, 1, __ATOMIC_RELAXED);
-		s->tlb_flush = 0;
-	}
+	/* TLB_CONTROL holds 0 or a guest flush requested since the last VMRUN. */
 	if (s->asid_pcpu != p || s->asid_gen != sp->asid_gen) {
 		if (sp->next_asid > max_asid) {
 			sp->asid_gen++;
@@ -542,6 +550,7 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 	vmcb->save.rax = v->regs.rax;
 	svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
 	v->regs.rax = vmcb->save.rax;
+	vmcb->control.tlb_control = 0;   /* done; the exit's handling may request the next */
 
 	u64 code = vmcb->control.exit_code;
 	u64 info1 = vmcb->control.exit_info1;
@@ -634,24 +643,17 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		case SVM_EXIT_MWAIT:
 			e->reason = EXIT_VIRT_INSN;
 			break;
-		case SVM_EXIT_EXCP_BASE + EXC_DB:
-			/* Reflected: the VMCB's DR6 already holds this #DB's status
-			 * bits (APM 15.12.x: the exception's side effects happen
-			 * before the intercept), so the guest sees a normal #DB. */
-			svm_inject_exception(v, EXC_DB, false, 0);
-			e->reason = EXIT_EXCEPTION;
-			e->exc.vector = EXC_DB;
-			break;
-		case SVM_EXIT_EXCP_BASE + EXC_AC:
-			svm_inject_exception(v, EXC_AC, true, 0);   /* #AC's error code is 0 */
-			e->reason = EXIT_EXCEPTION;
-			e->exc.vector = EXC_AC;
-			break;
 		default:
 			if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
 				e->reason = EXIT_EXCEPTION;
 				e->exc.vector = (u8)(code - SVM_EXIT_EXCP_BASE);
 				e->exc.error = (u32)info1;
+				/* #DB and #AC are reflected: the VMCB's DR6 already holds
+				 * the #DB's status bits (the exception's side effects come
+				 * before the intercept, as KVM relies on), so the guest sees
+				 * the #DB the CPU raised. #AC's error code is 0. */
+				if (e->exc.vector == EXC_DB || e->exc.vector == EXC_AC)
+					svm_inject_exception(v, e->exc.vector, e->exc.vector == EXC_AC, 0);
 			} else {
 				e->reason = EXIT_OTHER;
 			}

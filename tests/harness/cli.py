@@ -157,6 +157,8 @@ def run_scenario(sc, accel_name, verbose, platform=platforms.BY_NAME[platforms.D
 
     reason = judge.verdict(sc, run, log)
     if reason is None and not run.timed_out:
+        if platform.emulator != "qemu":
+            run.pred_cmd_refusals = sc.pred_cmd_refusals
         reason = run.check()
     if run.timed_out and getattr(run, "note", ""):
         reason += "; " + run.note
