@@ -36,24 +36,11 @@ struct svm_vcpu {
 	u8 *msrpm;
 	u64 asid_gen;          /* generation of vmcb->control.asid ... */
 	struct pcpu *asid_pcpu;/* ... on this pCPU */
-	/* The guest page of the last exiting instruction (a one-entry code TLB). */
-	struct guest_paging code_pg;
-	struct guest_walk code_walk;   /* the entries that translation read */
-	u64 code_la_page, code_gpa_page;
-	bool code_valid;
-	/* The last decoded exiting instruction, in that page and at most 8
-	 * bytes long: where (RIP, CS), its bytes and its length. insn_rip is
-	 * NO_INSN (no RIP a guest can have: not canonical) when there is none. */
-	u16 insn_cs_attrib;
-	u32 insn_len;
-	u64 insn_rip, insn_cs_base;
-	const u64 *insn_host;          /* its 8 bytes in hv's view of guest RAM */
-	u64 insn_bytes, insn_mask;
+	/* The code TLB and the last decoded exiting instruction (hv/guest_mem.h). */
+	struct code_cache cc;
 };
 
 void svm_enter(struct guest_regs *regs, u64 vmcb_pa, u64 host_vmcb_pa);
-
-#define NO_INSN 0x8000000000000000ull
 
 static bool has_nrips;
 static u8 guest_flush;         /* TLB_CONTROL value that flushes one guest's ASID */
@@ -169,7 +156,7 @@ static void svm_vcpu_init(struct vcpu *v)
 {
 	struct svm_vcpu *s = kzalloc(sizeof(*s));
 	struct svm_vm *svm = v->vm->vendor;
-	s->insn_rip = NO_INSN;               /* nothing decoded yet */
+	code_cache_init(&s->cc);             /* nothing decoded yet */
 	s->vmcb = page_alloc(1);
 	s->msrpm = page_alloc(2);
 	memset(s->msrpm, 0xff, 2 * 4096);
@@ -280,29 +267,25 @@ static int decode_exiting(struct vcpu *v, insn_decoder decode, void *ctx, const 
 	enum insn_mode mode = code_mode(g);
 	u64 la = mode == INSN_MODE_64 ? g->rip : (g->cs.base + g->rip) & 0xffffffffull;
 	u64 off = la & 0xfff;
-	bool cached = s->code_valid && s->code_la_page == la - off && s->code_pg.cr3 == pg.cr3 &&
-		      s->code_pg.cr0 == pg.cr0 && s->code_pg.cr4 == pg.cr4 && s->code_pg.efer == pg.efer;
-	u64 cached_gpa = s->code_gpa_page;
-	bool current = cached && guest_walk_unchanged(&s->code_walk);
+	struct code_cache *c = &s->cc;
+	bool cached = c->valid && c->la_page == la - off && c->pg.cr3 == pg.cr3 &&
+		      c->pg.cr0 == pg.cr0 && c->pg.cr4 == pg.cr4 && c->pg.efer == pg.efer;
+	u64 cached_gpa = c->gpa_page;
+	bool current = cached && guest_walk_unchanged(&c->walk);
 	if (!current) {
 		struct guest_walk w;
 		u64 gpa;
 		if (guest_walk(v->vm, &pg, la - off, &gpa, &w) && guest_phys_ok(v->vm, gpa, 4096)) {
-			/* A new walk: the instruction remembered under the old one may
-			 * be in another frame now (docs/security.md I8). */
-			s->insn_rip = NO_INSN;
-			s->code_pg = pg;
-			s->code_la_page = la - off;
-			s->code_gpa_page = gpa;
-			s->code_walk = w;
-			s->code_valid = true;
+			/* (this also forgets the remembered instruction, which may be
+			 * in another frame now: docs/security.md I8) */
+			code_cache_set_page(c, &pg, la - off, gpa, &w);
 			current = true;
 		} else if (!cached) {
-			s->code_valid = false;
+			c->valid = false;
 		}       /* else the old translation stays: see the end */
 	}
 	if (current && off <= 4096 - INSN_MAX_LEN) {
-		const u8 *host = guest_phys_ptr(v->vm, s->code_gpa_page + off);
+		const u8 *host = guest_phys_ptr(v->vm, c->gpa_page + off);
 		len = decode(host, INSN_MAX_LEN, mode, ctx);
 		if (len > 0) {
 			*in_place = host;
@@ -327,7 +310,7 @@ static int decode_exiting(struct vcpu *v, insn_decoder decode, void *ctx, const 
 	 * checks the bytes there. (Found by random guest seed 259,
 	 * docs/security.md D10.) Otherwise the first attempt's error stands.
 	 */
-	if (cached && off <= 4096 - INSN_MAX_LEN && !(current && s->code_gpa_page == cached_gpa)) {
+	if (cached && off <= 4096 - INSN_MAX_LEN && !(current && c->gpa_page == cached_gpa)) {
 		int again = decode(guest_phys_ptr(v->vm, cached_gpa + off), INSN_MAX_LEN, mode, ctx);
 		if (again > 0)
 			return again;
@@ -352,16 +335,10 @@ static __attribute__((noinline)) u32 insn_len_decode(struct vcpu *v, enum insn_k
 	const u8 *host;
 	int len = decode_exiting(v, decode_kind, &kind, &host);
 
-	s->insn_rip = NO_INSN;
-	if (host && len <= 8) {
-		s->insn_rip = g->rip;
-		s->insn_cs_base = g->cs.base;
-		s->insn_cs_attrib = g->cs.attrib;
-		s->insn_len = (u32)len;
-		s->insn_host = (const u64 *)host;   /* in place: all 8 bytes are in the page */
-		s->insn_mask = len == 8 ? ~0ull : BIT(8 * len) - 1;
-		s->insn_bytes = *s->insn_host & s->insn_mask;
-	}
+	if (host && len > 0 && len <= 8)   /* in place: all 8 bytes are in the page */
+		code_cache_remember(&s->cc, g->rip, g->cs.base, g->cs.attrib, host, (u32)len);
+	else
+		code_cache_forget_insn(&s->cc);
 	return len > 0 ? (u32)len : 0;
 }
 
@@ -382,11 +359,9 @@ static inline __attribute__((always_inline)) u32 insn_len(struct vcpu *v, enum i
 	struct vmcb_save *g = &vmcb->save;
 	if (has_nrips && vmcb->control.next_rip > g->rip)
 		return (u32)(vmcb->control.next_rip - g->rip);
-	if (s->insn_rip == g->rip && s->code_pg.cr3 == g->cr3 && s->code_pg.cr0 == g->cr0 &&
-	    s->code_pg.cr4 == g->cr4 && s->code_pg.efer == g->efer && s->insn_cs_base == g->cs.base &&
-	    s->insn_cs_attrib == g->cs.attrib && (*s->insn_host & s->insn_mask) == s->insn_bytes &&
-	    guest_walk_unchanged(&s->code_walk))
-		return s->insn_len;
+	struct guest_paging now = { g->cr0, g->cr3, g->cr4, g->efer };
+	if (code_cache_insn_hit(&s->cc, g->rip, g->cs.base, g->cs.attrib, &now))
+		return s->cc.insn_len;
 	return insn_len_decode(v, kind);
 }
 
