@@ -30,6 +30,13 @@ void barrier_init(const struct hv_config *cfg);
 void barrier_execute(void);
 /* A guest's SBPB (PRED_CMD bit 7 alone). */
 void barrier_execute_sbpb(void);
+/* Do guests get SBPB (PRED_CMD bit 7, CPUID 8000_0021h EAX[27])? Only where
+ * the CPU has it and hv offers IBPB: elsewhere bit 7 is reserved (#GP) in
+ * every mode, as the CPU itself answers once writes pass through. */
+static inline bool guest_has_sbpb(void)
+{
+	return barrier_caps.offer_guest && barrier_caps.cpu_sbpb;
+}
 /* Stuff the return stack buffer (asm). */
 void rsb_stuff(void);
 

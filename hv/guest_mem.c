@@ -87,6 +87,38 @@ static bool walk(const struct vm *vm, const struct guest_paging *g, u64 la, u64 
 	return true;
 }
 
+void code_cache_init(struct code_cache *c)
+{
+	*c = (struct code_cache){ .insn_rip = CODE_NO_INSN };
+}
+
+void code_cache_set_page(struct code_cache *c, const struct guest_paging *pg, u64 la_page, u64 gpa_page,
+			 const struct guest_walk *w)
+{
+	c->pg = *pg;
+	c->la_page = la_page;
+	c->gpa_page = gpa_page;
+	c->walk = *w;
+	c->valid = true;
+	c->insn_rip = CODE_NO_INSN;     /* it was read through the old translation */
+}
+
+void code_cache_forget_insn(struct code_cache *c)
+{
+	c->insn_rip = CODE_NO_INSN;
+}
+
+void code_cache_remember(struct code_cache *c, u64 rip, u64 cs_base, u16 cs_attrib, const u8 *host, u32 len)
+{
+	c->insn_rip = rip;
+	c->insn_cs_base = cs_base;
+	c->insn_cs_attrib = cs_attrib;
+	c->insn_len = len;
+	c->insn_host = (const u64 *)host;
+	c->insn_mask = len >= 8 ? ~0ull : (1ull << (8 * len)) - 1;
+	c->insn_bytes = *c->insn_host & c->insn_mask;
+}
+
 size_t guest_read_linear(const struct vm *vm, const struct guest_paging *g, u64 la, void *buf, size_t n)
 {
 	u8 *out = buf;

@@ -58,4 +58,52 @@ enum guest_xlate guest_translate(const struct vm *vm, const struct guest_paging 
 /* Copy up to n bytes at linear address la; returns how many were readable. */
 size_t guest_read_linear(const struct vm *vm, const struct guest_paging *g, u64 la, void *buf, size_t n);
 
+/*
+ * The decode cache of hv/svm/svm.c (SVM without NRIPS): a one-entry code TLB
+ * (the translation of the page of the last exiting instruction, with the
+ * paging registers it was made under and the entries it read) and the last
+ * decoded exiting instruction in that page (at most 8 bytes: where, its
+ * bytes as read through that translation, its length).
+ *
+ * Invariant: the remembered instruction always belongs to the current
+ * translation. code_cache_set_page() replaces the translation and so forgets
+ * the instruction; it is the only way to change it (docs/security.md I8: a
+ * CR-write decode that found the page remapped used to keep the instruction
+ * of the old frame, whose bytes then still matched).
+ */
+#define CODE_NO_INSN 0x8000000000000000ull   /* no RIP a guest can have: not canonical */
+
+struct code_cache {
+	struct guest_paging pg;
+	struct guest_walk walk;
+	u64 la_page, gpa_page;
+	bool valid;                     /* the translation above */
+	u16 insn_cs_attrib;
+	u32 insn_len;
+	u64 insn_rip, insn_cs_base;     /* insn_rip = CODE_NO_INSN: no instruction */
+	const u64 *insn_host;           /* its 8 bytes in hv's view of guest RAM */
+	u64 insn_bytes, insn_mask;
+};
+
+void code_cache_init(struct code_cache *c);
+/* A new translation of the code page (and no remembered instruction). */
+void code_cache_set_page(struct code_cache *c, const struct guest_paging *pg, u64 la_page, u64 gpa_page,
+			 const struct guest_walk *w);
+/* Remember the instruction at rip (CS base and attributes), len <= 8 bytes at
+ * host, which lie inside the current translation's page; or forget it. */
+void code_cache_remember(struct code_cache *c, u64 rip, u64 cs_base, u16 cs_attrib, const u8 *host, u32 len);
+void code_cache_forget_insn(struct code_cache *c);
+
+/* Is the instruction at rip the remembered one: same RIP and CS (so the same
+ * linear address and code size), same paging registers and entries (so the
+ * same guest-physical bytes), bytes unchanged? Then its length is
+ * c->insn_len. Inline: every decoded exit asks (hv/svm/svm.c insn_len). */
+static inline __attribute__((always_inline)) bool code_cache_insn_hit(const struct code_cache *c, u64 rip, u64 cs_base,
+								      u16 cs_attrib, const struct guest_paging *now)
+{
+	return c->insn_rip == rip && c->pg.cr3 == now->cr3 && c->pg.cr0 == now->cr0 && c->pg.cr4 == now->cr4 &&
+	       c->pg.efer == now->efer && c->insn_cs_base == cs_base && c->insn_cs_attrib == cs_attrib &&
+	       (*c->insn_host & c->insn_mask) == c->insn_bytes && guest_walk_unchanged(&c->walk);
+}
+
 #endif

@@ -20,7 +20,7 @@ unsigned npcpus;
 const struct hv_config *hv_cfg;
 extern struct boot_info *hv_bootinfo;
 static u64 vcpu_bytes_total;
-extern bool cpu_has_pku;
+extern bool cpu_has_pku, cpu_fxsave_leak;
 
 /*
  * hv's code and constants must be the same at the end of a run as at the
@@ -111,6 +111,12 @@ static void pcpu_init(unsigned id)
 		write_cr4(read_cr4() | CR4_PKE);
 		cpu_has_pku = true;
 	}
+	/* AMD CPUs without "FP error pointers restored" (8000_0008h EBX[2],
+	 * XSaveErPtr) keep FIP/FDP/FOP across FXRSTOR unless the image has an
+	 * exception pending (AMD APM Vol. 5 FXSAVE/FXRSTOR): sched.c clears them. */
+	if ((cpu_vendor_is("AuthenticAMD") || cpu_vendor_is("HygonGenuine")) &&
+	    !(cpuid(0x80000000, 0).eax >= 0x80000008 && (cpuid(0x80000008, 0).ebx & BIT(2))))
+		cpu_fxsave_leak = true;
 	barrier_pcpu_init(&p->bar, id);
 	spec_pcpu_init();
 	vendor->cpu_init(p);
@@ -241,6 +247,8 @@ static void snapshot(struct report_run *run)
 			.reason = vm->reason, .vcpus = vm->nvcpus, .memory = vm->mem_size,
 			.counters_set = vm->counters_set, .bar = vm->stats,
 			.pred_cmd_writes = vm->pred_cmd_writes,
+			.hypercalls_refused = vm->hypercalls_refused,
+			.guest_tlb_flushes = vm->guest_tlb_flushes,
 			.run_ms = tsc_per_ms ? vm->run_tsc / tsc_per_ms : 0,
 			.opted_in = barrier_vm_opted(&vm->bar),
 			.end_order = vm->end_order,
@@ -271,6 +279,7 @@ static void snapshot(struct report_run *run)
 		.mitigations = spec_report, .mitigations_kv = spec_report_kv,
 		.image_checksum = hv_image_checksum(),
 		.image_intact = hv_image_checksum() == image_checksum_start,
+		.host_nmis = __atomic_load_n(&host_nmis, __ATOMIC_RELAXED),
 	};
 }
 

@@ -166,6 +166,8 @@ void report_format(const struct report_run *run, report_emit_fn emit, void *ctx)
 				emitf(&e, "kv %s.counter.%d=%llu", prefix, c, (unsigned long long)vm->counters[c]);
 		emitf(&e, "kv %s.pred_cmd_writes=%llu", prefix, (unsigned long long)vm->pred_cmd_writes);
 		emitf(&e, "kv %s.opted_in=%d", prefix, vm->opted_in);
+		emitf(&e, "kv %s.hypercalls_refused=%llu", prefix, (unsigned long long)vm->hypercalls_refused);
+		emitf(&e, "kv %s.guest_tlb_flushes=%llu", prefix, (unsigned long long)vm->guest_tlb_flushes);
 		kv_bar(&e, prefix, &vm->bar);
 	}
 	for (unsigned i = 0; i < run->npcpus; i++) {
@@ -182,6 +184,7 @@ void report_format(const struct report_run *run, report_emit_fn emit, void *ctx)
 	emitf(&e, "kv hv.memory_bytes=%llu", (unsigned long long)run->hv_memory);
 	emitf(&e, "kv hv.bytes_per_vcpu=%llu", (unsigned long long)run->bytes_per_vcpu);
 	emitf(&e, "kv hv.image_intact=%d", run->image_intact);
+	emitf(&e, "kv hv.host_nmis=%llu", (unsigned long long)run->host_nmis);
 	if (run->mitigations_kv)
 		run->mitigations_kv(e.fn, e.ctx);
 	emitf(&e, "kv run.ok=%u", ok_count);

@@ -21,6 +21,8 @@ struct report_vm {
 	u32 counters_set;
 	struct bar_stats bar;
 	u64 pred_cmd_writes;
+	u64 hypercalls_refused;   /* from CPL > 0 */
+	u64 guest_tlb_flushes;    /* TLB flushes hv requested for the guest's CR writes */
 	u64 run_ms;
 	bool opted_in;
 	unsigned end_order;       /* 1 = ended first */
@@ -48,6 +50,7 @@ struct report_run {
 	void (*mitigations_kv)(void (*emit)(void *ctx, const char *line), void *ctx);
 	u64 image_checksum;       /* FNV-1a of hv's code and constants at the end */
 	bool image_intact;        /* ... equal to the value at boot */
+	u64 host_nmis;            /* NMIs hv took (counted, not fatal) */
 };
 
 typedef void (*report_emit_fn)(void *ctx, const char *line);

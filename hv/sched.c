@@ -132,11 +132,22 @@ static void count_decision(struct bar_stats *s, const struct bar_decision *d, bo
  * cannot use YMM/ZMM registers at all.
  */
 bool cpu_has_pku;
+/*
+ * AMD CPUs without the FXSAVE error-pointer fix (CPUID 8000_0008h EBX[2]
+ * clear): FXRSTOR leaves x87 FIP, FDP and FOP alone unless the image has an
+ * exception pending, so the next vCPU would read the last one's. As Linux
+ * does, hv first executes an x87 load of its own (after FNCLEX and EMMS, so
+ * it can neither fault nor overflow) that sets them to hv's values.
+ */
+bool cpu_fxsave_leak;
+static const u32 fpu_scrub_word;
 
 static void xstate_load(struct pcpu *p, struct vcpu *v)
 {
 	if (p->fpu_owner == v && p->fpu_gen == v->fpu_gen)
 		return;
+	if (cpu_fxsave_leak)
+		__asm__ volatile("fnclex; emms; fildl %0" ::"m"(fpu_scrub_word));
 	fxrstor(v->fpu);
 	for (int i = 0; i < 4; i++)
 		write_dr(i, v->dr[i]);

@@ -94,10 +94,106 @@ static enum exit_action handle_io(struct vcpu *v, struct vm_exit *e)
 
 /* ---- CPUID ---- */
 
+/*
+ * Every leaf is built from an allow-list (docs/guest-abi.md "CPUID"): a
+ * feature bit reaches the guest only if hv lets the guest use what it
+ * enumerates (its instructions run natively or are emulated, its MSRs are
+ * emulated or switched). Leaves hv does not list read as zeros. APIC ids
+ * and topology are the vCPU's, never the pCPU's (Intel SDM Vol. 2A CPUID
+ * leaves 01h, 0Bh, 1Fh; AMD APM Vol. 3 E.4.20 leaf 8000_001Eh).
+ */
+#define MAX_BASIC_LEAF 0x16u
+#define MAX_EXT_LEAF 0x80000021u
+
+/* Leaf 01h ECX: SSE3 PCLMULQDQ SSSE3 CX16 PCID SSE4.1 SSE4.2 MOVBE POPCNT AES RDRAND.
+ * Not: MONITOR VMX SMX EST TM2 SDBG FMA PDCM DCA x2APIC TSC-deadline XSAVE
+ * OSXSAVE AVX F16C (no XSAVE state, no LAPIC timer, MSRs hv does not emulate). */
+#define CPUID_1_ECX (BIT(0) | BIT(1) | BIT(9) | BIT(13) | BIT(17) | BIT(19) | BIT(20) | BIT(22) | \
+		     BIT(23) | BIT(25) | BIT(30))
+/* Leaf 01h EDX: FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP PGE CMOV PAT PSE36
+ * CLFSH MMX FXSR SSE SSE2 SS. Not: MTRR MCA PSN DS ACPI HTT TM PBE. */
+#define CPUID_1_EDX (BIT(0) | BIT(1) | BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(7) | BIT(8) | \
+		     BIT(9) | BIT(11) | BIT(13) | BIT(15) | BIT(16) | BIT(17) | BIT(19) | BIT(23) | \
+		     BIT(24) | BIT(25) | BIT(26) | BIT(27))
+/* Leaf 07h.0 EBX: FSGSBASE BMI1 FDP_EXCPTN_ONLY SMEP BMI2 ERMS INVPCID
+ * FPU-CS/DS-deprecated RDSEED ADX SMAP CLFLUSHOPT CLWB SHA. Not: TSC_ADJUST SGX
+ * HLE/RTM AVX2 AVX-512* PQM/PQE MPX PT. */
+#define CPUID_7_EBX (BIT(0) | BIT(3) | BIT(6) | BIT(7) | BIT(8) | BIT(9) | BIT(10) | BIT(13) | \
+		     BIT(18) | BIT(19) | BIT(20) | BIT(23) | BIT(24) | BIT(29))
+/* Leaf 07h.0 ECX: PREFETCHWT1 UMIP PKU GFNI CLDEMOTE MOVDIRI MOVDIR64B. Not:
+ * OSPKE (it mirrors a CR4 bit hv does not track here), WAITPKG, CET, LA57,
+ * RDPID (IA32_TSC_AUX is not switched), KL, ENQCMD, SGX_LC, PKS, AVX forms. */
+#define CPUID_7_ECX (BIT(0) | BIT(2) | BIT(3) | BIT(8) | BIT(25) | BIT(27) | BIT(28))
+/* Leaf 07h.0 EDX, besides the speculation bits: FSRM SERIALIZE. */
+#define CPUID_7_EDX (BIT(4) | BIT(14))
+/* Leaf 8000_0001h ECX: LAHF AltMovCr8 ABM SSE4A MisAlignSse 3DNowPrefetch TBM.
+ * Not: CmpLegacy SVM ExtApicSpace OSVW IBS XOP SKINIT WDT LWP FMA4 TCE NodeId
+ * TopologyExtensions PerfCtr* DataBkptExt PerfTsc MwaitExtended. */
+#define CPUID_81_ECX (BIT(0) | BIT(4) | BIT(5) | BIT(6) | BIT(7) | BIT(8) | BIT(21))
+/* Leaf 8000_0001h EDX: leaf 01h's list (AMD repeats those bits) plus SYSCALL NX
+ * MmxExt FFXSR Page1GB LM 3DNowExt 3DNow. Not RDTSCP (IA32_TSC_AUX). */
+#define CPUID_81_EDX (CPUID_1_EDX | BIT(11) | BIT(20) | BIT(22) | BIT(25) | BIT(26) | BIT(29) | \
+		      BIT(30) | BIT(31))
+/* Leaf 8000_0008h EBX bits 0-11: CLZERO, RstrFpErrPtrs (XSaveErPtr), WBNOINVD. */
+#define CPUID_88_EBX_LOW (BIT(0) | BIT(2) | BIT(9))
+
+/*
+ * SPECULATION-CONTROL BITS (docs/security.md, issue 10 defects 3 and 4): the
+ * one place that decides them, from spec_cpuid_bits() (hv/x86/spec_hw.c),
+ * which offers IBRS/STIBP/SSBD only where hv really switches them.
+ * Leaf 07h.0 EDX: IBRS/IBPB(26) STIBP(27) ARCH_CAPABILITIES(29) SSBD(31) off,
+ * L1D_FLUSH(28) off (IA32_FLUSH_CMD is not emulated), IBPB on where hv offers
+ * it; MD_CLEAR(10) (VERW, no MSR) passes through. Leaf 8000_0008h EBX bits 12-31: IBPB(12) IBRS(14)
+ * STIBP(15) IBRS_ALWAYS_ON(16) STIBP_ALWAYS_ON(17) SSBD(24) IBPB_RET(30) off,
+ * IBPB(12) and IBPB_RET(30) on as offered; the others pass through.
+ * Leaf 8000_0021h EAX passes through, except SBPB(27) (below).
+ */
+static u32 spec_7_edx(u32 host)
+{
+	/* MD_CLEAR(10) (VERW, no MSR) passes through; L1D_FLUSH(28) stays off
+	 * (IA32_FLUSH_CMD is not emulated); spec_cpuid_bits() decides IBRS/IBPB,
+	 * STIBP, ARCH_CAPABILITIES and SSBD from what hv really switches. */
+	u32 ebx = 0, edx = host & BIT(10);
+	spec_cpuid_bits(7, 0, &ebx, &edx);
+	return edx;
+}
+
+static u32 spec_88_ebx(u32 host)
+{
+	u32 ebx = host & 0xfffff000u, edx = 0;
+	spec_cpuid_bits(0x80000008, 0, &ebx, &edx);
+	return ebx;
+}
+
+/* SBPB (8000_0021h EAX[27]) only where the CPU has it and hv offers IBPB (docs/barriers.md). */
+static u32 spec_821_eax(u32 host)
+{
+	return (host & ~BIT(27)) | (guest_has_sbpb() ? BIT(27) : 0);
+}
+/* ---- end of the speculation-control bits ---- */
+
+/* Leaf 0Bh / 1Fh: the VM's own flat topology (one thread per core). */
+static __attribute__((noinline)) struct cpuid_regs topology_leaf(const struct vcpu *v, u32 sub)
+{
+	struct cpuid_regs r = { 0, 0, sub & 0xff, v->id };
+	unsigned n = v->vm->nvcpus, shift = 0;
+	while ((1u << shift) < n)
+		shift++;
+	if (sub == 0) {                       /* SMT level: 1 thread */
+		r.ebx = 1;
+		r.ecx |= 1u << 8;
+	} else if (sub == 1) {                /* core level: every vCPU */
+		r.eax = shift;
+		r.ebx = n;
+		r.ecx |= 2u << 8;
+	}
+	return r;
+}
+
 static void handle_cpuid(struct vcpu *v)
 {
 	u32 leaf = (u32)v->regs.rax, sub = (u32)v->regs.rcx;
-	struct cpuid_regs r;
+	struct cpuid_regs r, h;
 	if (leaf >= 0x40000000 && leaf <= 0x400000ff) {
 		r = (struct cpuid_regs){ 0 };
 		if (leaf == 0x40000000) {
@@ -106,40 +202,94 @@ static void handle_cpuid(struct vcpu *v)
 			memcpy(&r.ecx, HV_CPUID_SIGNATURE + 4, 4);
 			memcpy(&r.edx, HV_CPUID_SIGNATURE + 8, 4);
 		}
-	} else {
-		r = cpuid(leaf, sub);
-		switch (leaf) {
-		case 1:
-			r.ecx &= ~(BIT(5) | BIT(3) | BIT(26) | BIT(27) | BIT(21) | BIT(28) | BIT(12) | BIT(29));
-			/* VMX MONITOR XSAVE OSXSAVE x2APIC AVX FMA F16C: XCR0 is x87|SSE */
-			r.ecx |= BIT(31);                                          /* hypervisor present */
-			r.ebx = (r.ebx & 0x00ffffff) | (v->id << 24);              /* initial APIC id */
-			break;
-		case 7:
-			if (sub == 0) {
-				/* AVX2, AVX-512*: need XCR0 state hv does not enable */
-				r.ebx &= ~(BIT(5) | BIT(16) | BIT(17) | BIT(21) | BIT(26) | BIT(27) | BIT(28) | BIT(30) | BIT(31));
-				spec_cpuid_bits(leaf, sub, &r.ebx, &r.edx);  /* IBRS/IBPB STIBP ARCH_CAP SSBD */
-			}
-			break;
-		case 0xd:
-			r = (struct cpuid_regs){ 0 };         /* no XSAVE */
-			break;
-		case 0x80000001:
-			r.ecx &= ~BIT(2);                       /* no SVM */
-			break;
-		case 0x80000008:
-			spec_cpuid_bits(leaf, sub, &r.ebx, &r.edx);  /* IBPB IBRS STIBP SSBD */
-			break;
-		case 0x8000000a:
-			r = (struct cpuid_regs){ 0 };         /* SVM features: none */
-			break;
-		}
+		goto out;
 	}
+	h = cpuid(leaf, sub);
+	switch (leaf) {
+	case 0:
+		r = h;
+		if (r.eax > MAX_BASIC_LEAF)
+			r.eax = MAX_BASIC_LEAF;
+		break;
+	case 1:
+		r.eax = h.eax;                                       /* family, model, stepping */
+		r.ebx = (h.ebx & 0xffff) | (v->id << 24);            /* brand, CLFLUSH size; APIC id */
+		r.ecx = (h.ecx & CPUID_1_ECX) | BIT(31);             /* + hypervisor present */
+		r.edx = h.edx & CPUID_1_EDX;
+		break;
+	case 2:                                                      /* cache descriptors */
+	case 0x15:                                                   /* TSC / crystal clock */
+	case 0x16:                                                   /* frequencies */
+	case 0x80000002:
+	case 0x80000003:
+	case 0x80000004:                                             /* brand string */
+	case 0x80000005:
+	case 0x80000006:                                             /* cache and TLB sizes */
+		r = h;
+		break;
+	case 4:                                                      /* caches, without the core counts */
+		r = h;
+		r.eax &= 0x3fff;
+		break;
+	case 7:
+		r = (struct cpuid_regs){ 0 };                        /* EAX = 0: no subleaf 1 and up */
+		if (sub == 0) {
+			r.ebx = h.ebx & CPUID_7_EBX;
+			r.ecx = h.ecx & CPUID_7_ECX;
+			r.edx = (h.edx & CPUID_7_EDX) | spec_7_edx(h.edx);
+		}
+		break;
+	case 0xb:
+	case 0x1f:
+		r = topology_leaf(v, sub);
+		break;
+	case 0x80000000:
+		r = h;
+		if (r.eax > MAX_EXT_LEAF)
+			r.eax = MAX_EXT_LEAF;
+		break;
+	case 0x80000001:
+		r = (struct cpuid_regs){ h.eax, 0, h.ecx & CPUID_81_ECX, h.edx & CPUID_81_EDX };
+		break;
+	case 0x80000007:
+		r = (struct cpuid_regs){ 0, 0, 0, h.edx & BIT(8) };  /* invariant TSC only */
+		break;
+	case 0x80000008:                                             /* address sizes; ECX (core count), EDX: 0 */
+		r = (struct cpuid_regs){ h.eax & 0xffffff, (h.ebx & CPUID_88_EBX_LOW) | spec_88_ebx(h.ebx), 0, 0 };
+		break;
+	case 0x8000001e:
+		r = (struct cpuid_regs){ v->id, 0, 0, 0 };           /* extended APIC id */
+		break;
+	case 0x80000021:
+		r = (struct cpuid_regs){ spec_821_eax(h.eax), 0, 0, 0 };
+		break;
+	default:
+		r = (struct cpuid_regs){ 0 };                        /* not listed: zeros */
+		break;
+	}
+out:
 	v->regs.rax = r.eax;
 	v->regs.rbx = r.ebx;
 	v->regs.rcx = r.ecx;
 	v->regs.rdx = r.edx;
+}
+
+/* CR4 bits a guest may set (both backends): what the CPU has, minus what hv hides. */
+u64 guest_cr4_allowed(void)
+{
+	static u64 ok;
+	if (!ok) {
+		struct cpuid_regs l1 = cpuid(1, 0), l7 = cpuid(7, 0);
+		u64 bits = 0x7ff;                             /* VME .. OSXMMEXCPT (SDM Vol. 3A 2.5) */
+		bits |= (l7.ecx & BIT(2)) ? BIT(11) : 0;      /* UMIP */
+		bits |= (l7.ebx & BIT(0)) ? BIT(16) : 0;      /* FSGSBASE */
+		bits |= (l1.ecx & BIT(17)) ? BIT(17) : 0;     /* PCIDE */
+		bits |= (l7.ebx & BIT(7)) ? BIT(20) : 0;      /* SMEP */
+		bits |= (l7.ebx & BIT(20)) ? BIT(21) : 0;     /* SMAP */
+		bits |= (l7.ecx & BIT(3)) ? BIT(22) : 0;      /* PKE: PKRU is switched per vCPU */
+		ok = bits;                                    /* not: LA57 VMXE SMXE OSXSAVE KL CET PKS UINTR LAM */
+	}
+	return ok;
 }
 
 /* ---- MSRs ---- */
@@ -170,8 +320,11 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 	if (write) {
 		switch (msr) {
 		case MSR_PRED_CMD:
-			/* Bit 0 IBPB; bit 7 SBPB (accepted, not an opt-in); others reserved. */
-			ok = barrier_caps.offer_guest && !(val & ~(PRED_CMD_IBPB | PRED_CMD_SBPB));
+			/* Bit 0 IBPB; bit 7 SBPB only where the CPU has it (then, as on
+			 * that CPU, accepted in every mode; not an opt-in); others
+			 * reserved: #GP, as the CPU gives once writes pass through. */
+			ok = barrier_caps.offer_guest &&
+			     !(val & ~(PRED_CMD_IBPB | (guest_has_sbpb() ? PRED_CMD_SBPB : 0)));
 			if (ok)
 				guest_pred_cmd(p, v, val);
 			break;
@@ -239,6 +392,13 @@ static enum exit_action handle_hypercall(struct pcpu *p, struct vcpu *v, struct 
 	struct guest_regs *r = &v->regs;
 	u64 nr = r->rax & 0xffffffffull;
 	skip(v, e);
+	if (__builtin_expect(e->cpl != 0, 0)) {
+		/* Only the guest kernel may call hv, as with KVM (which returns
+		 * -KVM_EPERM, also -1): docs/guest-abi.md. */
+		r->rax = HC_ERROR;
+		v->vm->hypercalls_refused++;
+		return ACTION_RESUME;
+	}
 	switch (nr) {
 	case HC_EXIT:
 		return vcpu_stop(p, v, (int)(r->rbx & 0xff));
@@ -352,6 +512,19 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		vm_fail(v, "VM entry failed: the hardware rejected vCPU %u's state (exit 0x%llx)", v->id,
 			(unsigned long long)e->raw);
 		return ACTION_STOP;
+	case EXIT_EXCEPTION:
+		if (e->exc.vector == EXC_DB || e->exc.vector == EXC_AC)
+			return ACTION_RESUME;  /* reflected by the backend, as the CPU would deliver it */
+		if (e->exc.vector == EXC_MC) {
+			/* A machine check while this vCPU ran: its memory or state may be
+			 * corrupt and hv cannot tell which VM caused it; end this VM
+			 * (docs/security.md). hv's own state is not touched by a guest. */
+			vm_fail(v, "machine check (#MC) while vCPU %u ran at rip 0x%llx: the VM is ended",
+				v->id, (unsigned long long)vendor->get_rip(v));
+			return ACTION_STOP;
+		}
+		vm_fail(v, "unexpected exit 0x%llx (exception %u)", (unsigned long long)e->raw, e->exc.vector);
+		return ACTION_STOP;
 	case EXIT_OTHER:
 		if (e->what) {
 			vm_fail(v, "%s at rip 0x%llx: not emulated", e->what,
@@ -359,7 +532,6 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 			return ACTION_STOP;
 		}
 		/* fall through */
-	case EXIT_EXCEPTION:
 	default:
 		vm_fail(v, "unexpected exit 0x%llx (%s)", (unsigned long long)e->raw, exit_reason_names[e->reason]);
 		return ACTION_STOP;

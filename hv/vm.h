@@ -15,6 +15,7 @@ struct vm_exit {
 	enum exit_reason reason;
 	u64 raw;          /* the vendor's own exit code, for messages */
 	u32 insn_len;     /* length of the exiting instruction, if it has one */
+	u8 cpl;           /* EXIT_HYPERCALL: the guest's CPL (calls from CPL > 0 are refused) */
 	const char *what; /* EXIT_OTHER: the instruction found, if hv knows it, else
 			   * NULL (run_vcpu zeroes it; set only when the VM then ends) */
 	union {
@@ -84,6 +85,8 @@ struct vm {
 	struct vm_barrier bar;
 	struct bar_stats stats;
 	u64 pred_cmd_writes;             /* PRED_CMD writes that exited to hv */
+	u64 hypercalls_refused;          /* hypercalls from CPL > 0 */
+	u64 guest_tlb_flushes;           /* TLB flushes hv requested for guest CR writes */
 };
 
 struct pcpu {
@@ -141,6 +144,8 @@ enum exit_action {
 	ACTION_STOP,      /* vCPU (or its whole VM) ended */
 };
 enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit *e);
+/* CR4 bits a guest may set (both backends' CR4-write checks). */
+u64 guest_cr4_allowed(void);
 
 /* Scheduler (sched.c). */
 void sched_enqueue(struct pcpu *p, struct vcpu *v);

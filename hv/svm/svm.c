@@ -37,26 +37,14 @@ struct svm_vcpu {
 	u8 *msrpm;
 	u64 asid_gen;          /* generation of vmcb->control.asid ... */
 	struct pcpu *asid_pcpu;/* ... on this pCPU */
-	/* The guest page of the last exiting instruction (a one-entry code TLB). */
-	struct guest_paging code_pg;
-	struct guest_walk code_walk;   /* the entries that translation read */
-	u64 code_la_page, code_gpa_page;
-	bool code_valid;
-	/* The last decoded exiting instruction, in that page and at most 8
-	 * bytes long: where (RIP, CS), its bytes and its length. insn_rip is
-	 * NO_INSN (no RIP a guest can have: not canonical) when there is none. */
-	u16 insn_cs_attrib;
-	u32 insn_len;
-	u64 insn_rip, insn_cs_base;
-	const u64 *insn_host;          /* its 8 bytes in hv's view of guest RAM */
-	u64 insn_bytes, insn_mask;
+	/* The code TLB and the last decoded exiting instruction (hv/guest_mem.h). */
+	struct code_cache cc;
 };
 
 void svm_enter(struct guest_regs *regs, u64 vmcb_pa, u64 host_vmcb_pa);
 
-#define NO_INSN 0x8000000000000000ull
-
 static bool has_nrips;
+static u8 guest_flush;         /* TLB_CONTROL value that flushes one guest's ASID */
 static u32 max_asid;
 static u8 *iopm;
 
@@ -74,6 +62,9 @@ static const char *svm_probe(void)
 	if (!(r.edx & BIT(0)))
 		return "this CPU has SVM but no nested paging (CPUID 8000_000Ah EDX[0])";
 	has_nrips = r.edx & BIT(3);
+	/* FlushByAsid (8000_000Ah EDX[6]): TLB_CONTROL 3 flushes just this ASID,
+	 * else 1 flushes every ASID (APM 15.16.1). */
+	guest_flush = (r.edx & BIT(6)) ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
 	max_asid = r.ebx - 1;      /* ASID 0 is the host's */
 	if (max_asid < 1)
 		return "this CPU reports no guest ASIDs (CPUID 8000_000Ah EBX)";
@@ -169,7 +160,7 @@ static void svm_vcpu_init(struct vcpu *v)
 {
 	struct svm_vcpu *s = kzalloc(sizeof(*s));
 	struct svm_vm *svm = v->vm->vendor;
-	s->insn_rip = NO_INSN;               /* nothing decoded yet */
+	code_cache_init(&s->cc);             /* nothing decoded yet */
 	s->vmcb = page_alloc(1);
 	s->msrpm = page_alloc(2);
 	memset(s->msrpm, 0xff, 2 * 4096);
@@ -182,6 +173,10 @@ static void svm_vcpu_init(struct vcpu *v)
 	/* CR0/CR4 writes: #GP where hardware gives it (QEMU TCG accepts impossible
 	 * values, after which its guest may never see a host interrupt again). */
 	c->intercept_cr = INTERCEPT_CR0_WRITE | INTERCEPT_CR4_WRITE;
+	/* #DB and #AC always (a #DB during #DB delivery, an #AC during #AC
+	 * delivery loop inside the CPU without an exit: CVE-2015-8104 and
+	 * CVE-2015-5307), reflected to the guest; #MC ends the VM (hv/vcpu.c). */
+	c->intercept_exceptions = BIT(EXC_DB) | BIT(EXC_AC) | BIT(EXC_MC);
 	c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_INIT | INTERCEPT_RDPMC |
 			     INTERCEPT_CPUID | INTERCEPT_INVD | INTERCEPT_HLT | INTERCEPT_INVLPGA |
 			     INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN;
@@ -276,26 +271,25 @@ static int decode_exiting(struct vcpu *v, insn_decoder decode, void *ctx, const 
 	enum insn_mode mode = code_mode(g);
 	u64 la = mode == INSN_MODE_64 ? g->rip : (g->cs.base + g->rip) & 0xffffffffull;
 	u64 off = la & 0xfff;
-	bool cached = s->code_valid && s->code_la_page == la - off && s->code_pg.cr3 == pg.cr3 &&
-		      s->code_pg.cr0 == pg.cr0 && s->code_pg.cr4 == pg.cr4 && s->code_pg.efer == pg.efer;
-	u64 cached_gpa = s->code_gpa_page;
-	bool current = cached && guest_walk_unchanged(&s->code_walk);
+	struct code_cache *c = &s->cc;
+	bool cached = c->valid && c->la_page == la - off && c->pg.cr3 == pg.cr3 &&
+		      c->pg.cr0 == pg.cr0 && c->pg.cr4 == pg.cr4 && c->pg.efer == pg.efer;
+	u64 cached_gpa = c->gpa_page;
+	bool current = cached && guest_walk_unchanged(&c->walk);
 	if (!current) {
 		struct guest_walk w;
 		u64 gpa;
 		if (guest_walk(v->vm, &pg, la - off, &gpa, &w) && guest_phys_ok(v->vm, gpa, 4096)) {
-			s->code_pg = pg;
-			s->code_la_page = la - off;
-			s->code_gpa_page = gpa;
-			s->code_walk = w;
-			s->code_valid = true;
+			/* (this also forgets the remembered instruction, which may be
+			 * in another frame now: docs/security.md I8) */
+			code_cache_set_page(c, &pg, la - off, gpa, &w);
 			current = true;
 		} else if (!cached) {
-			s->code_valid = false;
+			c->valid = false;
 		}       /* else the old translation stays: see the end */
 	}
 	if (current && off <= 4096 - INSN_MAX_LEN) {
-		const u8 *host = guest_phys_ptr(v->vm, s->code_gpa_page + off);
+		const u8 *host = guest_phys_ptr(v->vm, c->gpa_page + off);
 		len = decode(host, INSN_MAX_LEN, mode, ctx);
 		if (len > 0) {
 			*in_place = host;
@@ -320,7 +314,7 @@ static int decode_exiting(struct vcpu *v, insn_decoder decode, void *ctx, const 
 	 * checks the bytes there. (Found by random guest seed 259,
 	 * docs/security.md D10.) Otherwise the first attempt's error stands.
 	 */
-	if (cached && off <= 4096 - INSN_MAX_LEN && !(current && s->code_gpa_page == cached_gpa)) {
+	if (cached && off <= 4096 - INSN_MAX_LEN && !(current && c->gpa_page == cached_gpa)) {
 		int again = decode(guest_phys_ptr(v->vm, cached_gpa + off), INSN_MAX_LEN, mode, ctx);
 		if (again > 0)
 			return again;
@@ -345,16 +339,10 @@ static __attribute__((noinline)) u32 insn_len_decode(struct vcpu *v, enum insn_k
 	const u8 *host;
 	int len = decode_exiting(v, decode_kind, &kind, &host);
 
-	s->insn_rip = NO_INSN;
-	if (host && len <= 8) {
-		s->insn_rip = g->rip;
-		s->insn_cs_base = g->cs.base;
-		s->insn_cs_attrib = g->cs.attrib;
-		s->insn_len = (u32)len;
-		s->insn_host = (const u64 *)host;   /* in place: all 8 bytes are in the page */
-		s->insn_mask = len == 8 ? ~0ull : BIT(8 * len) - 1;
-		s->insn_bytes = *s->insn_host & s->insn_mask;
-	}
+	if (host && len > 0 && len <= 8)   /* in place: all 8 bytes are in the page */
+		code_cache_remember(&s->cc, g->rip, g->cs.base, g->cs.attrib, host, (u32)len);
+	else
+		code_cache_forget_insn(&s->cc);
 	return len > 0 ? (u32)len : 0;
 }
 
@@ -375,11 +363,9 @@ static inline __attribute__((always_inline)) u32 insn_len(struct vcpu *v, enum i
 	struct vmcb_save *g = &vmcb->save;
 	if (has_nrips && vmcb->control.next_rip > g->rip)
 		return (u32)(vmcb->control.next_rip - g->rip);
-	if (s->insn_rip == g->rip && s->code_pg.cr3 == g->cr3 && s->code_pg.cr0 == g->cr0 &&
-	    s->code_pg.cr4 == g->cr4 && s->code_pg.efer == g->efer && s->insn_cs_base == g->cs.base &&
-	    s->insn_cs_attrib == g->cs.attrib && (*s->insn_host & s->insn_mask) == s->insn_bytes &&
-	    guest_walk_unchanged(&s->code_walk))
-		return s->insn_len;
+	struct guest_paging now = { g->cr0, g->cr3, g->cr4, g->efer };
+	if (code_cache_insn_hit(&s->cc, g->rip, g->cs.base, g->cs.attrib, &now))
+		return s->cc.insn_len;
 	return insn_len_decode(v, kind);
 }
 
@@ -394,8 +380,21 @@ static u64 gpr_value(struct vcpu *v, unsigned n)
 }
 
 /* CR0 as the guest may write it (SDM Vol. 3 2.5, AMD APM Vol. 2 3.1.1). */
-static int cr0_check(struct vmcb *vmcb, u64 val)
+/*
+ * A TLB flush of the guest's ASID at the next VMRUN (APM 15.16), for an
+ * emulated CR write after which a CPU flushes its TLB. Written straight into
+ * TLB_CONTROL, which svm_run clears after each VMRUN (not before: that lost
+ * the request, docs/security.md I7); svm_run may widen it to a full flush.
+ */
+static void request_guest_flush(struct vcpu *v, struct vmcb *vmcb)
 {
+	vmcb->control.tlb_control = guest_flush;
+	__atomic_add_fetch(&v->vm->guest_tlb_flushes, 1, __ATOMIC_RELAXED);
+}
+
+static int cr0_check(struct vcpu *v, u64 val)
+{
+	struct vmcb *vmcb = sv(v)->vmcb;
 	struct vmcb_save *g = &vmcb->save;
 	const u64 known = CR0_PE | CR0_MP | BIT(2) | BIT(3) | CR0_ET | CR0_NE | CR0_WP |
 			  BIT(18) | BIT(29) | BIT(30) | CR0_PG;
@@ -419,24 +418,26 @@ static int cr0_check(struct vmcb *vmcb, u64 val)
 		g->efer |= EFER_LMA;                  /* entering long mode */
 	}
 	if (pg_on || pg_off)
-		vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+		request_guest_flush(v, vmcb);
 	g->cr0 = val;
 	return 0;
 }
 
-/* CR4 bits the guest may set: what the CPU has, minus what hv hides. */
-static int cr4_check(struct vmcb_save *g, u64 val)
+/*
+ * CR4 bits the guest may set: guest_cr4_allowed() (hv/vcpu.c). A change of
+ * PGE, PAE, PCIDE or SMEP flushes the guest's TLB on a CPU (SDM Vol. 3A
+ * 4.10.4.1), so hv asks VMRUN to flush the guest's ASID (APM 15.16).
+ */
+#define CR4_PGE BIT(7)
+#define CR4_PCIDE BIT(17)
+#define CR4_SMEP BIT(20)
+static int cr4_check(struct vcpu *v, u64 val)
 {
-	struct cpuid_regs l1 = cpuid(1, 0), l7 = cpuid(7, 0);
-	u64 ok = 0x7ff;                               /* VME .. OSXMMEXCPT */
-	ok |= (l7.ecx & BIT(2)) ? BIT(11) : 0;        /* UMIP */
-	ok |= (l7.ebx & BIT(0)) ? BIT(16) : 0;        /* FSGSBASE */
-	ok |= (l1.ecx & BIT(17)) ? BIT(17) : 0;       /* PCIDE */
-	ok |= (l7.ebx & BIT(7)) ? BIT(20) : 0;        /* SMEP */
-	ok |= (l7.ebx & BIT(20)) ? BIT(21) : 0;       /* SMAP */
-	ok |= (l7.ecx & BIT(3)) ? BIT(22) : 0;        /* PKE: PKRU is switched per vCPU */
-	if ((val & ~ok) || ((g->efer & EFER_LMA) && !(val & CR4_PAE)))
+	struct vmcb_save *g = &sv(v)->vmcb->save;
+	if ((val & ~guest_cr4_allowed()) || ((g->efer & EFER_LMA) && !(val & CR4_PAE)))
 		return -1;
+	if ((val ^ g->cr4) & (CR4_PGE | CR4_PAE | CR4_PCIDE | CR4_SMEP))
+		request_guest_flush(v, sv(v)->vmcb);
 	g->cr4 = val;
 	return 0;
 }
@@ -462,7 +463,7 @@ static int decode_cr_write(const u8 *bytes, size_t avail, enum insn_mode mode, v
 	return insn_cr_write(bytes, avail, mode, &f->op, &f->cr, &f->gpr);
 }
 
-static int cr_write(struct vcpu *v, unsigned which, const char **what)
+static __attribute__((noinline)) int cr_write(struct vcpu *v, unsigned which, const char **what)
 {
 	struct vmcb *vmcb = sv(v)->vmcb;
 	struct vmcb_save *g = &vmcb->save;
@@ -492,7 +493,7 @@ static int cr_write(struct vcpu *v, unsigned which, const char **what)
 		if (code_mode(g) != INSN_MODE_64)
 			val &= 0xffffffffull;
 	}
-	if ((which == 0 ? cr0_check(vmcb, val) : cr4_check(g, val)) < 0) {
+	if ((which == 0 ? cr0_check(v, val) : cr4_check(v, val)) < 0) {
 		svm_inject_exception(v, EXC_GP, true, 0);
 		return 0;
 	}
@@ -512,7 +513,7 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 	 * vCPU must not be relied on by another). When a pCPU runs out, a new
 	 * generation starts with a full flush (APM 15.16).
 	 */
-	vmcb->control.tlb_control = 0;
+	/* TLB_CONTROL holds 0 or a guest flush requested since the last VMRUN. */
 	if (s->asid_pcpu != p || s->asid_gen != sp->asid_gen) {
 		if (sp->next_asid > max_asid) {
 			sp->asid_gen++;
@@ -528,6 +529,7 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 	vmcb->save.rax = v->regs.rax;
 	svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
 	v->regs.rax = vmcb->save.rax;
+	vmcb->control.tlb_control = 0;   /* done; the exit's handling may request the next */
 
 	u64 code = vmcb->control.exit_code;
 	u64 info1 = vmcb->control.exit_info1;
@@ -541,6 +543,7 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		need_len = true;
 	} else if (code == SVM_EXIT_VMMCALL) {
 		e->reason = EXIT_HYPERCALL;
+		e->cpl = vmcb->save.cpl;
 		kind = INSN_VMMCALL;
 		need_len = true;
 	} else {
@@ -624,6 +627,12 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 				e->reason = EXIT_EXCEPTION;
 				e->exc.vector = (u8)(code - SVM_EXIT_EXCP_BASE);
 				e->exc.error = (u32)info1;
+				/* #DB and #AC are reflected: the VMCB's DR6 already holds
+				 * the #DB's status bits (the exception's side effects come
+				 * before the intercept, as KVM relies on), so the guest sees
+				 * the #DB the CPU raised. #AC's error code is 0. */
+				if (e->exc.vector == EXC_DB || e->exc.vector == EXC_AC)
+					svm_inject_exception(v, e->exc.vector, e->exc.vector == EXC_AC, 0);
 			} else {
 				e->reason = EXIT_OTHER;
 			}

@@ -84,6 +84,7 @@ enum svm_exit_code {
 #define VINTR_MASKING BIT(24)
 #define NP_ENABLE BIT(0)
 #define TLB_CONTROL_FLUSH_ALL 1
+#define TLB_CONTROL_FLUSH_ASID 3     /* this guest's ASID only (FlushByAsid) */
 
 struct __attribute__((packed)) vmcb_seg {
 	u16 selector;

@@ -69,6 +69,7 @@
 #define EPT_X BIT(2)
 #define EPT_RWX (EPT_R | EPT_W | EPT_X)
 #define EPT_MT_WB (6ull << 3)        /* leaf memory type: write-back */
+#define EPT_IPAT BIT(6)              /* leaf: ignore guest PAT, use the EPT type (28.3.7) */
 #define EPT_LARGE BIT(7)
 #define EPTP_MT_WB 6ull
 #define EPTP_WALK_4 (3ull << 3)       /* page-walk length minus one */
@@ -117,6 +118,8 @@
 #define PROC2_WBINVD_EXITING BIT(6)
 #define PROC2_UNRESTRICTED BIT(7)
 #define PROC2_INVPCID BIT(12)
+#define PROC2_BUS_LOCK_DETECT BIT(30)  /* bus-lock exits (SDM Vol. 3C 26.x, Table 25-7) */
+#define PROC2_NOTIFY_EXITING BIT(31)   /* notify-window exits */
 
 /* VM-exit controls (Table 24-13). */
 #define EXIT_SAVE_DEBUG BIT(2)
@@ -239,6 +242,8 @@ enum vmx_exit_reason {
 	VMX_EXIT_PML_FULL = 62,
 	VMX_EXIT_XSAVES = 63,
 	VMX_EXIT_XRSTORS = 64,
+	VMX_EXIT_BUS_LOCK = 74,
+	VMX_EXIT_NOTIFY = 75,
 };
 
 /*
@@ -302,6 +307,7 @@ enum vmcs_field {
 	VMCS_ENTRY_EXC_ERROR = 0x4018,
 	VMCS_ENTRY_INSN_LEN = 0x401a,
 	VMCS_PROC2_CONTROLS = 0x401e,
+	VMCS_NOTIFY_WINDOW = 0x4024,
 	VMCS_INSN_ERROR = 0x4400,
 	VMCS_EXIT_REASON = 0x4402,
 	VMCS_EXIT_INTR_INFO = 0x4404,

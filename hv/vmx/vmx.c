@@ -33,8 +33,6 @@
 #define CR0_CD BIT(30)
 #define CR4_VMXE BIT(13)
 #define CR4_OSXSAVE BIT(18)
-/* CR4 bits of features hv's CPUID hides (hv/vcpu.c): setting one raises #GP. */
-#define CR4_HIDDEN (CR4_VMXE | CR4_OSXSAVE)
 #define RFLAGS_VM BIT(17)
 #define AR_L BIT(13)                  /* CS.L in VMCS access rights (Table 24-2) */
 #define AR_DB BIT(14)
@@ -94,6 +92,7 @@ struct vmx_vcpu {
 	u64 cstar;                      /* IA32_CSTAR: unused by Intel CPUs, kept for the guest */
 	u64 pat;                        /* guest PAT (also in the VMCS if the CPU switches it) */
 	u64 tpr;                        /* guest CR8 (not applied: hv delivers no interrupts) */
+	u64 cr2;                        /* guest CR2 while not in the register (not in the VMCS) */
 	u64 internal_exits;             /* exits handled inside the backend */
 };
 
@@ -333,6 +332,7 @@ static const struct ctl_name proc_required[] = {
 	{ PROC_CR8_LOAD_EXITING, "CR8-load exiting" },
 	{ PROC_CR8_STORE_EXITING, "CR8-store exiting" },
 	{ PROC_MSR_BITMAPS, "use MSR bitmaps" },
+	{ PROC_RDPMC_EXITING, "RDPMC exiting" },
 	{ PROC_SECONDARY, "activate secondary controls" },
 };
 static const struct ctl_name proc2_required[] = {
@@ -343,9 +343,11 @@ static const struct ctl_name exit_required[] = {
 	{ EXIT_HOST_64, "host address-space size" },
 	{ EXIT_SAVE_EFER, "save IA32_EFER" },
 	{ EXIT_LOAD_EFER, "load IA32_EFER" },
+	{ EXIT_SAVE_DEBUG, "save debug controls" },
 };
 static const struct ctl_name entry_required[] = {
 	{ ENTRY_LOAD_EFER, "load IA32_EFER" },
+	{ ENTRY_LOAD_DEBUG, "load debug controls" },
 };
 
 static const char *vmx_probe(void)
@@ -386,7 +388,8 @@ static const char *vmx_probe(void)
 	else
 		note_text("processor-based 'use I/O bitmaps' or 'unconditional I/O exiting'");
 	vmx.proc2 = adjust_controls(proc2_cap, "secondary", proc2_required, ARRAY_SIZE(proc2_required),
-				    PROC2_VPID | PROC2_WBINVD_EXITING | PROC2_RDTSCP | PROC2_INVPCID);
+				    PROC2_VPID | PROC2_WBINVD_EXITING | PROC2_RDTSCP | PROC2_INVPCID |
+				    PROC2_BUS_LOCK_DETECT | PROC2_NOTIFY_EXITING);
 	vmx.exit = adjust_controls(exit_cap, "VM-exit", exit_required, ARRAY_SIZE(exit_required),
 				   EXIT_SAVE_PAT | EXIT_LOAD_PAT);
 	vmx.entry = adjust_controls(entry_cap, "VM-entry", entry_required, ARRAY_SIZE(entry_required),
@@ -445,6 +448,9 @@ static const char *vmx_probe(void)
 	printk("hv: VMX rev %u, EPT, unrestricted guest, VPID %s, PAT switching %s, preemption timer TSC/%u\n",
 	       vmx.revision, vmx.vpid ? "yes" : "no", vmx.pat ? "yes" : "no (guest PAT recorded only)",
 	       1u << vmx.preempt_rate);
+	printk("hv: VMX bus-lock exits %s, notify-window exits %s\n",
+	       vmx.proc2 & PROC2_BUS_LOCK_DETECT ? "on" : "not available on this CPU",
+	       vmx.proc2 & PROC2_NOTIFY_EXITING ? "on" : "not available on this CPU");
 	return NULL;
 }
 
@@ -527,11 +533,18 @@ static void *ept_alloc(void *ctx)
 	return page_alloc(1);
 }
 
-/* EPT entries (28.3.2): R|W|X everywhere, write-back leaves, bit 7 for 2 MiB. */
+/*
+ * EPT entries (28.3.2): R|W|X everywhere, bit 7 for 2 MiB. Leaves are
+ * write-back with "ignore PAT" (28.3.7.2): guest RAM is WB whatever the
+ * guest's PAT says, as on SVM where the host's WB nested entries combine
+ * with the guest PAT only towards stronger types hv does not care about.
+ * (Guest memory is only RAM; a guest UC mapping of it must not make hv's
+ * own WB accesses incoherent with the guest's.)
+ */
 static const struct pt_format ept_format = {
 	.table_bits = EPT_RWX,
-	.leaf_bits = EPT_RWX | EPT_MT_WB,
-	.large_bits = EPT_RWX | EPT_MT_WB | EPT_LARGE,
+	.leaf_bits = EPT_RWX | EPT_MT_WB | EPT_IPAT,
+	.large_bits = EPT_RWX | EPT_MT_WB | EPT_IPAT | EPT_LARGE,
 	.present_mask = EPT_RWX,
 	.alloc_page = ept_alloc,
 };
@@ -601,7 +614,13 @@ static void guest_seg(unsigned seg, u16 sel, u32 ar, u32 limit, u64 base)
  */
 static u64 cr0_forced(void) { return vmx.cr0_fixed0 & ~(CR0_PE | CR0_PG); }
 static u64 cr0_mask(void) { return cr0_forced() | ~vmx.cr0_fixed1 | CR0_PG; }
-static u64 cr4_mask(void) { return vmx.cr4_fixed0 | ~vmx.cr4_fixed1 | CR4_HIDDEN; }
+/*
+ * CR4: the guest owns only the bits of guest_cr4_allowed() (hv/vcpu.c, the
+ * same list the SVM backend checks); every other bit (VMXE, SMXE, OSXSAVE,
+ * LA57, CET, PKS, KL, UINTR, LAM, anything new) is hv's, so a MOV that would
+ * change one exits and emulate_cr4 refuses it. Bits VMX fixes are hv's too.
+ */
+static u64 cr4_mask(void) { return vmx.cr4_fixed0 | ~vmx.cr4_fixed1 | ~guest_cr4_allowed(); }
 
 static void vmx_vcpu_init(struct vcpu *v)
 {
@@ -641,7 +660,12 @@ static void vmx_vcpu_init(struct vcpu *v)
 	vmcs_write(VMCS_PROC2_CONTROLS, vmx.proc2);
 	vmcs_write(VMCS_EXIT_CONTROLS, vmx.exit);
 	vmcs_write(VMCS_ENTRY_CONTROLS, vmx.entry | (real ? 0 : ENTRY_IA32E_GUEST));
-	vmcs_write(VMCS_EXCEPTION_BITMAP, BIT(EXC_UD));   /* vmmcall (AMD's hypercall) raises #UD here */
+	/* #UD: vmmcall (AMD's hypercall) raises it here. #DB and #AC always
+	 * (CVE-2015-8104 / CVE-2015-5307: one raised while delivering another
+	 * loops inside the CPU), reflected to the guest; #MC ends the VM. */
+	vmcs_write(VMCS_EXCEPTION_BITMAP, BIT(EXC_UD) | BIT(EXC_DB) | BIT(EXC_AC) | BIT(EXC_MC));
+	if (vmx.proc2 & PROC2_NOTIFY_EXITING)
+		vmcs_write(VMCS_NOTIFY_WINDOW, 0);   /* the CPU's own threshold only (as KVM's default) */
 	vmcs_write(VMCS_PF_ERROR_MASK, 0);
 	vmcs_write(VMCS_PF_ERROR_MATCH, 0);
 	vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
@@ -972,8 +996,8 @@ static bool emulate_cr4(struct vcpu *v, u64 val)
 {
 	u64 cr0 = vmcs_read(VMCS_GUEST_CR0), efer = vmcs_read(VMCS_GUEST_EFER);
 	u64 old = vmcs_read(VMCS_GUEST_CR4);
-	if ((val & CR4_HIDDEN) || ((val | vmx.cr4_fixed0) & ~vmx.cr4_fixed1))
-		return false;                   /* no VMX or XSAVE for guests; nor bits VMX forbids */
+	if ((val & ~guest_cr4_allowed()) || ((val | vmx.cr4_fixed0) & ~vmx.cr4_fixed1))
+		return false;                   /* only the allow-list; nor bits VMX forbids */
 	if ((efer & EFER_LMA) && !(val & CR4_PAE))
 		return false;
 	if (pae_legacy_paging(cr0, val, efer) && ((val ^ old) & (CR4_PAE | BIT(4) | BIT(7))) &&
@@ -1045,8 +1069,12 @@ static void handle_cr_access(struct vcpu *v, struct vmx_vcpu *s)
 		vmx_inject_exception(v, EXC_GP, true, 0);
 		return;
 	}
-	if (flush && vmx.vpid)
-		flush_vpid(((struct vmx_vm *)v->vm->vendor)->vpid);
+	if (flush) {
+		/* (without VPID every entry flushes anyway, 28.3.3.3) */
+		__atomic_add_fetch(&v->vm->guest_tlb_flushes, 1, __ATOMIC_RELAXED);
+		if (vmx.vpid)
+			flush_vpid(((struct vmx_vm *)v->vm->vendor)->vpid);
+	}
 	vmx_set_rip(v, vmcs_read(VMCS_GUEST_RIP) + vmcs_read(VMCS_EXIT_INSN_LEN));
 }
 
@@ -1054,7 +1082,8 @@ static void handle_cr_access(struct vcpu *v, struct vmx_vcpu *s)
 
 /*
  * STAR, LSTAR, SFMASK and KERNEL_GS_BASE are not in the VMCS and hv itself
- * never uses them (no SYSCALL, no SWAPGS in hv), so the registers simply
+ * never uses them (no SYSCALL, no SWAPGS in hv); nor is CR2, which hv
+ * never changes (it takes no page faults). So the registers simply
  * hold the guest values of the last vCPU that entered this pCPU. The guest
  * reaches them without exits, so they are read back at every exit after
  * which the vCPU may leave (lazy_msrs_save); they are loaded when a vCPU
@@ -1066,6 +1095,7 @@ static void lazy_msrs_load(struct vmx_pcpu *vp, struct vmx_vcpu *s, bool moved)
 		return;                  /* still as saved at its last exit here */
 	for (unsigned i = 0; i < NLAZY; i++)
 		wrmsr(lazy_msrs[i], s->lazy[i]);
+	write_cr2(s->cr2);
 	vp->msr_owner = s;
 }
 
@@ -1073,6 +1103,7 @@ static void lazy_msrs_save(struct vmx_vcpu *s)
 {
 	for (unsigned i = 0; i < NLAZY; i++)
 		s->lazy[i] = rdmsr(lazy_msrs[i]);
+	s->cr2 = read_cr2();
 }
 
 /*
@@ -1119,6 +1150,34 @@ static void reinject_idt_vectoring(void)
 	u32 type = INTR_INFO_TYPE(info);
 	if (type == INTR_TYPE_SW_INT || type == INTR_TYPE_PRIV_SW_EXC || type == INTR_TYPE_SW_EXC)
 		vmcs_write(VMCS_ENTRY_INSN_LEN, vmcs_read(VMCS_EXIT_INSN_LEN));
+}
+
+/*
+ * Reflect an intercepted #DB or #AC to the guest as the CPU would have
+ * delivered it. #DB: a VM exit leaves DR6 alone and reports its new status
+ * bits in the exit qualification (B0-B3, BD, BS, RTM: SDM Vol. 3C 27.2.1
+ * Table 27-1), so hv puts them into DR6 (clearing the old B0-B3, as the CPU
+ * may), then injects the same event: a hardware exception, or ICEBP's
+ * privileged software exception with its instruction length (26.6.1.1).
+ */
+static void reflect_exception(struct vcpu *v, u64 info, u8 vec)
+{
+	if (vec == EXC_AC) {
+		vmx_inject_exception(v, EXC_AC, true, 0);
+		return;
+	}
+	u64 q = vmcs_read(VMCS_EXIT_QUALIFICATION);
+	u64 dr6 = (read_dr(6) & ~0xfull) | 0xffff0ff0ull;     /* fixed 1s; RTM (16) active low */
+	dr6 |= q & (0xfull | BIT(13) | BIT(14));
+	if (q & BIT(16))
+		dr6 &= ~BIT(16);
+	write_dr(6, dr6);
+	if (INTR_INFO_TYPE(info) == INTR_TYPE_PRIV_SW_EXC) {
+		vmcs_write(VMCS_ENTRY_INTR_INFO, EXC_DB | INTR_TYPE_PRIV_SW_EXC << 8 | INTR_INFO_VALID);
+		vmcs_write(VMCS_ENTRY_INSN_LEN, vmcs_read(VMCS_EXIT_INSN_LEN));
+	} else {
+		vmx_inject_exception(v, EXC_DB, false, 0);
+	}
 }
 
 /*
@@ -1170,6 +1229,7 @@ static bool classify_exit(struct vcpu *v, struct vmx_vcpu *s, u32 reason, struct
 			if (len) {
 				e->reason = EXIT_HYPERCALL;   /* guest/hv.inc's vmmcall */
 				e->insn_len = len;
+				e->cpl = (vmcs_read(VMCS_GUEST_SS_AR) >> 5) & 3;   /* SS.DPL = CPL (24.4.1) */
 				return true;
 			}
 			vmx_inject_exception(v, EXC_UD, false, 0);   /* the guest's own #UD */
@@ -1178,6 +1238,8 @@ static bool classify_exit(struct vcpu *v, struct vmx_vcpu *s, u32 reason, struct
 		e->reason = EXIT_EXCEPTION;
 		e->exc.vector = vec;
 		e->exc.error = info & INTR_INFO_ERROR ? (u32)vmcs_read(VMCS_EXIT_INTR_ERROR) : 0;
+		if (vec == EXC_DB || vec == EXC_AC)
+			reflect_exception(v, info, vec);
 		return true;
 	}
 	case VMX_EXIT_EXT_INTR:
@@ -1221,6 +1283,29 @@ static bool classify_exit(struct vcpu *v, struct vmx_vcpu *s, u32 reason, struct
 	case VMX_EXIT_CR_ACCESS:
 		handle_cr_access(v, s);
 		return false;
+	case VMX_EXIT_RDPMC:
+		/* No PMU is virtualised: every counter reads 0, as on SVM (the host's must not leak). */
+		v->regs.rax = 0;
+		v->regs.rdx = 0;
+		e->reason = EXIT_EMULATED;
+		e->insn_len = (u32)vmcs_read(VMCS_EXIT_INSN_LEN);
+		return true;
+	case VMX_EXIT_BUS_LOCK:
+		/* Trap-like (RIP is past the locked instruction): counted as an
+		 * exit, so a guest splitting locks pays an exit per bus lock. */
+		e->reason = EXIT_EMULATED;
+		return true;
+	case VMX_EXIT_NOTIFY:
+		/* The guest kept the CPU from reaching an instruction boundary for
+		 * the notify window (e.g. an event-delivery loop). Bit 0 of the
+		 * qualification: the VM context is invalid, the VM cannot go on. */
+		if (vmcs_read(VMCS_EXIT_QUALIFICATION) & 1) {
+			e->reason = EXIT_OTHER;
+			e->what = "a notify-window exit with the VM context invalid";
+		} else {
+			e->reason = EXIT_EMULATED;
+		}
+		return true;
 	default:
 		e->reason = EXIT_OTHER;
 		return true;
@@ -1368,6 +1453,9 @@ static const char *exit_name(u32 basic)
 	case VMX_EXIT_EPT_MISCONFIG: return "EPT misconfiguration";
 	case VMX_EXIT_PREEMPT_TIMER: return "VMX-preemption timer expired";
 	case VMX_EXIT_XSETBV: return "XSETBV";
+	case VMX_EXIT_RDPMC: return "RDPMC";
+	case VMX_EXIT_BUS_LOCK: return "bus lock";
+	case VMX_EXIT_NOTIFY: return "notify window";
 	default: return "other";
 	}
 }

@@ -41,9 +41,17 @@ static void dump_and_stop(struct trap_frame *f)
 	platform_exit(HV_EXIT_PANIC);
 }
 
+/* NMIs that reached hv: a guest's NMI intercept (SVM, after STGI), the VT-x
+ * NMI exit's `int $2`, or one while hv itself ran. Counted and reported
+ * (kv hv.host_nmis); hv has no NMI sources of its own, so nothing else to do. */
+u64 host_nmis;
+
 void trap_handler(struct trap_frame *f)
 {
 	switch (f->vector) {
+	case EXC_NMI:
+		__atomic_add_fetch(&host_nmis, 1, __ATOMIC_RELAXED);
+		return;
 	case VEC_TIMER:
 		apic_timer_interrupt();
 		return;

@@ -17,6 +17,8 @@ struct trap_frame {
 };
 
 void trap_handler(struct trap_frame *f);
+/* NMIs hv took (counted, never fatal: trap.c). */
+extern u64 host_nmis;
 void desc_init_cpu(unsigned cpu);
 /* hv's selectors (desc.c) and table bases, for VMX host-state fields. */
 #define SEL_CODE 0x08

@@ -134,6 +134,7 @@ class Run:
     note: str = ""             # what Bochs said when it had to be killed at the timeout
     bochs_log_path: str = ""
     bad_msrs_allowed: object = None   # platforms.Platform.bad_msrs_allowed
+    pred_cmd_refusals: int = 0        # refusals the scenario expects (its guest's own writes)
 
     @property
     def outcome(self):
@@ -151,7 +152,10 @@ class Run:
     def check(self):
         """Platform checks beyond hv's own verdict: None or the reason."""
         bad = pred_cmd_refusals(self.stderr)
-        if bad:
+        if self.pred_cmd_refusals and len(bad) != self.pred_cmd_refusals:
+            return "Bochs refused PRED_CMD %d time%s, the scenario expects exactly %d; see %s" % (
+                len(bad), "" if len(bad) == 1 else "s", self.pred_cmd_refusals, self.bochs_log_path)
+        if bad and not self.pred_cmd_refusals:
             return "Bochs refused PRED_CMD %d time%s (%s); see %s" % (
                 len(bad), "" if len(bad) == 1 else "s", bad[0].split("]", 1)[-1].strip(),
                 self.bochs_log_path)

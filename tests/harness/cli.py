@@ -246,6 +246,8 @@ def _run_scenario(sc, accel_name, verbose, platform):
 
     reason = judge.verdict(sc, run, log)
     if reason is None and not run.timed_out:
+        if platform.emulator != "qemu":
+            run.pred_cmd_refusals = sc.pred_cmd_refusals
         reason = run.check()
     if run.timed_out and getattr(run, "note", ""):
         reason += "; " + run.note

@@ -27,7 +27,7 @@ from . import platforms as platforms_mod
 
 OUTCOMES = ("pass", "fail", "config-error", "panic")
 KEYS = ("config", "smp", "timeout", "exit", "expect", "log", "qemu_args",
-        "groups", "oracle", "oracle_violations", "platforms", "screen", "reset")
+        "groups", "oracle", "oracle_violations", "pred_cmd_refusals", "platforms", "screen", "reset")
 # Keys that may carry a `.PLATFORM` suffix.
 PER_PLATFORM_KEYS = tuple(k for k in KEYS if k not in ("platforms", "groups"))
 DEFAULT_TIMEOUT = 60.0
@@ -48,6 +48,7 @@ class Scenario:
     groups: List[str] = field(default_factory=list)
     oracle: bool = True
     oracle_violations: int = 0       # violations the oracle must find (known holes)
+    pred_cmd_refusals: int = 0       # Bochs PRED_CMD refusals the guest itself causes
     platforms: List[str] = field(default_factory=lambda: ["*"])   # patterns
     # (platform pattern, key, raw value) from `KEY.PLATFORM = VALUE` lines
     overrides: List[Tuple[str, str, str]] = field(default_factory=list)
@@ -136,6 +137,8 @@ def _set(sc, key, text, merge=False):
         sc.oracle_violations = int(text)
         if sc.oracle_violations < 0:
             raise ValueError("oracle_violations must be >= 0")
+    elif key == "pred_cmd_refusals":
+        sc.pred_cmd_refusals = int(text)
     elif key == "platforms":
         sc.platforms = text.replace(",", " ").split()
         for pat in sc.platforms:

@@ -9,7 +9,8 @@
  * (32-bit, PAE, 4-level), walks a linear address, then changes entries and
  * checks which changes the re-check notices: every entry the walk read, in
  * every bit, and none it did not read (not even the other half of the
- * 8-byte word a 4-byte entry shares).
+ * 8-byte word a 4-byte entry shares). And the decode cache built on it
+ * (struct code_cache): a remap must cost the remembered instruction.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -251,6 +252,69 @@ static void test_translate_rights(void **state)
 	struct guest_paging off = { CR0_PE_BIT, 0, 0, 0 };
 	assert_int_equal(guest_translate(&f->vm, &off, 0x100001234ull, true, 3, false, &gpa, &err), GT_OK);
 	assert_int_equal(gpa, 0x1234);
+/*
+ * The decode cache (hv/svm/svm.c without NRIPS, docs/security.md I8): an
+ * instruction remembered through one translation of its code page must not
+ * be trusted after the page was remapped, even when a later decode (a CR
+ * write elsewhere in the page) re-walked the tables and the old frame's bytes
+ * are still what they were.
+ */
+static void test_code_cache_remap(void **state)
+{
+	struct fixture *f = *state;
+	u64 pml4 = 0x1000, pdpt = 0x2000, pd = 0x3000, pt = 0x4000, f1 = 0x8000, f2 = 0x9000;
+	u64 la_page = 0x40000000, rip = la_page + 0x100;
+	*pte64(f, pml4) = pdpt | PTE_P;
+	*pte64(f, pdpt + 1 * 8) = pd | PTE_P;
+	*pte64(f, pd) = pt | PTE_P;
+	*pte64(f, pt) = f1 | PTE_P;
+	memcpy(f->ram + f1 + 0x100, "\x0f\xa2\xc3", 3);            /* CPUID; RET */
+	memcpy(f->ram + f2 + 0x100, "\x3e\x0f\xa2\xc3", 4);        /* DS CPUID (3 bytes); RET */
+	struct guest_paging g = { CR0_PG_BIT | CR0_PE_BIT, pml4, CR4_PAE_BIT, EFER_LMA_BIT };
+	struct code_cache c;
+	struct guest_walk w;
+	u64 gpa = 0;
+	code_cache_init(&c);
+	assert_false(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g));              /* nothing yet */
+
+	/* the CPUID in frame 1, decoded and remembered */
+	assert_true(guest_walk(&f->vm, &g, la_page, &gpa, &w));
+	assert_int_equal(gpa, f1);
+	code_cache_set_page(&c, &g, la_page, gpa, &w);
+	code_cache_remember(&c, rip, 0, 0xa9b, f->ram + f1 + 0x100, 2);
+	assert_true(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g));
+	assert_int_equal(c.insn_len, 2);
+	assert_false(code_cache_insn_hit(&c, rip + 1, 0, 0xa9b, &g));          /* another RIP */
+	assert_false(code_cache_insn_hit(&c, rip, 0x10, 0xa9b, &g));           /* another CS base */
+
+	/* the page remapped to frame 2: the walk notices */
+	*pte64(f, pt) = f2 | PTE_P;
+	assert_false(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g));
+
+	/* a CR-write decode elsewhere in the page re-walks and replaces the
+	 * translation: the instruction of frame 1 must be gone, although frame
+	 * 1 still holds its bytes and the new walk is current */
+	assert_true(guest_walk(&f->vm, &g, la_page, &gpa, &w));
+	assert_int_equal(gpa, f2);
+	code_cache_set_page(&c, &g, la_page, gpa, &w);
+	assert_true(guest_walk_unchanged(&c.walk));
+	assert_int_equal(c.insn_rip, CODE_NO_INSN);
+	assert_false(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g));
+
+	/* decoded again, from frame 2: 3 bytes */
+	code_cache_remember(&c, rip, 0, 0xa9b, f->ram + f2 + 0x100, 3);
+	assert_true(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g));
+	assert_int_equal(c.insn_len, 3);
+	f->ram[f2 + 0x101] = 0x90;                                            /* its bytes change */
+	assert_false(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g));
+	f->ram[f2 + 0x101] = 0x0f;
+	f->ram[f2 + 0x103] = 0x90;                                            /* past its 3 bytes */
+	assert_true(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g));
+	struct guest_paging g2 = g;
+	g2.cr4 |= 1ull << 7;                                                  /* CR4 changed */
+	assert_false(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g2));
+	code_cache_forget_insn(&c);
+	assert_false(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g));
 }
 
 int main(void)
@@ -262,6 +326,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_4level_paging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_paging_and_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_translate_rights, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_code_cache_remap, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
