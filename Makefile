@@ -31,6 +31,10 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin -nostdinc \
         -DGNU_EFI_USE_MS_ABI -I$(EFI_INC) -I$(EFI_INC)/x86_64 -I$(B)
 HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Ihv
 
+# Device models (hv/dev/): hardware-free, also built into host unit tests.
+DEV_NAMES := lapic ioapic uart16550 cmos pic reset bus
+DEV_C := $(patsubst %,hv/dev/%.c,$(DEV_NAMES))
+
 HV_C := \
 	boot/efi/efi_main.c \
 	hv/main.c hv/mm.c hv/vm.c hv/vcpu.c hv/sched.c hv/guest_mem.c \
@@ -39,7 +43,8 @@ HV_C := \
 	hv/lib/string.c hv/lib/format.c \
 	hv/x86/serial.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/smp.c \
 	hv/svm/svm.c \
-	hv/vmx/vmx.c
+	hv/vmx/vmx.c \
+	$(DEV_C)
 HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/ap_boot.S hv/svm/svm_entry.S hv/vmx/vmx_entry.S
 HV_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(HV_C)) $(patsubst %.S,$(B)/obj/%.o,$(HV_S))
 
@@ -47,7 +52,8 @@ GUESTS := $(patsubst guest/%.asm,$(B)/guest/%.bin,$(wildcard guest/*.asm))
 
 UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_insn $(B)/unit/test_pagetable $(B)/unit/test_guest_mem \
 	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive \
-	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests
+	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests \
+	$(patsubst %,$(B)/unit/test_dev_%,$(DEV_NAMES))
 
 .PHONY: all deps run test unit compare bench profile qemu-gdb clean help
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
@@ -154,6 +160,10 @@ $(B)/unit/test_report: tests/unit/test_report.c hv/report.c hv/config.c hv/polic
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
 $(B)/unit/test_policy: tests/unit/test_policy.c hv/policy.c hv/lib/format.c hv/policy.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
+# One test per device model: tests/unit/test_dev_NAME.c against hv/dev/NAME.c.
+$(B)/unit/test_dev_%: tests/unit/test_dev_%.c hv/dev/%.c hv/lib/format.c $(wildcard hv/dev/*.h) hv/lib.h
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
 $(B)/unit/test_exhaustive: tests/exhaustive.c tests/oracle/oracle.c hv/policy.c hv/lib/format.c hv/policy.h tests/oracle/oracle.h
