@@ -39,7 +39,7 @@ HV_C := \
 	boot/efi/efi_main.c \
 	hv/main.c hv/mm.c hv/vm.c hv/vcpu.c hv/sched.c hv/guest_mem.c \
 	hv/policy.c hv/barrier.c hv/trace.c hv/report.c \
-	hv/config.c hv/insn.c hv/pagetable.c \
+	hv/config.c hv/insn.c hv/pagetable.c hv/vplat.c \
 	hv/lib/string.c hv/lib/format.c \
 	hv/x86/serial.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/smp.c \
 	hv/svm/svm.c \

@@ -23,26 +23,7 @@ static void inject_gp(struct vcpu *v)
 	vendor->inject_exception(v, EXC_GP, true, 0);
 }
 
-/* ---- console and ports ---- */
-
-static void console_flush(struct vcpu *v)
-{
-	printk("[%s.%u] %.*s\n", v->vm->name, v->id, (int)v->line_len, v->line);
-	v->line_len = 0;
-}
-
-static void console_byte(struct vcpu *v, u8 c)
-{
-	if (c == '\r')
-		return;
-	if (c == '\n') {
-		console_flush(v);
-		return;
-	}
-	v->line[v->line_len++] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
-	if (v->line_len == CONSOLE_LINE_MAX)
-		console_flush(v);
-}
+/* ---- ports: the VM's devices (vplat.c) ---- */
 
 static enum exit_action handle_io(struct vcpu *v, struct vm_exit *e)
 {
@@ -51,17 +32,16 @@ static enum exit_action handle_io(struct vcpu *v, struct vm_exit *e)
 		return ACTION_STOP;
 	}
 	u64 mask = e->io.size == 4 ? 0xffffffffull : e->io.size == 2 ? 0xffff : 0xff;
+	u64 val = v->regs.rax & mask;
+	enum reset_reason why = vplat_port_io(v, e->io.port, e->io.size, !e->io.in, &val);
+	if (why != RESET_NONE) {
+		vm_end(v->vm, RESULT_SHUTDOWN, -1, "vCPU %u requested a %s", v->id, reset_reason_name(why));
+		return ACTION_STOP;
+	}
 	if (e->io.in) {
-		u64 val = mask;                    /* an empty bus reads all ones */
-		if (e->io.port == HV_CONSOLE_PORT + 5)
-			val = 0x60;                    /* LSR: transmitter empty */
-		else if (e->io.port >= HV_CONSOLE_PORT && e->io.port < HV_CONSOLE_PORT + 8)
-			val = 0;
 		v->regs.rax = (v->regs.rax & ~mask) | (val & mask);
 		if (e->io.size == 4)
 			v->regs.rax &= 0xffffffffull;  /* 32-bit results zero-extend */
-	} else if (e->io.port == HV_CONSOLE_PORT) {
-		console_byte(v, (u8)v->regs.rax);
 	}
 	skip(v, e);
 	return ACTION_RESUME;

@@ -52,6 +52,7 @@ void vms_create(void)
 		vm->nvcpus = c->vcpus;
 		vm->limit_tsc = c->limit_ms * tsc_per_ms;
 		barrier_vm_init(&vm->bar, vm->id, c->ibpb);
+		vplat_init(vm);
 
 		const struct boot_image *img = &hv_bootinfo->images[i];
 		memcpy(guest_phys_ptr(vm, guest_load_addr(c)), pa_to_va(img->pa), img->size);

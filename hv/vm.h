@@ -9,6 +9,7 @@
 #include "config.h"
 #include "exits.h"
 #include "policy.h"
+#include "vplat.h"
 #include "x86/spinlock.h"
 
 struct vm_exit {
@@ -83,6 +84,7 @@ struct vm {
 	struct vm_barrier bar;
 	struct bar_stats stats;
 	u64 pred_cmd_writes;             /* PRED_CMD writes that exited to hv */
+	struct vplat plat;               /* devices on the port bus (vplat.c) */
 };
 
 struct pcpu {

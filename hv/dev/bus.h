@@ -13,8 +13,9 @@
 
 enum bus_space { BUS_IO, BUS_MMIO };
 
-/* Handlers return 0, or a negative value of their own that bus_access
- * passes on (for instance "inject #GP"). `size` is 1, 2, 4 or 8 bytes. */
+/* Handlers return 0, or a nonzero value of their own that bus_access
+ * passes on (for instance "inject #GP", or a reset request); their own
+ * values must not collide with enum bus_status. `size` is 1, 2, 4 or 8. */
 struct bus_handler {
 	int (*read)(void *dev, u64 off, unsigned size, u64 *val, u64 now);
 	int (*write)(void *dev, u64 off, unsigned size, u64 val, u64 now);

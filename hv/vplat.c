@@ -1,0 +1,184 @@
+/*
+ * hv/vplat.c - the virtual PC platform of a VM: devices on the port bus.
+ *
+ * Ports (docs/platform.md): the 8259 pair and its ELCR, read back absent
+ * (hv/dev/pic.c); the 8042 data/status ports and port 0x92 (hv/dev/reset.c);
+ * CMOS/RTC at 0x70/0x71 (hv/dev/cmos.c); COM1, a 16550A at 0x3F8
+ * (hv/dev/uart16550.c); the reset control register 0xCF9. Everything else
+ * is an empty bus. The UART's interrupt line is not wired yet (no IOAPIC on
+ * the exit path): the guest polls LSR, as the tiny guests do.
+ */
+#include "hv.h"
+#include "vm.h"
+#include "vplat.h"
+#include "x86/apic.h"
+#include "x86/cpu.h"
+
+/* ---- console: the UART's transmit side ---- */
+
+void console_flush(struct vcpu *v)
+{
+	printk("[%s.%u] %.*s\n", v->vm->name, v->id, (int)v->line_len, v->line);
+	v->line_len = 0;
+}
+
+static void console_byte(struct vcpu *v, u8 c)
+{
+	if (c == '\r')
+		return;
+	if (c == '\n') {
+		console_flush(v);
+		return;
+	}
+	v->line[v->line_len++] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
+	if (v->line_len == CONSOLE_LINE_MAX)
+		console_flush(v);
+}
+
+static void com1_tx(void *ctx, u8 byte)
+{
+	struct vplat *pl = ctx;
+	console_byte(pl->io_vcpu, byte);
+}
+
+/* ---- byte-wide port handlers (the bus calls them with size 1) ---- */
+
+static u64 rtc_now(const struct vplat *pl)
+{
+	return VPLAT_RTC_START + (rdtsc() - pl->start_tsc) / (tsc_per_ms * 1000);
+}
+
+static int com1_read(void *dev, u64 off, unsigned size, u64 *val, u64 now)
+{
+	(void)size, (void)now;
+	*val = uart_read(&((struct vplat *)dev)->com1, (unsigned)off);
+	return 0;
+}
+
+static int com1_write(void *dev, u64 off, unsigned size, u64 val, u64 now)
+{
+	(void)size, (void)now;
+	uart_write(&((struct vplat *)dev)->com1, (unsigned)off, (u8)val);
+	return 0;
+}
+
+static int cmos_rd(void *dev, u64 off, unsigned size, u64 *val, u64 now)
+{
+	(void)size, (void)now;
+	struct vplat *pl = dev;
+	*val = cmos_read(&pl->cmos, (u16)(CMOS_PORT_INDEX + off), rtc_now(pl));
+	return 0;
+}
+
+static int cmos_wr(void *dev, u64 off, unsigned size, u64 val, u64 now)
+{
+	(void)size, (void)now;
+	struct vplat *pl = dev;
+	cmos_write(&pl->cmos, (u16)(CMOS_PORT_INDEX + off), (u8)val, rtc_now(pl));
+	return 0;
+}
+
+/* The absent PIC and the reset ports need the port number, not the offset:
+ * their ranges are registered with `dev` pointing at a small record. */
+struct port_dev {
+	struct vplat *pl;
+	u16 base;
+};
+
+static int pic_rd(void *dev, u64 off, unsigned size, u64 *val, u64 now)
+{
+	(void)size, (void)now;
+	struct port_dev *d = dev;
+	*val = pic_read(&d->pl->pic, (u16)(d->base + off));
+	return 0;
+}
+
+static int pic_wr(void *dev, u64 off, unsigned size, u64 val, u64 now)
+{
+	(void)size, (void)now;
+	struct port_dev *d = dev;
+	pic_write(&d->pl->pic, (u16)(d->base + off), (u8)val);
+	return 0;
+}
+
+static int reset_rd(void *dev, u64 off, unsigned size, u64 *val, u64 now)
+{
+	(void)size, (void)now;
+	struct port_dev *d = dev;
+	*val = reset_read(&d->pl->reset, (u16)(d->base + off));
+	return 0;
+}
+
+static int reset_wr(void *dev, u64 off, unsigned size, u64 val, u64 now)
+{
+	(void)size, (void)now;
+	struct port_dev *d = dev;
+	return (int)reset_write(&d->pl->reset, (u16)(d->base + off), (u8)val);
+}
+
+static const struct bus_handler com1_h = { com1_read, com1_write };
+static const struct bus_handler cmos_h = { cmos_rd, cmos_wr };
+static const struct bus_handler pic_h = { pic_rd, pic_wr };
+static const struct bus_handler reset_h = { reset_rd, reset_wr };
+
+static const struct {
+	u16 base, len;
+	const char *name;
+	const struct bus_handler *h;
+} port_layout[] = {
+	{ PIC_MASTER_BASE, 2, "8259 master (absent)", &pic_h },
+	{ PIC_SLAVE_BASE, 2, "8259 slave (absent)", &pic_h },
+	{ PIC_ELCR_BASE, 2, "ELCR (absent)", &pic_h },
+	{ RESET_PORT_KBC_DATA, 1, "8042 data", &reset_h },
+	{ RESET_PORT_KBC_CMD, 1, "8042 command/status", &reset_h },
+	{ RESET_PORT_92, 1, "system control port A", &reset_h },
+	{ RESET_PORT_CF9, 1, "reset control", &reset_h },
+};
+
+void vplat_init(struct vm *vm)
+{
+	struct vplat *pl = &vm->plat;
+	bus_init(&pl->bus);
+	struct uart_ops uops = { .tx = com1_tx, .ctx = pl };
+	uart_init(&pl->com1, &uops);
+	u64 below = vm->mem_size < GiB(4) ? vm->mem_size : GiB(4);
+	cmos_init(&pl->cmos, below, vm->mem_size - below);
+	pic_init(&pl->pic);
+	reset_init(&pl->reset);
+	pl->start_tsc = rdtsc();
+
+	int rc = bus_register(&pl->bus, BUS_IO, UART_COM1_BASE, 8, "COM1 16550A", &com1_h, pl);
+	if (rc == BUS_OK)
+		rc = bus_register(&pl->bus, BUS_IO, CMOS_PORT_INDEX, 2, "CMOS/RTC", &cmos_h, pl);
+	for (unsigned i = 0; rc == BUS_OK && i < ARRAY_SIZE(port_layout); i++) {
+		struct port_dev *d = kzalloc(sizeof(*d));
+		d->pl = pl;
+		d->base = port_layout[i].base;
+		rc = bus_register(&pl->bus, BUS_IO, port_layout[i].base, port_layout[i].len,
+				  port_layout[i].name, port_layout[i].h, d);
+	}
+	ASSERT(rc == BUS_OK, "vm %s: %s", vm->name, pl->bus.err);
+}
+
+enum reset_reason vplat_port_io(struct vcpu *v, u16 port, unsigned size, bool write, u64 *val)
+{
+	struct vplat *pl = &v->vm->plat;
+	enum reset_reason why = RESET_NONE;
+	u64 in = 0;
+	spin_lock(&pl->lock);
+	pl->io_vcpu = v;
+	for (unsigned i = 0; i < size; i++) {
+		u64 b = write ? (*val >> (8 * i)) & 0xff : 0;
+		int rc = bus_access(&pl->bus, BUS_IO, (u16)(port + i), 1, write, &b, 0);
+		if (rc == BUS_UNCLAIMED && !write)
+			b = 0xff;                 /* an empty bus reads all ones */
+		else if (rc > 0 && why == RESET_NONE)
+			why = (enum reset_reason)rc;
+		in |= (b & 0xff) << (8 * i);
+	}
+	pl->io_vcpu = NULL;
+	spin_unlock(&pl->lock);
+	if (!write)
+		*val = in;
+	return why;
+}
