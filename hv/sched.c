@@ -176,6 +176,8 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 		barrier_execute();             /* last thing before the guest runs */
 
 	u64 dispatched = rdtsc(), t0 = dispatched, t1;
+	if (v->irq_check)
+		vplat_deliver(v);              /* a guest interrupt came while it was away */
 	for (;;) {
 		vendor->run(p, v, &e);
 		t1 = rdtsc();
@@ -215,6 +217,10 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 		if (v->state == VCPU_RUNNABLE)
 			v->state = VCPU_HALTED;
 		spin_unlock(&vm->lock);
+		/* An IPI that came between the HLT exit and HALTED found the vCPU
+		 * running and did not wake it: look again (vplat_wake). */
+		if (v->halt_if && vplat_irq_pending(v))
+			vplat_wake(v);
 		vm_check_halted(vm);
 		break;
 	default:

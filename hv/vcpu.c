@@ -23,6 +23,13 @@ static void inject_gp(struct vcpu *v)
 	vendor->inject_exception(v, EXC_GP, true, 0);
 }
 
+/* A guest interrupt may be deliverable now: inject it before the next entry. */
+static inline void irq_check(struct vcpu *v)
+{
+	if (v->irq_check)
+		vplat_deliver(v);
+}
+
 /* ---- ports: the VM's devices (vplat.c) ---- */
 
 static enum exit_action handle_io(struct vcpu *v, struct vm_exit *e)
@@ -32,11 +39,16 @@ static enum exit_action handle_io(struct vcpu *v, struct vm_exit *e)
 		return ACTION_STOP;
 	}
 	u64 mask = e->io.size == 4 ? 0xffffffffull : e->io.size == 2 ? 0xffff : 0xff;
-	u64 val = v->regs.rax & mask;
-	enum reset_reason why = vplat_port_io(v, e->io.port, e->io.size, !e->io.in, &val);
-	if (why != RESET_NONE) {
-		vm_end(v->vm, RESULT_SHUTDOWN, -1, "vCPU %u requested a %s", v->id, reset_reason_name(why));
-		return ACTION_STOP;
+	u64 val = ~0ull;                       /* an empty bus reads all ones */
+	/* Most ports have no device near them: no lock, no search (the bus
+	 * never changes after vplat_init). */
+	if (!vplat_port_unclaimed(&v->vm->plat, e->io.port, e->io.size)) {
+		val = v->regs.rax & mask;
+		enum reset_reason why = vplat_port_io(v, e->io.port, e->io.size, !e->io.in, &val);
+		if (why != RESET_NONE) {
+			vm_end(v->vm, RESULT_SHUTDOWN, -1, "vCPU %u requested a %s", v->id, reset_reason_name(why));
+			return ACTION_STOP;
+		}
 	}
 	if (e->io.in) {
 		v->regs.rax = (v->regs.rax & ~mask) | (val & mask);
@@ -65,8 +77,12 @@ static void handle_cpuid(struct vcpu *v)
 		r = cpuid(leaf, sub);
 		switch (leaf) {
 		case 1:
-			r.ecx &= ~(BIT(5) | BIT(3) | BIT(26) | BIT(27) | BIT(21) | BIT(28) | BIT(12) | BIT(29));
-			/* VMX MONITOR XSAVE OSXSAVE x2APIC AVX FMA F16C: XCR0 is x87|SSE */
+			r.ecx &= ~(BIT(5) | BIT(3) | BIT(26) | BIT(27) | BIT(28) | BIT(12) | BIT(29) | BIT(24));
+			/* VMX MONITOR XSAVE OSXSAVE AVX FMA F16C: XCR0 is x87|SSE */
+			/* devices (issue 11): x2APIC is hv's virtual LAPIC (vplat.c),
+			 * TSC-deadline (bit 24) is not offered: the LAPIC timer is
+			 * not driven yet. */
+			r.ecx |= BIT(21);
 			r.ecx |= BIT(31);                                          /* hypervisor present */
 			r.ebx = (r.ebx & 0x00ffffff) | (v->id << 24);              /* initial APIC id */
 			break;
@@ -141,7 +157,10 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 				v->spec_ctrl = val;
 			break;
 		default:
-			ok = vendor->msr_write(v, msr, val);
+			if (vplat_is_lapic_msr(msr))
+				ok = vplat_lapic_msr(v, msr, true, &val) == LAPIC_OK;
+			else
+				ok = vendor->msr_write(v, msr, val);
 			break;
 		}
 	} else {
@@ -154,7 +173,10 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 			val = v->spec_ctrl;
 			break;
 		default:
-			ok = vendor->msr_read(v, msr, &val);
+			if (vplat_is_lapic_msr(msr))
+				ok = vplat_lapic_msr(v, msr, false, &val) == LAPIC_OK;
+			else
+				ok = vendor->msr_read(v, msr, &val);
 			break;
 		}
 		if (ok) {
@@ -162,11 +184,11 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 			v->regs.rdx = val >> 32;
 		}
 	}
-	if (!ok) {
+	if (!ok)
 		inject_gp(v);              /* like a CPU without that MSR */
-		return ACTION_RESUME;
-	}
-	skip(v, e);
+	else
+		skip(v, e);
+	irq_check(v);                  /* after an APIC MSR: EOI, TPR, an IPI to self */
 	return ACTION_RESUME;
 }
 
@@ -272,8 +294,18 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		return handle_hypercall(p, v, e);
 	case EXIT_HLT:
 		skip(v, e);
+		/* HLT with IF=1 waits for an interrupt; one already pending
+		 * ends it at once. With IF=0 only a reset would. */
+		v->halt_if = vendor->irq_window(v, false);
+		if (v->halt_if && v->irq_check && vplat_irq_pending(v)) {
+			vplat_deliver(v);
+			return ACTION_RESUME;
+		}
 		trace_add(p, TR_HALT, v->gid, 0, 0, 0);
 		return ACTION_BLOCK;
+	case EXIT_IRQ_WINDOW:
+		irq_check(v);
+		return ACTION_RESUME;
 	case EXIT_CACHE:
 		skip(v, e);                /* INVD would drop other VMs' dirty lines: never run it */
 		return ACTION_RESUME;
@@ -286,6 +318,7 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		sti();                     /* take the pending host interrupt (timer) now */
 		__asm__ volatile("nop");
 		cli();
+		irq_check(v);              /* the interrupt may have been an IPI's kick */
 		return apic_timer_take() ? ACTION_PREEMPT : ACTION_RESUME;
 	case EXIT_SLICE:
 		return ACTION_PREEMPT;

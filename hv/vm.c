@@ -75,6 +75,7 @@ void vms_create(void)
 			v->regs.rdx = c->memory;
 			v->regs.rbx = c->arg;
 			vcpu_fpu_init(v);
+			vplat_vcpu_init(v);
 			barrier_vcpu_init(&v->bar, v->gid, vm->id);
 			vendor->vcpu_init(v);
 			v->home = pcpus[v->pin >= 0 ? (unsigned)v->pin : v->gid % npcpus];
@@ -140,5 +141,5 @@ void vm_check_halted(struct vm *vm)
 	}
 	spin_unlock(&vm->lock);
 	if (halted && halted != ~0u)
-		vm_end(vm, RESULT_HALT, -1, "%u vCPU(s) halted and nothing can wake them (hv delivers no guest interrupts)", halted);
+		vm_end(vm, RESULT_HALT, -1, "%u vCPU(s) halted and nothing can wake them (no vCPU runs to send an IPI; guest timers are not driven yet)", halted);
 }

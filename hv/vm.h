@@ -61,6 +61,10 @@ struct vcpu {
 	u64 slice_start_tsc;
 	unsigned line_len;
 	char line[CONSOLE_LINE_MAX + 1];
+	struct lapic lapic;              /* its local APIC (vplat.c; under vm->plat.lock) */
+	bool irq_check;                  /* the LAPIC may have something to deliver */
+	bool halt_if;                    /* halted with RFLAGS.IF = 1 (an interrupt wakes it) */
+	u64 irqs_injected;
 };
 
 struct vm {

@@ -9,10 +9,13 @@
  * the exit path): the guest polls LSR, as the tiny guests do.
  */
 #include "hv.h"
+#include "trace.h"
+#include "vendor.h"
 #include "vm.h"
 #include "vplat.h"
 #include "x86/apic.h"
 #include "x86/cpu.h"
+#include "x86/trap.h"
 
 /* ---- console: the UART's transmit side ---- */
 
@@ -146,6 +149,7 @@ void vplat_init(struct vm *vm)
 	pic_init(&pl->pic);
 	reset_init(&pl->reset);
 	pl->start_tsc = rdtsc();
+	pl->lapics = kzalloc(sizeof(struct lapic *) * vm->nvcpus);
 
 	int rc = bus_register(&pl->bus, BUS_IO, UART_COM1_BASE, 8, "COM1 16550A", &com1_h, pl);
 	if (rc == BUS_OK)
@@ -181,4 +185,119 @@ enum reset_reason vplat_port_io(struct vcpu *v, u16 port, unsigned size, bool wr
 	if (!write)
 		*val = in;
 	return why;
+}
+
+/* ---- local APICs: x2APIC MSRs, IPIs, delivery ---- */
+
+static unsigned maxphyaddr;
+
+/* An IPI from v's LAPIC (pl->lock held): route it to the VM's LAPICs and
+ * note which vCPUs may now have something to take. */
+static void lapic_send(void *ctx, const struct irq_msg *m)
+{
+	struct vcpu *src = ctx;
+	struct vm *vm = src->vm;
+	struct vplat *pl = &vm->plat;
+	lapic_route(pl->lapics, (int)vm->nvcpus, &src->lapic, m);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *t = vm->vcpus[i];
+		if (lapic_pending_vector(&t->lapic) >= 0) {
+			t->irq_check = true;
+			pl->wake |= 1ull << i;
+		}
+	}
+}
+
+static void lapic_eoi_broadcast(void *ctx, u8 vector)
+{
+	(void)ctx, (void)vector;   /* no IOAPIC on the exit path yet */
+}
+
+void vplat_vcpu_init(struct vcpu *v)
+{
+	struct lapic_ops ops = { .send = lapic_send, .eoi = lapic_eoi_broadcast, .ctx = v };
+	lapic_init(&v->lapic, v->id, v->id == 0, &ops);
+	v->vm->plat.lapics[v->id] = &v->lapic;
+	if (!maxphyaddr) {
+		u32 n = cpuid(0x80000008, 0).eax & 0xff;
+		maxphyaddr = n ? n : 36;
+	}
+}
+
+void vplat_wake(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	bool enqueue = false;
+	spin_lock(&vm->lock);
+	if (v->state == VCPU_HALTED && v->halt_if) {
+		v->state = VCPU_RUNNABLE;
+		enqueue = true;
+	}
+	spin_unlock(&vm->lock);
+	if (enqueue) {
+		sched_enqueue(v->home, v);
+		return;
+	}
+	/* Running elsewhere: a host IPI makes it exit, and it takes the
+	 * interrupt at its next entry (a stale `current` costs a spurious IPI). */
+	struct pcpu *p = v->home, *me = this_pcpu();
+	if (p && p != me && p->current == v && v->state == VCPU_RUNNABLE)
+		apic_send_ipi(p->apic_id, VEC_WAKE);
+}
+
+int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
+{
+	struct vplat *pl = &v->vm->plat;
+	int rc;
+	u64 wake;
+	spin_lock(&pl->lock);
+	if (msr == MSR_IA32_APIC_BASE) {
+		if (write) {
+			rc = lapic_base_write(&v->lapic, *val, maxphyaddr);
+		} else {
+			*val = lapic_base_read(&v->lapic);
+			rc = LAPIC_OK;
+		}
+	} else if (write) {
+		rc = lapic_msr_write(&v->lapic, msr, *val, rdtsc());
+	} else {
+		rc = lapic_msr_read(&v->lapic, msr, val, rdtsc());
+	}
+	/* EOI, TPR and the like may let a waiting vector through. */
+	if (lapic_pending_vector(&v->lapic) >= 0)
+		v->irq_check = true;
+	wake = pl->wake & ~(1ull << v->id);
+	pl->wake = 0;
+	spin_unlock(&pl->lock);
+	while (wake) {
+		unsigned i = (unsigned)__builtin_ctzll(wake);
+		wake &= wake - 1;
+		vplat_wake(v->vm->vcpus[i]);
+	}
+	return rc == LAPIC_OK ? LAPIC_OK : LAPIC_GP;
+}
+
+bool vplat_irq_pending(struct vcpu *v)
+{
+	struct vplat *pl = &v->vm->plat;
+	spin_lock(&pl->lock);
+	bool r = lapic_pending_vector(&v->lapic) >= 0;
+	spin_unlock(&pl->lock);
+	return r;
+}
+
+void vplat_deliver(struct vcpu *v)
+{
+	struct vplat *pl = &v->vm->plat;
+	spin_lock(&pl->lock);
+	int vec = lapic_pending_vector(&v->lapic);
+	if (vec < 0) {
+		v->irq_check = false;
+		vendor->irq_window(v, false);
+	} else if (vendor->irq_window(v, true)) {
+		lapic_ack(&v->lapic, (u8)vec);
+		vendor->inject_event(v, false, (u8)vec);
+		v->irqs_injected++;
+	}
+	spin_unlock(&pl->lock);
 }

@@ -10,6 +10,7 @@
 
 #include "dev/bus.h"
 #include "dev/cmos.h"
+#include "dev/lapic.h"
 #include "dev/pic.h"
 #include "dev/reset.h"
 #include "dev/uart16550.h"
@@ -31,15 +32,47 @@ struct vplat {
 	struct reset_dev reset;
 	struct vcpu *io_vcpu;     /* whose access is being handled (lock held) */
 	u64 start_tsc;            /* the VM's creation, for the RTC */
+	struct lapic **lapics;    /* every vCPU's local APIC, by vCPU id (the
+	                           * LAPICs are guarded by `lock` too) */
+	u64 wake;                 /* vCPUs an IPI reached (lock held; bit = id) */
 };
 
 /* Register the devices on vm's bus. Returns false (message printed) if a
  * range could not be registered: a bug in the platform layout. */
 void vplat_init(struct vm *vm);
+/* Quick answer for the exit path: true if no device is near `port`, so the
+ * access reads all ones and writes go nowhere. */
+static inline bool vplat_port_unclaimed(const struct vplat *pl, u16 port, unsigned size)
+{
+	return !bus_io_block_used(&pl->bus, port) && !bus_io_block_used(&pl->bus, (u16)(port + size - 1));
+}
 /* One IN or OUT of `size` bytes at `port` from v. Multi-byte accesses reach
  * the byte-wide devices one byte per port, as on the ISA bus; unclaimed
  * bytes read all ones. Returns the reset the access requested, if any. */
 enum reset_reason vplat_port_io(struct vcpu *v, u16 port, unsigned size, bool write, u64 *val);
+/* The local APIC of a new vCPU (power-up state, xAPIC mode). */
+void vplat_vcpu_init(struct vcpu *v);
+/* Is `msr` one of the local APIC's (IA32_APIC_BASE, x2APIC 0x800-0x8FF)?
+ * IA32_TSC_DEADLINE is not offered until hv drives guest timers: CPUID does
+ * not show it and the MSR raises #GP. */
+static inline bool vplat_is_lapic_msr(u32 msr)
+{
+	return msr == MSR_IA32_APIC_BASE || (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST);
+}
+/* RDMSR/WRMSR of a local APIC MSR by v: LAPIC_OK or LAPIC_GP. IPIs it sends
+ * are routed to the VM's vCPUs, waking halted ones and kicking running ones. */
+int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val);
+/* Has v's LAPIC a vector the priority rules let through? */
+bool vplat_irq_pending(struct vcpu *v);
+/* Called after the exits that can make a guest interrupt deliverable (an
+ * APIC MSR access, a host interrupt that may be an IPI's kick, an interrupt
+ * window, HLT) and when v is dispatched, so nothing is added to other
+ * exits: inject its LAPIC's highest deliverable vector if the
+ * guest can take it, else ask for an interrupt window (vendor ops). */
+void vplat_deliver(struct vcpu *v);
+/* v halted with IF=1 and may have an interrupt: make it runnable again. */
+void vplat_wake(struct vcpu *v);
+
 /* Print v's pending console line (the UART's output is line-buffered per
  * vCPU and printed as "[vm.vcpu] text"). */
 void console_flush(struct vcpu *v);

@@ -38,6 +38,9 @@ int bus_register(struct bus *b, enum bus_space sp, u64 base, u64 len,
 		return BUS_E_FULL;
 	}
 	b->r[sp][b->n[sp]++] = (struct bus_range){ base, len, name, h, dev };
+	if (sp == BUS_IO)
+		for (u64 blk = base >> 6; blk <= last >> 6; blk++)
+			b->io_blocks[blk >> 6] |= 1ull << (blk & 63);
 	b->err[0] = 0;
 	return BUS_OK;
 }

@@ -42,8 +42,17 @@ enum bus_status {
 struct bus {
 	struct bus_range r[2][BUS_MAX_RANGES]; /* [enum bus_space] */
 	unsigned n[2];
+	u64 io_blocks[16]; /* bit n: a port range meets ports 64n..64n+63 */
 	char err[160]; /* why the last registration failed */
 };
+
+/* Quick test for the exit path: false means no device decodes `port` (its
+ * 64-port block has none), without searching the ranges. */
+static inline bool bus_io_block_used(const struct bus *b, u16 port)
+{
+	unsigned blk = port >> 6;
+	return (b->io_blocks[blk >> 6] >> (blk & 63)) & 1;
+}
 
 void bus_init(struct bus *b);
 int bus_register(struct bus *b, enum bus_space sp, u64 base, u64 len,

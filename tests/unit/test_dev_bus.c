@@ -85,6 +85,13 @@ static void test_lookup_and_dispatch(void **state)
 	bus_init(&b);
 	bus_register(&b, BUS_IO, 0x3F8, 8, "uart", &fake_h, &uart);
 	bus_register(&b, BUS_MMIO, 0xFEE00000, 0x1000, "lapic", &fake_h, &apic);
+	/* The 64-port block map the exit path tests first. */
+	assert_true(bus_io_block_used(&b, 0x3C0));
+	assert_true(bus_io_block_used(&b, 0x3FF));
+	assert_false(bus_io_block_used(&b, 0x3BF));
+	assert_false(bus_io_block_used(&b, 0x400));
+	assert_false(bus_io_block_used(&b, 0x2F0));
+	assert_false(bus_io_block_used(&b, 0xFFFF));
 	assert_null(bus_find(&b, BUS_IO, 0x3F7));
 	assert_string_equal(bus_find(&b, BUS_IO, 0x3F8)->name, "uart");
 	assert_string_equal(bus_find(&b, BUS_IO, 0x3FF)->name, "uart");
