@@ -12,7 +12,7 @@
 ;   counter 3  wrmsr x2APIC ICR (0x830) = INIT to all but self  13 (not in x2APIC mode)
 ;   counter 4  wrmsr x2APIC EOI (0x80B) = 0                     13
 ;   counter 5  wrmsr x2APIC timer initial count (0x838) = 0     13
-;   counter 6  wrmsr TSC_DEADLINE (0x6E0) = 1                   13 (not offered)
+;   counter 6  wrmsr TSC_DEADLINE (0x6E0) = 1                   255 (ignored: not in TSC-deadline mode)
 ;   counter 7  wrmsr TSC (0x10) = 0                             13
 ;   counter 8  wrmsr APIC_BASE = 0xFEE00C00 (disabled -> x2APIC) 13 (forbidden)
 ;   counter 9  wrmsr APIC_BASE = 0xFEE00400 (EXTD without EN)   13 (invalid)

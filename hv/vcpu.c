@@ -77,12 +77,11 @@ static void handle_cpuid(struct vcpu *v)
 		r = cpuid(leaf, sub);
 		switch (leaf) {
 		case 1:
-			r.ecx &= ~(BIT(5) | BIT(3) | BIT(26) | BIT(27) | BIT(28) | BIT(12) | BIT(29) | BIT(24));
+			r.ecx &= ~(BIT(5) | BIT(3) | BIT(26) | BIT(27) | BIT(28) | BIT(12) | BIT(29));
 			/* VMX MONITOR XSAVE OSXSAVE AVX FMA F16C: XCR0 is x87|SSE */
-			/* devices (issue 11): x2APIC is hv's virtual LAPIC (vplat.c),
-			 * TSC-deadline (bit 24) is not offered: the LAPIC timer is
-			 * not driven yet. */
-			r.ecx |= BIT(21);
+			/* devices (issue 11): x2APIC and TSC-deadline are hv's
+			 * virtual LAPIC (vplat.c, docs/platform.md). */
+			r.ecx |= BIT(21) | BIT(24);
 			r.ecx |= BIT(31);                                          /* hypervisor present */
 			r.ebx = (r.ebx & 0x00ffffff) | (v->id << 24);              /* initial APIC id */
 			break;
@@ -94,6 +93,9 @@ static void handle_cpuid(struct vcpu *v)
 				if (barrier_caps.offer_guest)
 					r.edx |= BIT(26);     /* IBPB, and so IA32_SPEC_CTRL (handled below) */
 			}
+			break;
+		case 6:
+			r.eax |= BIT(2);      /* devices (issue 11): ARAT, the virtual APIC timer never stops */
 			break;
 		case 0xd:
 			r = (struct cpuid_regs){ 0 };         /* no XSAVE */
@@ -157,9 +159,12 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 				v->spec_ctrl = val;
 			break;
 		default:
-			if (vplat_is_lapic_msr(msr))
+			if (vplat_is_lapic_msr(msr)) {
+				u64 dl = v->lapic.timer_deadline;
 				ok = vplat_lapic_msr(v, msr, true, &val) == LAPIC_OK;
-			else
+				if (v->lapic.timer_deadline != dl)
+					sched_timer_rearm(p, v);
+			} else
 				ok = vendor->msr_write(v, msr, val);
 			break;
 		}
@@ -318,8 +323,10 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		sti();                     /* take the pending host interrupt (timer) now */
 		__asm__ volatile("nop");
 		cli();
-		irq_check(v);              /* the interrupt may have been an IPI's kick */
-		return apic_timer_take() ? ACTION_PREEMPT : ACTION_RESUME;
+		if (apic_timer_take() && sched_timer_tick(p, v))
+			return ACTION_PREEMPT;     /* (an injected interrupt waits in the VMCB/VMCS) */
+		irq_check(v);              /* a guest timer, or an IPI's kick */
+		return ACTION_RESUME;
 	case EXIT_SLICE:
 		return ACTION_PREEMPT;
 	case EXIT_VIRT_INSN:

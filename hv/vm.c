@@ -134,12 +134,13 @@ void vm_check_halted(struct vm *vm)
 	unsigned halted = 0;
 	spin_lock(&vm->lock);
 	for (unsigned i = 0; i < vm->nvcpus && halted != ~0u; i++) {
-		if (vm->vcpus[i]->state == VCPU_RUNNABLE)
-			halted = ~0u;
+		struct vcpu *v = vm->vcpus[i];
+		if (v->state == VCPU_RUNNABLE || (v->state == VCPU_HALTED && v->halt_if && vplat_timer_can_wake(&v->lapic)))
+			halted = ~0u;          /* runs, or its APIC timer will wake it */
 		else
 			halted += vm->vcpus[i]->state == VCPU_HALTED;
 	}
 	spin_unlock(&vm->lock);
 	if (halted && halted != ~0u)
-		vm_end(vm, RESULT_HALT, -1, "%u vCPU(s) halted and nothing can wake them (no vCPU runs to send an IPI; guest timers are not driven yet)", halted);
+		vm_end(vm, RESULT_HALT, -1, "%u vCPU(s) halted and nothing can wake them (no vCPU runs to send an IPI, no APIC timer armed)", halted);
 }

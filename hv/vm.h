@@ -64,6 +64,8 @@ struct vcpu {
 	struct lapic lapic;              /* its local APIC (vplat.c; under vm->plat.lock) */
 	bool irq_check;                  /* the LAPIC may have something to deliver */
 	bool halt_if;                    /* halted with RFLAGS.IF = 1 (an interrupt wakes it) */
+	struct pcpu *timer_sleep;        /* halted waiting for its APIC timer: the pCPU
+	                                  * whose timer wakes it (vm->lock), else NULL */
 	u64 irqs_injected;
 };
 
@@ -109,6 +111,7 @@ struct pcpu {
 	u64 fpu_gen;                     /* fpu_owner's fpu_gen when loaded */
 	u64 busy_tsc, start_tsc;
 	u64 slice_end_tsc;               /* when the running vCPU's slice ends */
+	unsigned nsleepers;              /* vCPUs with timer_sleep == this pCPU (atomic) */
 };
 
 extern struct vm *vms[CFG_MAX_VMS];
@@ -153,6 +156,11 @@ struct pcpu *this_pcpu(void);
 extern struct spinlock policy_lock;
 extern struct pcpu *pcpu_by_apic[256];
 void sched_run(struct pcpu *p) __attribute__((noreturn));
+/* Guest timers on hv's per-pCPU timer (sched.c). After hv's timer fired
+ * with v running on p: fire due guest timers; true if v's slice is over. */
+bool sched_timer_tick(struct pcpu *p, struct vcpu *v);
+/* v's guest-timer deadline may have changed: re-arm p's timer. */
+void sched_timer_rearm(struct pcpu *p, struct vcpu *v);
 
 /* Report (report.c). */
 void report_print(void);

@@ -233,6 +233,10 @@ void vplat_wake(struct vcpu *v)
 		v->state = VCPU_RUNNABLE;
 		enqueue = true;
 	}
+	if (enqueue && v->timer_sleep) {
+		__atomic_sub_fetch(&v->timer_sleep->nsleepers, 1, __ATOMIC_RELAXED);
+		v->timer_sleep = NULL;
+	}
 	spin_unlock(&vm->lock);
 	if (enqueue) {
 		sched_enqueue(v->home, v);
@@ -275,6 +279,19 @@ int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 		vplat_wake(v->vm->vcpus[i]);
 	}
 	return rc == LAPIC_OK ? LAPIC_OK : LAPIC_GP;
+}
+
+bool vplat_timer_fire(struct vcpu *v, u64 now)
+{
+	struct vplat *pl = &v->vm->plat;
+	bool r = false;
+	spin_lock(&pl->lock);
+	if (lapic_advance(&v->lapic, now) && lapic_pending_vector(&v->lapic) >= 0) {
+		v->irq_check = true;
+		r = true;
+	}
+	spin_unlock(&pl->lock);
+	return r;
 }
 
 bool vplat_irq_pending(struct vcpu *v)

@@ -52,12 +52,12 @@ static inline bool vplat_port_unclaimed(const struct vplat *pl, u16 port, unsign
 enum reset_reason vplat_port_io(struct vcpu *v, u16 port, unsigned size, bool write, u64 *val);
 /* The local APIC of a new vCPU (power-up state, xAPIC mode). */
 void vplat_vcpu_init(struct vcpu *v);
-/* Is `msr` one of the local APIC's (IA32_APIC_BASE, x2APIC 0x800-0x8FF)?
- * IA32_TSC_DEADLINE is not offered until hv drives guest timers: CPUID does
- * not show it and the MSR raises #GP. */
+/* Is `msr` one of the local APIC's (IA32_APIC_BASE, x2APIC 0x800-0x8FF,
+ * IA32_TSC_DEADLINE)? */
 static inline bool vplat_is_lapic_msr(u32 msr)
 {
-	return msr == MSR_IA32_APIC_BASE || (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST);
+	return msr == MSR_IA32_APIC_BASE || msr == MSR_IA32_TSC_DEADLINE ||
+	       (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST);
 }
 /* RDMSR/WRMSR of a local APIC MSR by v: LAPIC_OK or LAPIC_GP. IPIs it sends
  * are routed to the VM's vCPUs, waking halted ones and kicking running ones. */
@@ -72,6 +72,14 @@ bool vplat_irq_pending(struct vcpu *v);
 void vplat_deliver(struct vcpu *v);
 /* v halted with IF=1 and may have an interrupt: make it runnable again. */
 void vplat_wake(struct vcpu *v);
+/* Fire v's APIC timer if it is due at `now` (guest TSC); true if that left
+ * an interrupt to deliver. */
+bool vplat_timer_fire(struct vcpu *v, u64 now);
+/* Could this APIC's timer wake its halted vCPU (armed, unmasked)? */
+static inline bool vplat_timer_can_wake(const struct lapic *l)
+{
+	return l->timer_deadline && !(l->lvt[LVT_TIMER] & LVT_MASKED);
+}
 
 /* Print v's pending console line (the UART's output is line-buffered per
  * vCPU and printed as "[vm.vcpu] text"). */
