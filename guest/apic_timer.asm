@@ -12,6 +12,10 @@
 ;   counter 4  CPUID.1:ECX bit 24 (TSC-deadline)                      (1)
 ;   counter 5  CPUID.6:EAX bit 2 (ARAT)                               (1)
 ;   counter 6  periodic: (t_N - t_0) * 1000 / (N * P), for the log (1000..)
+;   counter 7  with arg = 1: migrations done while a timer was armed     (3)
+; With `arg = 1` (config; needs 2 pCPUs) the vCPU moves while its timer
+; runs: to pCPU 1 halfway through the periodic ticks, back to pCPU 0 after
+; arming the first one-shot, to pCPU 1 after arming the first deadline.
 ; Exits 0. A timer that never fires leaves the vCPU halted: `halt`.
 ;
 ; Config: mode = long, vcpus = 1.
@@ -22,7 +26,7 @@ default rel
 org HV_LONG_ENTRY
 
 N       equ 10
-P       equ 20000000            ; TSC ticks per period
+P       equ 50000000            ; TSC ticks per period (15-25 ms on QEMU TCG)
 VEC     equ 0x50
 MSR_TSC_DEADLINE equ 0x6E0
 MSR_LVT_TIMER    equ 0x832
@@ -56,7 +60,19 @@ MSR_TIMER_DCR    equ 0x83E
 %%done:
 %endmacro
 
+; MOVE pcpu - with arg = 1, migrate to pcpu and count it
+%macro MOVE 1
+        cmp qword [arg], 1
+        jne %%skip
+        HV_MIGRATE %1
+        test rax, rax
+        jnz %%skip
+        inc qword [moves]
+%%skip:
+%endmacro
+
 start:
+        mov [arg], rbx
         HV_IDT_GATE idt, VEC, timer_handler
         HV_IDT_GATE idt, HV_APIC_SPURIOUS, spurious_handler
         HV_LIDT idt
@@ -78,6 +94,8 @@ start:
         mov dword [ticks], 0
         RDTSC64 r12                     ; t_0 (just before the count starts)
         WRMSR32 MSR_TIMER_ICR, P
+        WAIT_TICK N / 2
+        MOVE 1
         WAIT_TICK N
         WRMSR32 MSR_TIMER_ICR, 0        ; stop
         mov rax, [t_tick + (N - 1) * 8] ; t_N
@@ -109,6 +127,10 @@ start:
 .os:    mov dword [ticks], 0
         RDTSC64 r12
         WRMSR32 MSR_TIMER_ICR, P / 16
+        test ebx, ebx
+        jnz .os_wait
+        MOVE 0
+.os_wait:
         WAIT_TICK 1
         mov rax, [t_tick]
         sub rax, r12
@@ -117,7 +139,12 @@ start:
         cmp rax, 2 * P
         jae .os_bad
         inc r15
+        jmp .os_next
 .os_bad:
+        HV_PRINT 'one-shot tick after '
+        HV_PUTDEC rax
+        HV_PRINTLN ' TSC ticks'
+.os_next:
         inc ebx
         cmp ebx, N
         jb .os
@@ -135,19 +162,29 @@ start:
         mov rdx, r12
         shr rdx, 32
         wrmsr
+        test ebx, ebx
+        jnz .dl_wait
+        MOVE 1
+.dl_wait:
         WAIT_TICK 1
         mov rax, [t_tick]
-        cmp rax, r12
-        jb .dl_bad
-        sub rax, r12
+        sub rax, r12                    ; lateness (negative: early)
         cmp rax, P
-        jae .dl_bad
+        jae .dl_bad                     ; (unsigned: early is huge)
         mov ecx, MSR_TSC_DEADLINE       ; disarmed and cleared by the tick
         rdmsr
         or eax, edx
-        jnz .dl_bad
+        jnz .dl_msr
         inc r15
+        jmp .dl_next
 .dl_bad:
+        HV_PRINT 'deadline tick late by '
+        HV_PUTHEX64 rax
+        HV_NEWLINE
+        jmp .dl_next
+.dl_msr:
+        HV_PRINTLN 'IA32_TSC_DEADLINE not 0 after the tick'
+.dl_next:
         inc ebx
         cmp ebx, N
         jb .dl
@@ -168,6 +205,7 @@ start:
         cli
         mov eax, [ticks]
         HV_REPORT 3, rax
+        HV_REPORT 7, [moves]
         HV_PRINTLN 'apic timer: done'
         HV_EXIT 0
 
@@ -192,6 +230,8 @@ spurious_handler:
         iretq
 
 align 8
+arg:    dq 0
+moves:  dq 0
 ticks:  dq 0
 t_tick: times 64 dq 0
 align 4096
