@@ -89,11 +89,9 @@ start:
         HV_REPORT 5, rax
 
         ; ---- periodic, divide by 1 ----
-        WRMSR32 MSR_TIMER_DCR, 0xB
-        WRMSR32 MSR_LVT_TIMER, (1 << 17) | VEC
         mov dword [ticks], 0
         RDTSC64 r12                     ; t_0 (just before the count starts)
-        WRMSR32 MSR_TIMER_ICR, P
+        HV_APIC_TIMER HV_TIMER_PERIODIC, VEC, P
         WAIT_TICK N / 2
         MOVE 1
         WAIT_TICK N
@@ -151,17 +149,13 @@ start:
         HV_REPORT 1, r15
 
         ; ---- TSC-deadline ----
-        WRMSR32 MSR_LVT_TIMER, (2 << 17) | VEC
+        HV_APIC_TIMER HV_TIMER_TSC_DEADLINE, VEC, 0
         xor r15d, r15d
         xor ebx, ebx
 .dl:    mov dword [ticks], 0
         RDTSC64 r12
         add r12, P                      ; the deadline
-        mov ecx, MSR_TSC_DEADLINE
-        mov rax, r12
-        mov rdx, r12
-        shr rdx, 32
-        wrmsr
+        HV_TSC_DEADLINE r12
         test ebx, ebx
         jnz .dl_wait
         MOVE 1
@@ -191,10 +185,8 @@ start:
         HV_REPORT 2, r15
 
         ; ---- masked one-shot: no tick while 3 P pass ----
-        WRMSR32 MSR_TIMER_DCR, 0xB
-        WRMSR32 MSR_LVT_TIMER, (1 << 16) | VEC
         mov dword [ticks], 0
-        WRMSR32 MSR_TIMER_ICR, P
+        HV_APIC_TIMER HV_TIMER_ONESHOT | HV_LVT_MASKED, VEC, P
         sti
         RDTSC64 r12
 .spin:  pause
