@@ -49,6 +49,7 @@ static enum exit_action handle_io(struct vcpu *v, struct vm_exit *e)
 			vm_end(v->vm, RESULT_SHUTDOWN, -1, "vCPU %u requested a %s", v->id, reset_reason_name(why));
 			return ACTION_STOP;
 		}
+		irq_check(v);          /* COM1's interrupt, through the IOAPIC */
 	}
 	if (e->io.in) {
 		v->regs.rax = (v->regs.rax & ~mask) | (val & mask);
@@ -337,10 +338,19 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		vm_end(v->vm, RESULT_SHUTDOWN, -1, "vCPU %u triple-faulted (shutdown) at rip 0x%llx",
 		       v->id, (unsigned long long)vendor->get_rip(v));
 		return ACTION_STOP;
-	case EXIT_NPF:
+	case EXIT_NPF: {
+		const char *dev = vplat_mmio_device(v, e->npf.gpa);
+		if (dev) {
+			/* Join point for the MMIO instruction emulator (issue 11):
+			 * decode the access, then vplat_mmio_access(). */
+			vm_fail(v, "vCPU %u accessed guest-physical 0x%llx (%s): MMIO emulation is not joined yet",
+				v->id, (unsigned long long)e->npf.gpa, dev);
+			return ACTION_STOP;
+		}
 		vm_fail(v, "vCPU %u accessed guest-physical 0x%llx, outside its %llu MiB of memory",
 			v->id, (unsigned long long)e->npf.gpa, (unsigned long long)(v->vm->mem_size >> 20));
 		return ACTION_STOP;
+	}
 	case EXIT_INVALID:
 		vm_fail(v, "VM entry failed: the hardware rejected vCPU %u's state (exit 0x%llx)", v->id,
 			(unsigned long long)e->raw);

@@ -119,7 +119,26 @@ static int reset_wr(void *dev, u64 off, unsigned size, u64 val, u64 now)
 	return (int)reset_write(&d->pl->reset, (u16)(d->base + off), (u8)val);
 }
 
+static int ioapic_rd(void *dev, u64 off, unsigned size, u64 *val, u64 now)
+{
+	(void)now;
+	if (size != 4 || (off & 3))
+		return -1;
+	*val = ioapic_mmio_read(&((struct vplat *)dev)->ioapic, (u32)off);
+	return 0;
+}
+
+static int ioapic_wr(void *dev, u64 off, unsigned size, u64 val, u64 now)
+{
+	(void)now;
+	if (size != 4 || (off & 3))
+		return -1;
+	ioapic_mmio_write(&((struct vplat *)dev)->ioapic, (u32)off, (u32)val);
+	return 0;
+}
+
 static const struct bus_handler com1_h = { com1_read, com1_write };
+static const struct bus_handler ioapic_h = { ioapic_rd, ioapic_wr };
 static const struct bus_handler cmos_h = { cmos_rd, cmos_wr };
 static const struct bus_handler pic_h = { pic_rd, pic_wr };
 static const struct bus_handler reset_h = { reset_rd, reset_wr };
@@ -138,11 +157,25 @@ static const struct {
 	{ RESET_PORT_CF9, 1, "reset control", &reset_h },
 };
 
+static void com1_irq(void *ctx, bool level)
+{
+	struct vplat *pl = ctx;
+	ioapic_set_irq(&pl->ioapic, UART_COM1_IRQ, level);
+}
+
+static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_msg *m);
+
+static void ioapic_deliver(void *ctx, const struct irq_msg *m)
+{
+	route_msg(ctx, NULL, m);
+}
+
 void vplat_init(struct vm *vm)
 {
 	struct vplat *pl = &vm->plat;
 	bus_init(&pl->bus);
-	struct uart_ops uops = { .tx = com1_tx, .ctx = pl };
+	ioapic_init(&pl->ioapic, 0, ioapic_deliver, vm);
+	struct uart_ops uops = { .tx = com1_tx, .irq = com1_irq, .ctx = pl };
 	uart_init(&pl->com1, &uops);
 	u64 below = vm->mem_size < GiB(4) ? vm->mem_size : GiB(4);
 	cmos_init(&pl->cmos, below, vm->mem_size - below);
@@ -154,6 +187,8 @@ void vplat_init(struct vm *vm)
 	int rc = bus_register(&pl->bus, BUS_IO, UART_COM1_BASE, 8, "COM1 16550A", &com1_h, pl);
 	if (rc == BUS_OK)
 		rc = bus_register(&pl->bus, BUS_IO, CMOS_PORT_INDEX, 2, "CMOS/RTC", &cmos_h, pl);
+	if (rc == BUS_OK)
+		rc = bus_register(&pl->bus, BUS_MMIO, IOAPIC_BASE_DEFAULT, IOAPIC_MMIO_SIZE, "IOAPIC", &ioapic_h, pl);
 	for (unsigned i = 0; rc == BUS_OK && i < ARRAY_SIZE(port_layout); i++) {
 		struct port_dev *d = kzalloc(sizeof(*d));
 		d->pl = pl;
@@ -163,6 +198,8 @@ void vplat_init(struct vm *vm)
 	}
 	ASSERT(rc == BUS_OK, "vm %s: %s", vm->name, pl->bus.err);
 }
+
+static void wake_all(struct vm *vm, u64 wake);
 
 enum reset_reason vplat_port_io(struct vcpu *v, u16 port, unsigned size, bool write, u64 *val)
 {
@@ -181,7 +218,10 @@ enum reset_reason vplat_port_io(struct vcpu *v, u16 port, unsigned size, bool wr
 		in |= (b & 0xff) << (8 * i);
 	}
 	pl->io_vcpu = NULL;
+	u64 wake = pl->wake;
+	pl->wake = 0;
 	spin_unlock(&pl->lock);
+	wake_all(v->vm, wake);
 	if (!write)
 		*val = in;
 	return why;
@@ -193,12 +233,13 @@ static unsigned maxphyaddr;
 
 /* An IPI from v's LAPIC (pl->lock held): route it to the VM's LAPICs and
  * note which vCPUs may now have something to take. */
-static void lapic_send(void *ctx, const struct irq_msg *m)
+/* An interrupt message (IPI from `src`, or from the IOAPIC: src NULL) with
+ * pl->lock held: route it to the VM's LAPICs and note which vCPUs may now
+ * have something to take (woken after the lock is dropped: wake_all). */
+static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_msg *m)
 {
-	struct vcpu *src = ctx;
-	struct vm *vm = src->vm;
 	struct vplat *pl = &vm->plat;
-	lapic_route(pl->lapics, (int)vm->nvcpus, &src->lapic, m);
+	lapic_route(pl->lapics, (int)vm->nvcpus, src, m);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *t = vm->vcpus[i];
 		if (lapic_pending_vector(&t->lapic) >= 0) {
@@ -208,9 +249,26 @@ static void lapic_send(void *ctx, const struct irq_msg *m)
 	}
 }
 
+static void lapic_send(void *ctx, const struct irq_msg *m)
+{
+	struct vcpu *src = ctx;
+	route_msg(src->vm, &src->lapic, m);
+}
+
+/* EOI of a level-triggered vector: broadcast to the IOAPIC (SDM 11.8.5). */
 static void lapic_eoi_broadcast(void *ctx, u8 vector)
 {
-	(void)ctx, (void)vector;   /* no IOAPIC on the exit path yet */
+	struct vcpu *v = ctx;
+	ioapic_eoi(&v->vm->plat.ioapic, vector);
+}
+
+static void wake_all(struct vm *vm, u64 wake)
+{
+	while (wake) {
+		unsigned i = (unsigned)__builtin_ctzll(wake);
+		wake &= wake - 1;
+		vplat_wake(vm->vcpus[i]);
+	}
 }
 
 void vplat_vcpu_init(struct vcpu *v)
@@ -273,11 +331,7 @@ int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 	wake = pl->wake & ~(1ull << v->id);
 	pl->wake = 0;
 	spin_unlock(&pl->lock);
-	while (wake) {
-		unsigned i = (unsigned)__builtin_ctzll(wake);
-		wake &= wake - 1;
-		vplat_wake(v->vm->vcpus[i]);
-	}
+	wake_all(v->vm, wake);
 	return rc == LAPIC_OK ? LAPIC_OK : LAPIC_GP;
 }
 
@@ -317,4 +371,48 @@ void vplat_deliver(struct vcpu *v)
 		v->irqs_injected++;
 	}
 	spin_unlock(&pl->lock);
+}
+
+/* ---- MMIO: the nested-page-fault hook ---- */
+
+static bool in_xapic_page(const struct vcpu *v, u64 gpa)
+{
+	return lapic_mode(&v->lapic) == LAPIC_MODE_XAPIC &&
+	       (gpa & ~0xFFFull) == (v->lapic.base & ~0xFFFull & ((1ull << 52) - 1));
+}
+
+const char *vplat_mmio_device(struct vcpu *v, u64 gpa)
+{
+	if (in_xapic_page(v, gpa))
+		return "local APIC, xAPIC page";
+	const struct bus_range *r = bus_find(&v->vm->plat.bus, BUS_MMIO, gpa);
+	return r ? r->name : NULL;
+}
+
+int vplat_mmio_access(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *val)
+{
+	struct vplat *pl = &v->vm->plat;
+	int rc;
+	spin_lock(&pl->lock);
+	if (in_xapic_page(v, gpa)) {
+		u32 off = (u32)(gpa & 0xFFF), w = (u32)*val;
+		if (size != 4 || (off & 3)) {
+			rc = -1;
+		} else if (write) {
+			rc = lapic_mmio_write(&v->lapic, off, w, rdtsc()) == LAPIC_OK ? 0 : -1;
+		} else {
+			rc = lapic_mmio_read(&v->lapic, off, &w, rdtsc()) == LAPIC_OK ? 0 : -1;
+			*val = w;
+		}
+		if (lapic_pending_vector(&v->lapic) >= 0)
+			v->irq_check = true;
+	} else {
+		rc = bus_access(&pl->bus, BUS_MMIO, gpa, size, write, val, rdtsc());
+		rc = rc == BUS_OK ? 0 : -1;
+	}
+	u64 wake = pl->wake & ~(1ull << v->id);
+	pl->wake = 0;
+	spin_unlock(&pl->lock);
+	wake_all(v->vm, wake);
+	return rc;
 }

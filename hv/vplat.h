@@ -10,6 +10,7 @@
 
 #include "dev/bus.h"
 #include "dev/cmos.h"
+#include "dev/ioapic.h"
 #include "dev/lapic.h"
 #include "dev/pic.h"
 #include "dev/reset.h"
@@ -30,6 +31,7 @@ struct vplat {
 	struct cmos cmos;
 	struct pic_absent pic;
 	struct reset_dev reset;
+	struct ioapic ioapic;     /* MMIO 0xFEC00000; COM1's IRQ on pin 4 */
 	struct vcpu *io_vcpu;     /* whose access is being handled (lock held) */
 	u64 start_tsc;            /* the VM's creation, for the RTC */
 	struct lapic **lapics;    /* every vCPU's local APIC, by vCPU id (the
@@ -80,6 +82,22 @@ static inline bool vplat_timer_can_wake(const struct lapic *l)
 {
 	return l->timer_deadline && !(l->lvt[LVT_TIMER] & LVT_MASKED);
 }
+
+/*
+ * The nested-page-fault hook for device pages (issue 11). The MMIO
+ * instruction decoder/emulator (mmio-strio) is not joined yet; when it is,
+ * EXIT_NPF on an address vplat_mmio_device names decodes the faulting
+ * instruction and calls vplat_mmio_access for its access.
+ */
+/* Which device decodes guest-physical gpa for v (its xAPIC page while in
+ * xAPIC mode, the IOAPIC), or NULL. */
+const char *vplat_mmio_device(struct vcpu *v, u64 gpa);
+/* One MMIO access of `size` bytes at gpa by v: 0, or -1 if no device
+ * decodes it or the access is not one the device supports (the xAPIC
+ * registers take aligned 32-bit accesses, SDM 11.4.1; so does the IOAPIC). */
+int vplat_mmio_access(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *val);
+/* (The caller then delivers what the access may have made pending, like
+ * vcpu.c's irq_check after an APIC MSR: an EOI, a TPR write, an IPI.) */
 
 /* Print v's pending console line (the UART's output is line-buffered per
  * vCPU and printed as "[vm.vcpu] text"). */
