@@ -7,6 +7,9 @@
 ;   counter 2  pings vCPU 1 took (vector 0x41)       (ROUNDS)
 ;   counter 3  pongs vCPU 0 took (vector 0x42)       (ROUNDS)
 ;   counter 4  CPUID.1:ECX bit 21 (x2APIC)           (1)
+;   counter 5  broadcast "all but self" (0x43) taken, both vCPUs   (1: vCPU 1 only)
+;   counter 6  broadcast "all incl. self" (0x44) taken by vCPU 0   (1)
+;   counter 7  broadcast "all incl. self" (0x44) taken by vCPU 1   (1)
 ; Both vCPUs exit 0. A missing interrupt leaves a vCPU halted: the VM ends
 ; as `halt`; a wrong vector has no gate: `shutdown`.
 ;
@@ -24,6 +27,8 @@ start:
         HV_IDT_GATE idt, 0x40, self_handler
         HV_IDT_GATE idt, 0x41, ping_handler
         HV_IDT_GATE idt, 0x42, pong_handler
+        HV_IDT_GATE idt, 0x43, bcast_excl_handler
+        HV_IDT_GATE idt, 0x44, bcast_incl_handler
         HV_IDT_GATE idt, HV_APIC_SPURIOUS, spurious_handler
         HV_LIDT idt
         HV_X2APIC_ENABLE
@@ -65,6 +70,35 @@ vcpu0:
         jb .round
         mov eax, [pongs]
         HV_REPORT 3, rax
+        ; --- broadcasts by shorthand (ICR bits 19:18) ---
+        mov ecx, HV_MSR_X2APIC_ICR
+        xor edx, edx
+        mov eax, (3 << 18) | 0x43       ; all excluding self
+        wrmsr
+        mov eax, (2 << 18) | 0x44       ; all including self
+        wrmsr
+.own:   cli
+        cmp dword [b44], 1
+        jae .got
+        sti
+        hlt
+        jmp .own
+.got:   sti
+        ; wait for vCPU 1 to have taken both (0x44 comes first: higher priority)
+.w1:    cmp dword [b44 + 4], 1
+        jb .w1y
+        cmp dword [b43], 1
+        jae .w1done
+.w1y:   HV_YIELD
+        jmp .w1
+.w1done:
+        cli
+        mov eax, [b43]
+        HV_REPORT 5, rax
+        mov eax, [b44]
+        HV_REPORT 6, rax
+        mov eax, [b44 + 4]
+        HV_REPORT 7, rax
         HV_PRINT 'vCPU 0: self IPI '
         HV_PUTDEC qword [self_count]
         HV_PRINT ', pongs '
@@ -87,6 +121,16 @@ vcpu1:
         jb .sleep
         mov eax, [pings]
         HV_REPORT 2, rax
+.bw:    cli                             ; both broadcasts from vCPU 0
+        cmp dword [b43], 1
+        jb .bsleep
+        cmp dword [b44 + 4], 1
+        jae .bdone
+.bsleep:
+        sti
+        hlt
+        jmp .bw
+.bdone:
         HV_PRINT 'vCPU 1: pings '
         HV_PUTDEC qword [pings]
         HV_NEWLINE
@@ -104,6 +148,22 @@ pong_handler:
         lock inc dword [pongs]
         HV_APIC_EOI
         iretq
+bcast_excl_handler:
+        lock inc dword [b43]
+        HV_APIC_EOI
+        iretq
+bcast_incl_handler:                     ; counts per vCPU: the x2APIC id is the vCPU id
+        push rax
+        push rcx
+        push rdx
+        mov ecx, 0x802
+        rdmsr
+        lock inc dword [b44 + rax * 4]
+        pop rdx
+        pop rcx
+        pop rax
+        HV_APIC_EOI
+        iretq
 spurious_handler:                       ; no EOI for the spurious vector
         iretq
 
@@ -112,5 +172,7 @@ ready:      dd 0
 self_count: dq 0
 pings:      dq 0
 pongs:      dq 0
+b43:        dd 0
+b44:        dd 0, 0
 align 4096
 idt:        times 256 * 16 db 0
