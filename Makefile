@@ -39,16 +39,21 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin -nostdinc \
         -DGNU_EFI_USE_MS_ABI -I$(EFI_INC) -I$(EFI_INC)/x86_64 -I$(B)
 HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Ihv
 
+# Device models (hv/dev/): hardware-free, also built into host unit tests.
+DEV_NAMES := lapic ioapic uart16550 cmos pic reset bus
+DEV_C := $(patsubst %,hv/dev/%.c,$(DEV_NAMES))
+
 HV_C := \
 	boot/efi/efi_main.c \
 	hv/main.c hv/mm.c hv/vm.c hv/vcpu.c hv/sched.c hv/guest_mem.c \
 	hv/policy.c hv/barrier.c hv/trace.c hv/report.c \
-	hv/config.c hv/insn.c hv/mmio.c hv/emulate.c hv/pagetable.c hv/spec.c \
+	hv/config.c hv/insn.c hv/mmio.c hv/emulate.c hv/pagetable.c hv/spec.c hv/vplat.c \
 	hv/lib/string.c hv/lib/format.c \
 	hv/x86/serial.c hv/x86/fbcon.c hv/x86/font8x16.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/acpi_parse.c hv/x86/smp.c \
 	hv/x86/protect.c hv/x86/spec_hw.c \
 	hv/svm/svm.c \
-	hv/vmx/vmx.c
+	hv/vmx/vmx.c \
+	$(DEV_C)
 HV_S := hv/x86/entry.S hv/x86/rsb.S hv/x86/thunks.S hv/x86/ap_boot.S hv/x86/protect_asm.S hv/svm/svm_entry.S hv/vmx/vmx_entry.S
 HV_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(HV_C)) $(patsubst %.S,$(B)/obj/%.o,$(HV_S))
 
@@ -58,7 +63,8 @@ UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_acpi_parse $(B)/unit/test_ins
 	$(B)/unit/test_report $(B)/unit/test_policy $(B)/unit/test_exhaustive \
 	$(B)/unit/test_oracle_samples $(B)/unit/test_fuzz_guests \
 	$(B)/unit/test_linux $(B)/unit/test_acpi \
-	$(B)/unit/test_spec $(B)/unit/test_spec_check $(B)/unit/test_bench_tools
+	$(B)/unit/test_spec $(B)/unit/test_spec_check $(B)/unit/test_bench_tools \
+	$(patsubst %,$(B)/unit/test_dev_%,$(DEV_NAMES))
 
 .PHONY: all deps run test unit compare bench bench-kvm timeline profile qemu-gdb clean help linux-initramfs linux-native linux-selfboot
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
@@ -194,6 +200,10 @@ $(B)/unit/test_linux: tests/unit/test_linux.c hv/linux.c hv/lib/format.c hv/linu
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
 $(B)/unit/test_acpi: tests/unit/test_acpi.c hv/acpi.c hv/lib/format.c hv/acpi.h
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
+# One test per device model: tests/unit/test_dev_NAME.c against hv/dev/NAME.c.
+$(B)/unit/test_dev_%: tests/unit/test_dev_%.c hv/dev/%.c hv/lib/format.c $(wildcard hv/dev/*.h) hv/lib.h
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ $(filter %.c,$^) -lcmocka
 $(B)/unit/test_exhaustive: tests/exhaustive.c tests/oracle/oracle.c hv/policy.c hv/lib/format.c hv/policy.h tests/oracle/oracle.h

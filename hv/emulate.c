@@ -207,7 +207,7 @@ bool vcpu_mmio_exit(struct vcpu *v, struct vm_exit *e, mmio_lookup_fn lookup, en
 {
 	mmio_access_fn fn;
 	void *ctx;
-	if (!lookup || !lookup(v->vm, e->npf.gpa, &fn, &ctx))
+	if (!lookup || !lookup(v, e->npf.gpa, &fn, &ctx))
 		return false;
 
 	struct guest_state st;
@@ -281,8 +281,9 @@ static bool test_device_access(void *ctx, u64 gpa, unsigned size, bool is_write,
 	return true;
 }
 
-bool test_device_lookup(struct vm *vm, u64 gpa, mmio_access_fn *fn, void **ctx)
+bool test_device_lookup(struct vcpu *v, u64 gpa, mmio_access_fn *fn, void **ctx)
 {
+	const struct vm *vm = v->vm;
 	if (!vm->cfg->test_device || gpa < TEST_DEVICE_GPA || gpa >= TEST_DEVICE_GPA + 4096 ||
 	    vm->id >= CFG_MAX_VMS)
 		return false;

@@ -26,10 +26,11 @@ void vcpu_port_out(struct vcpu *v, u16 port, unsigned size, u32 val);
 enum exit_action vcpu_string_io(struct vcpu *v, struct vm_exit *e);
 
 /*
- * Which device, if any, owns guest-physical `gpa` of vm: fills the access
- * function and its context. Provided by the device bus.
+ * Which device, if any, decodes guest-physical `gpa` for vCPU v (its own
+ * xAPIC page, a device on the VM's bus): fills the access function and its
+ * context. Provided by the exit path (hv/vcpu.c, through vplat.c).
  */
-typedef bool (*mmio_lookup_fn)(struct vm *vm, u64 gpa, mmio_access_fn *fn, void **ctx);
+typedef bool (*mmio_lookup_fn)(struct vcpu *v, u64 gpa, mmio_access_fn *fn, void **ctx);
 
 /*
  * A nested page fault (e->npf.gpa): if `lookup` finds a device there,
@@ -46,10 +47,9 @@ bool vcpu_mmio_exit(struct vcpu *v, struct vm_exit *e, mmio_lookup_fn lookup, en
  * registers, accessed at any size and offset within them; 0x40: the number
  * of writes the device took so far, 0x48: of reads before this one
  * (both read-only, 64-bit);
- * any other offset reads all ones and ignores writes. The lookup the NPF
- * exit uses until the device bus replaces it.
+ * any other offset reads all ones and ignores writes.
  */
 #define TEST_DEVICE_GPA 0xFEDF0000ull
-bool test_device_lookup(struct vm *vm, u64 gpa, mmio_access_fn *fn, void **ctx);
+bool test_device_lookup(struct vcpu *v, u64 gpa, mmio_access_fn *fn, void **ctx);
 
 #endif

@@ -25,6 +25,7 @@ enum exit_reason {
 	EXIT_EXCEPTION,   /* intercepted guest exception */
 	EXIT_INVALID,     /* VM entry failed: hv built a bad guest state */
 	EXIT_EMULATED,    /* the backend emulated it (CR4 write, RDPMC); skip insn_len */
+	EXIT_IRQ_WINDOW,  /* the guest can take an interrupt now (vendor->irq_window) */
 	EXIT_OTHER,
 	EXIT_COUNT
 };

@@ -169,6 +169,93 @@ static void xstate_save(struct pcpu *p, struct vcpu *v)
 	p->fpu_gen = ++v->fpu_gen;
 }
 
+/*
+ * Guest timers. Each pCPU has one hardware timer (hv/x86/apic.c); it is
+ * armed for the earliest of: the running vCPU's slice end, the running
+ * vCPU's APIC-timer deadline, and the deadlines of vCPUs halted on this pCPU
+ * waiting for their APIC timer ("sleepers"). Deadlines are absolute guest
+ * TSC values kept in each vCPU's LAPIC, so they survive migration: the pCPU
+ * a vCPU is dispatched on arms for it.
+ */
+
+static u64 tsc_to_us(u64 ticks)
+{
+	return ticks * 1000 / tsc_per_ms + 1;   /* round up: never fire early */
+}
+
+/* Fire the due timers of the vCPUs halted on p, waking those that got an
+ * interrupt; returns the earliest deadline still ahead, 0 if none. */
+static u64 sleepers_tick(struct pcpu *p, u64 now)
+{
+	u64 next = 0;
+	if (!__atomic_load_n(&p->nsleepers, __ATOMIC_RELAXED))
+		return 0;
+	for (unsigned i = 0; i < nvms; i++) {
+		struct vm *vm = vms[i];
+		for (unsigned j = 0; j < vm->nvcpus; j++) {
+			struct vcpu *s = vm->vcpus[j];
+			if (__atomic_load_n(&s->timer_sleep, __ATOMIC_RELAXED) != p)
+				continue;
+			u64 dl = s->lapic.timer_deadline;
+			if (dl && now >= dl && vplat_timer_fire(s, now))
+				vplat_wake(s);
+			else if ((dl = s->lapic.timer_deadline) && (!next || dl < next))
+				next = dl;
+		}
+	}
+	return next;
+}
+
+/* Arm p's timer for the earliest of v's slice end, v's guest timer and
+ * p's sleepers (next_sleeper, 0: none). */
+static void arm_timer(struct pcpu *p, struct vcpu *v, u64 now, u64 next_sleeper)
+{
+	u64 target = p->slice_end_tsc, dl = v->lapic.timer_deadline;
+	if (!dl && !next_sleeper) {
+		apic_timer_oneshot(target > now ? tsc_to_us(target - now) : 1);
+		return;
+	}
+	if (dl && dl < target)
+		target = dl;
+	if (next_sleeper && next_sleeper < target)
+		target = next_sleeper;
+	apic_timer_oneshot(target > now ? tsc_to_us(target - now) : 1);
+}
+
+bool sched_timer_tick(struct pcpu *p, struct vcpu *v)
+{
+	u64 now = rdtsc();
+	u64 dl = v->lapic.timer_deadline;
+	if (dl && now >= dl)
+		vplat_timer_fire(v, now);
+	u64 next = sleepers_tick(p, now);
+	/* The slice timer was armed just before slice_end_tsc was taken: allow
+	 * it to be 10 us early rather than re-arm for the crumb. */
+	if (now + tsc_per_ms / 100 >= p->slice_end_tsc)
+		return true;
+	arm_timer(p, v, now, next);
+	return false;
+}
+
+void sched_timer_rearm(struct pcpu *p, struct vcpu *v)
+{
+	u64 now = rdtsc();
+	arm_timer(p, v, now, sleepers_tick(p, now));
+}
+
+/* v halts with IF=1 and an armed, unmasked APIC timer: its home pCPU's
+ * timer will wake it (sleepers_tick). */
+static void sleep_on_timer(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	spin_lock(&vm->lock);
+	if (v->state == VCPU_HALTED && !v->timer_sleep) {
+		v->timer_sleep = v->home;
+		__atomic_add_fetch(&v->home->nsleepers, 1, __ATOMIC_RELAXED);
+	}
+	spin_unlock(&vm->lock);
+}
+
 /* Dispatch v on p and run it until it gives up the pCPU. */
 static void run_vcpu(struct pcpu *p, struct vcpu *v)
 {
@@ -187,12 +274,18 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 
 	xstate_load(p, v);
 	apic_timer_take();
-	apic_timer_oneshot(hv_cfg->slice_us);
-	p->slice_end_tsc = rdtsc() + hv_cfg->slice_us * tsc_per_ms / 1000;
+	u64 now = rdtsc();
+	p->slice_end_tsc = now + hv_cfg->slice_us * tsc_per_ms / 1000;
+	if (__builtin_expect(v->lapic.timer_deadline || p->nsleepers, 0))
+		arm_timer(p, v, now, sleepers_tick(p, now));
+	else
+		apic_timer_oneshot(hv_cfg->slice_us);
 	if (d.barrier)
 		barrier_execute();             /* last thing before the guest runs */
 
 	u64 dispatched = rdtsc(), t0 = dispatched, t1;
+	if (v->irq_check)
+		vplat_deliver(v);              /* a guest interrupt came while it was away */
 	for (;;) {
 		static_call_vendor_run(p, v, &e);
 		t1 = rdtsc();
@@ -232,6 +325,12 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 		if (v->state == VCPU_RUNNABLE)
 			v->state = VCPU_HALTED;
 		spin_unlock(&vm->lock);
+		/* An IPI that came between the HLT exit and HALTED found the vCPU
+		 * running and did not wake it: look again (vplat_wake). */
+		if (v->halt_if && vplat_irq_pending(v))
+			vplat_wake(v);
+		else if (v->halt_if && vplat_timer_can_wake(&v->lapic))
+			sleep_on_timer(v);
 		vm_check_halted(vm);
 		break;
 	default:
@@ -273,12 +372,17 @@ void sched_run(struct pcpu *p)
 			p->idle = true;
 			finish(p);
 		}
-		/* Nothing runnable here: sleep until a tick or a wake-up IPI. */
+		/* Nothing runnable here: fire the guest timers that are due, then
+		 * sleep until a tick, the next guest deadline or a wake-up IPI. */
+		u64 now = rdtsc(), next = sleepers_tick(p, now);
 		spin_lock(&p->rq_lock);
 		p->idle = !p->rq_head;
 		spin_unlock(&p->rq_lock);
 		if (p->idle) {
-			apic_timer_oneshot(hv_cfg->slice_us);
+			u64 us = hv_cfg->slice_us;
+			if (next && tsc_to_us(next > now ? next - now : 0) < us)
+				us = tsc_to_us(next > now ? next - now : 0);
+			apic_timer_oneshot(us);
 			sti_hlt();
 			apic_timer_take();
 		}

@@ -25,68 +25,78 @@ static void inject_gp(struct vcpu *v)
 	vendor->inject_exception(v, EXC_GP, true, 0);
 }
 
-/* ---- console and ports ---- */
-
-static void console_flush(struct vcpu *v)
+/* A guest interrupt may be deliverable now: inject it before the next entry. */
+static inline void irq_check(struct vcpu *v)
 {
-	printk("[%s.%u] %.*s\n", v->vm->name, v->id, (int)v->line_len, v->line);
-	v->line_len = 0;
+	if (v->irq_check)
+		vplat_deliver(v);
 }
 
-static void console_byte(struct vcpu *v, u8 c)
+/* ---- ports: the VM's devices (vplat.c) ---- */
+
+/*
+ * One port access through the VM's bus (vplat.c): *val in and out, a reset
+ * request ends the VM (true). Most ports have no device near them: no lock,
+ * no search (the bus never changes after vplat_init); they read all ones.
+ */
+static inline bool port_access(struct vcpu *v, u16 port, unsigned size, bool write, u64 *val)
 {
-	if (c == '\r')
-		return;
-	if (c == '\n') {
-		console_flush(v);
-		return;
+	if (vplat_port_unclaimed(&v->vm->plat, port, size)) {
+		*val = ~0ull;                  /* an empty bus reads all ones */
+		return false;
 	}
-	v->line[v->line_len++] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
-	if (v->line_len == CONSOLE_LINE_MAX)
-		console_flush(v);
+	enum reset_reason why = vplat_port_io(v, port, size, write, val);
+	if (why != RESET_NONE) {
+		vm_end(v->vm, RESULT_SHUTDOWN, -1, "vCPU %u requested a %s", v->id, reset_reason_name(why));
+		return true;
+	}
+	irq_check(v);                          /* COM1's interrupt, through the IOAPIC */
+	return false;
 }
 
-/* The ports (inlined into handle_io, the hot path; exported for INS/OUTS). */
-static inline u32 port_in(u16 port, unsigned size)
-{
-	if (port == HV_CONSOLE_PORT + 5)
-		return 0x60;                       /* LSR: transmitter empty */
-	if (port >= HV_CONSOLE_PORT && port < HV_CONSOLE_PORT + 8)
-		return 0;
-	return size == 4 ? 0xffffffffu : size == 2 ? 0xffff : 0xff;   /* an empty bus reads all ones */
-}
-
-/* `val` may carry bits above `size`: each port takes what it uses. */
-static inline void port_out(struct vcpu *v, u16 port, u32 val)
-{
-	if (port == HV_CONSOLE_PORT)
-		console_byte(v, (u8)val);
-}
-
+/* The same for INS/OUTS (hv/emulate.c), element by element. */
 u32 vcpu_port_in(struct vcpu *v, u16 port, unsigned size)
 {
-	(void)v;
-	return port_in(port, size);
+	u64 val = 0;
+	port_access(v, port, size, false, &val);
+	return (u32)(val & (size == 4 ? 0xffffffffull : size == 2 ? 0xffff : 0xff));
 }
 
 void vcpu_port_out(struct vcpu *v, u16 port, unsigned size, u32 val)
 {
-	(void)size;
-	port_out(v, port, val);
+	u64 x = val;
+	port_access(v, port, size, true, &x);
+}
+
+/* MMIO to a device page: the vCPU's own xAPIC page and the IOAPIC through
+ * the VM's bus (vplat.c), else hv's test device (`test_device = on`). */
+static bool vplat_mmio_fn(void *ctx, u64 gpa, unsigned size, bool write, u64 *val)
+{
+	return vplat_mmio_access(ctx, gpa, size, write, val) == 0;
+}
+
+static bool device_lookup(struct vcpu *v, u64 gpa, mmio_access_fn *fn, void **ctx)
+{
+	if (vplat_mmio_device(v, gpa)) {
+		*fn = vplat_mmio_fn;
+		*ctx = v;
+		return true;
+	}
+	return test_device_lookup(v, gpa, fn, ctx);
 }
 
 static enum exit_action handle_io(struct vcpu *v, struct vm_exit *e)
 {
 	if (e->io.string)
 		return vcpu_string_io(v, e);
+	u64 mask = e->io.size == 4 ? 0xffffffffull : e->io.size == 2 ? 0xffff : 0xff;
+	u64 val = v->regs.rax & mask;
+	if (port_access(v, e->io.port, e->io.size, !e->io.in, &val))
+		return ACTION_STOP;
 	if (e->io.in) {
-		u64 mask = e->io.size == 4 ? 0xffffffffull : e->io.size == 2 ? 0xffff : 0xff;
-		u64 val = port_in(e->io.port, e->io.size);
 		v->regs.rax = (v->regs.rax & ~mask) | (val & mask);
 		if (e->io.size == 4)
 			v->regs.rax &= 0xffffffffull;  /* 32-bit results zero-extend */
-	} else {
-		port_out(v, e->io.port, (u32)v->regs.rax);
 	}
 	skip(v, e);
 	return ACTION_RESUME;
@@ -215,6 +225,7 @@ static void handle_cpuid(struct vcpu *v)
 		r.eax = h.eax;                                       /* family, model, stepping */
 		r.ebx = (h.ebx & 0xffff) | (v->id << 24);            /* brand, CLFLUSH size; APIC id */
 		r.ecx = (h.ecx & CPUID_1_ECX) | BIT(31);             /* + hypervisor present */
+		r.ecx |= BIT(21) | BIT(24);  /* x2APIC, TSC-deadline: hv's virtual LAPIC (vplat.c, docs/platform.md) */
 		r.edx = h.edx & CPUID_1_EDX;
 		break;
 	case 2:                                                      /* cache descriptors */
@@ -226,6 +237,9 @@ static void handle_cpuid(struct vcpu *v)
 	case 0x80000005:
 	case 0x80000006:                                             /* cache and TLB sizes */
 		r = h;
+		break;
+	case 6:                                                      /* power: ARAT only, the */
+		r = (struct cpuid_regs){ BIT(2), 0, 0, 0 };          /* virtual APIC timer never stops */
 		break;
 	case 4:                                                      /* caches, without the core counts */
 		r = h;
@@ -333,7 +347,13 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 			ok = (spec_plan.has_spec_ctrl || barrier_caps.offer_guest) && spec_guest_write_spec_ctrl(v, val);
 			break;
 		default:
-			ok = vendor->msr_write(v, msr, val);
+			if (vplat_is_lapic_msr(msr)) {
+				u64 dl = v->lapic.timer_deadline;
+				ok = vplat_lapic_msr(v, msr, true, &val) == LAPIC_OK;
+				if (v->lapic.timer_deadline != dl)
+					sched_timer_rearm(p, v);
+			} else
+				ok = vendor->msr_write(v, msr, val);
 			break;
 		}
 	} else {
@@ -346,7 +366,10 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 			val = v->spec_ctrl;
 			break;
 		default:
-			ok = vendor->msr_read(v, msr, &val);
+			if (vplat_is_lapic_msr(msr))
+				ok = vplat_lapic_msr(v, msr, false, &val) == LAPIC_OK;
+			else
+				ok = vendor->msr_read(v, msr, &val);
 			break;
 		}
 		if (ok) {
@@ -354,11 +377,11 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 			v->regs.rdx = val >> 32;
 		}
 	}
-	if (!ok) {
+	if (!ok)
 		inject_gp(v);              /* like a CPU without that MSR */
-		return ACTION_RESUME;
-	}
-	skip(v, e);
+	else
+		skip(v, e);
+	irq_check(v);                  /* after an APIC MSR: EOI, TPR, an IPI to self */
 	return ACTION_RESUME;
 }
 
@@ -472,8 +495,18 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		return handle_hypercall(p, v, e);
 	case EXIT_HLT:
 		skip(v, e);
+		/* HLT with IF=1 waits for an interrupt; one already pending
+		 * ends it at once. With IF=0 only a reset would. */
+		v->halt_if = vendor->irq_window(v, false);
+		if (v->halt_if && v->irq_check && vplat_irq_pending(v)) {
+			vplat_deliver(v);
+			return ACTION_RESUME;
+		}
 		trace_add(p, TR_HALT, v->gid, 0, 0, 0);
 		return ACTION_BLOCK;
+	case EXIT_IRQ_WINDOW:
+		irq_check(v);
+		return ACTION_RESUME;
 	case EXIT_CACHE:
 		skip(v, e);                /* INVD would drop other VMs' dirty lines: never run it */
 		return ACTION_RESUME;
@@ -486,7 +519,10 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		sti();                     /* take the pending host interrupt (timer) now */
 		__asm__ volatile("nop");
 		cli();
-		return apic_timer_take() ? ACTION_PREEMPT : ACTION_RESUME;
+		if (apic_timer_take() && sched_timer_tick(p, v))
+			return ACTION_PREEMPT;     /* (an injected interrupt waits in the VMCB/VMCS) */
+		irq_check(v);              /* a guest timer, or an IPI's kick */
+		return ACTION_RESUME;
 	case EXIT_SLICE:
 		return ACTION_PREEMPT;
 	case EXIT_VIRT_INSN:
@@ -498,12 +534,14 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		       v->id, (unsigned long long)vendor->get_rip(v));
 		return ACTION_STOP;
 	case EXIT_NPF: {
-		/* A device page: emulate the access. The only device so far is
-		 * hv's test device (config `test_device`); the device bus
-		 * (hv/dev/bus.c) will pass its own lookup here. */
+		/* A device page (the vCPU's xAPIC page, the IOAPIC, hv's test
+		 * device): decode and emulate the access (hv/mmio.c). */
 		enum exit_action act;
-		if (vcpu_mmio_exit(v, e, test_device_lookup, &act))
+		if (vcpu_mmio_exit(v, e, device_lookup, &act)) {
+			if (act == ACTION_RESUME)
+				irq_check(v);  /* an EOI, a TPR write, an IPI */
 			return act;
+		}
 		vm_fail(v, "vCPU %u accessed guest-physical 0x%llx, outside its %llu MiB of memory",
 			v->id, (unsigned long long)e->npf.gpa, (unsigned long long)(v->vm->mem_size >> 20));
 		return ACTION_STOP;

@@ -48,6 +48,15 @@ struct vendor_ops {
 	void (*advance_rip)(struct vcpu *v, u32 len);
 	/* Deliver an exception to the guest at its next entry. */
 	void (*inject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error);
+	/* Guest interrupts (issue 11). Can v take an external interrupt at its
+	 * next entry (RFLAGS.IF set, no STI/MOV SS shadow, no event already
+	 * being injected)? If not and `want`, ask for an EXIT_IRQ_WINDOW exit
+	 * as soon as it can (VINTR / interrupt-window exiting); `want` false
+	 * withdraws the request. */
+	bool (*irq_window)(struct vcpu *v, bool want);
+	/* Inject external interrupt `vector` (nmi false) or an NMI at the next
+	 * entry; the caller has checked irq_window. */
+	void (*inject_event)(struct vcpu *v, bool nmi, u8 vector);
 	/* MSRs whose guest copy lives in the vendor structure (EFER, PAT). */
 	bool (*msr_read)(struct vcpu *v, u32 msr, u64 *val);
 	bool (*msr_write)(struct vcpu *v, u32 msr, u64 val);

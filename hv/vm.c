@@ -52,6 +52,7 @@ void vms_create(void)
 		vm->nvcpus = c->vcpus;
 		vm->limit_tsc = c->limit_ms * tsc_per_ms;
 		barrier_vm_init(&vm->bar, vm->id, c->ibpb);
+		vplat_init(vm);
 
 		const struct boot_image *img = &hv_bootinfo->images[i];
 		memcpy(guest_phys_ptr(vm, guest_load_addr(c)), pa_to_va(img->pa), img->size);
@@ -74,6 +75,7 @@ void vms_create(void)
 			v->regs.rdx = c->memory;
 			v->regs.rbx = c->arg;
 			vcpu_fpu_init(v);
+			vplat_vcpu_init(v);
 			barrier_vcpu_init(&v->bar, v->gid, vm->id);
 			vendor->vcpu_init(v);
 			v->home = pcpus[v->pin >= 0 ? (unsigned)v->pin : v->gid % npcpus];
@@ -132,12 +134,13 @@ void vm_check_halted(struct vm *vm)
 	unsigned halted = 0;
 	spin_lock(&vm->lock);
 	for (unsigned i = 0; i < vm->nvcpus && halted != ~0u; i++) {
-		if (vm->vcpus[i]->state == VCPU_RUNNABLE)
-			halted = ~0u;
+		struct vcpu *v = vm->vcpus[i];
+		if (v->state == VCPU_RUNNABLE || (v->state == VCPU_HALTED && v->halt_if && vplat_timer_can_wake(&v->lapic)))
+			halted = ~0u;          /* runs, or its APIC timer will wake it */
 		else
 			halted += vm->vcpus[i]->state == VCPU_HALTED;
 	}
 	spin_unlock(&vm->lock);
 	if (halted && halted != ~0u)
-		vm_end(vm, RESULT_HALT, -1, "%u vCPU(s) halted and nothing can wake them (hv delivers no guest interrupts)", halted);
+		vm_end(vm, RESULT_HALT, -1, "%u vCPU(s) halted and nothing can wake them (no vCPU runs to send an IPI, no APIC timer armed)", halted);
 }

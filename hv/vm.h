@@ -9,6 +9,7 @@
 #include "config.h"
 #include "exits.h"
 #include "policy.h"
+#include "vplat.h"
 #include "x86/spinlock.h"
 
 struct vm_exit {
@@ -62,6 +63,12 @@ struct vcpu {
 	u64 slice_start_tsc;
 	unsigned line_len;
 	char line[CONSOLE_LINE_MAX + 1];
+	struct lapic lapic;              /* its local APIC (vplat.c; under vm->plat.lock) */
+	bool irq_check;                  /* the LAPIC may have something to deliver */
+	bool halt_if;                    /* halted with RFLAGS.IF = 1 (an interrupt wakes it) */
+	struct pcpu *timer_sleep;        /* halted waiting for its APIC timer: the pCPU
+	                                  * whose timer wakes it (vm->lock), else NULL */
+	u64 irqs_injected;
 };
 
 struct vm {
@@ -87,6 +94,7 @@ struct vm {
 	u64 pred_cmd_writes;             /* PRED_CMD writes that exited to hv */
 	u64 hypercalls_refused;          /* hypercalls from CPL > 0 */
 	u64 guest_tlb_flushes;           /* TLB flushes hv requested for guest CR writes */
+	struct vplat plat;               /* devices on the port bus (vplat.c) */
 };
 
 struct pcpu {
@@ -107,6 +115,7 @@ struct pcpu {
 	u64 fpu_gen;                     /* fpu_owner's fpu_gen when loaded */
 	u64 busy_tsc, start_tsc;
 	u64 slice_end_tsc;               /* when the running vCPU's slice ends */
+	unsigned nsleepers;              /* vCPUs with timer_sleep == this pCPU (atomic) */
 };
 
 extern struct vm *vms[CFG_MAX_VMS];
@@ -153,6 +162,11 @@ struct pcpu *this_pcpu(void);
 extern struct spinlock policy_lock;
 extern struct pcpu *pcpu_by_apic[256];
 void sched_run(struct pcpu *p) __attribute__((noreturn));
+/* Guest timers on hv's per-pCPU timer (sched.c). After hv's timer fired
+ * with v running on p: fire due guest timers; true if v's slice is over. */
+bool sched_timer_tick(struct pcpu *p, struct vcpu *v);
+/* v's guest-timer deadline may have changed: re-arm p's timer. */
+void sched_timer_rearm(struct pcpu *p, struct vcpu *v);
 
 /* Report (report.c). */
 void report_print(void);

@@ -13,6 +13,7 @@
 /* Intercept vector 3 (offset 0x0C), APM Table B-1. */
 #define INTERCEPT_INTR BIT(0)
 #define INTERCEPT_NMI BIT(1)
+#define INTERCEPT_VINTR BIT(4)  /* a virtual interrupt (V_IRQ) is taken */
 #define INTERCEPT_SMI BIT(2)
 #define INTERCEPT_INIT BIT(3)
 #define INTERCEPT_RDPMC BIT(15)
@@ -49,6 +50,7 @@ enum svm_exit_code {
 	SVM_EXIT_CPUID = 0x72,
 	SVM_EXIT_INVD = 0x76,
 	SVM_EXIT_HLT = 0x78,
+	SVM_EXIT_VINTR = 0x64,
 	SVM_EXIT_INVLPGA = 0x7a,
 	SVM_EXIT_IOIO = 0x7b,
 	SVM_EXIT_MSR = 0x7c,
@@ -80,6 +82,15 @@ enum svm_exit_code {
 #define EVENTINJ_VALID BIT(31)
 #define EVENTINJ_EV BIT(11)
 #define EVENTINJ_TYPE_EXCEPTION (3u << 8)
+#define EVENTINJ_TYPE_INTR (0u << 8)
+#define EVENTINJ_TYPE_NMI (2u << 8)
+
+/* V_INTR control (VMCB offset 0x60, APM 15.21.4): a virtual interrupt
+ * request, used only for its VINTR intercept (an interrupt window). */
+#define V_IRQ BIT(8)
+#define V_INTR_PRIO_MAX (0xFull << 16)
+#define V_IGN_TPR BIT(20)
+#define INTERRUPT_SHADOW BIT(0)  /* offset 0x68 bit 0 (APM 15.21.5) */
 
 #define VINTR_MASKING BIT(24)
 #define NP_ENABLE BIT(0)

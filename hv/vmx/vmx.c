@@ -869,6 +869,34 @@ static void vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 
 	vmcs_put(v, b);
 }
 
+/*
+ * Interrupt window (SDM Vol. 3C 25.4.2 and 26.7.5): the guest can take an
+ * external interrupt if RFLAGS.IF is set, there is no STI / MOV SS blocking
+ * and no event is already queued for injection; otherwise interrupt-window
+ * exiting makes the CPU exit as soon as it could.
+ */
+static bool vmx_irq_window(struct vcpu *v, bool want)
+{
+	bool b = vmcs_get(v);
+	bool can = (vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
+		   !(vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) &&
+		   !(vmcs_read(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+	u64 proc = vmcs_read(VMCS_PROC_CONTROLS);
+	u64 want_proc = (can || !want) ? proc & ~(u64)PROC_INTR_WINDOW : proc | PROC_INTR_WINDOW;
+	if (want_proc != proc)
+		vmcs_write(VMCS_PROC_CONTROLS, want_proc);
+	vmcs_put(v, b);
+	return can;
+}
+
+static void vmx_inject_event(struct vcpu *v, bool nmi, u8 vector)
+{
+	bool b = vmcs_get(v);
+	vmcs_write(VMCS_ENTRY_INTR_INFO, nmi ? (2 | INTR_TYPE_NMI << 8 | INTR_INFO_VALID)
+					     : (vector | INTR_TYPE_EXT << 8 | INTR_INFO_VALID));
+	vmcs_put(v, b);
+}
+
 /* Code size the guest executes in, from CR0.PE, EFER.LMA, CS.L and CS.D. */
 static enum insn_mode code_mode(void)
 {
@@ -1211,6 +1239,10 @@ static bool classify_exit(struct vcpu *v, struct vmx_vcpu *s, u32 reason, struct
 		e->reason = basic == VMX_EXIT_RDMSR ? EXIT_MSR_READ : basic == VMX_EXIT_WRMSR ? EXIT_MSR_WRITE
 			    : basic == VMX_EXIT_CPUID ? EXIT_CPUID : basic == VMX_EXIT_HLT ? EXIT_HLT : EXIT_CACHE;
 		e->insn_len = (u32)vmcs_read(VMCS_EXIT_INSN_LEN);
+		return true;
+	case VMX_EXIT_INTR_WINDOW:
+		e->reason = EXIT_IRQ_WINDOW;
+		vmcs_write(VMCS_PROC_CONTROLS, vmcs_read(VMCS_PROC_CONTROLS) & ~(u64)PROC_INTR_WINDOW);
 		return true;
 	case VMX_EXIT_XSETBV:
 		e->reason = EXIT_XSETBV;
@@ -1617,6 +1649,8 @@ const struct vendor_ops vmx_ops = {
 	.set_rip = vmx_set_rip,
 	.advance_rip = vmx_advance_rip,
 	.inject_exception = vmx_inject_exception,
+	.irq_window = vmx_irq_window,
+	.inject_event = vmx_inject_event,
 	.msr_read = vmx_msr_read,
 	.msr_write = vmx_msr_write,
 	.pred_cmd_passthrough = vmx_pred_cmd_passthrough,

@@ -252,6 +252,8 @@ static void test_translate_rights(void **state)
 	struct guest_paging off = { CR0_PE_BIT, 0, 0, 0 };
 	assert_int_equal(guest_translate(&f->vm, &off, 0x100001234ull, true, 3, false, &gpa, &err), GT_OK);
 	assert_int_equal(gpa, 0x1234);
+}
+
 /*
  * The decode cache (hv/svm/svm.c without NRIPS, docs/security.md I8): an
  * instruction remembered through one translation of its code page must not

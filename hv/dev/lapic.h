@@ -1,0 +1,163 @@
+/*
+ * hv/dev/lapic.h - a virtual local APIC, one per vCPU (hv/dev/lapic.c).
+ *
+ * The face of the device: register access (xAPIC MMIO offsets, x2APIC MSRs,
+ * IA32_APIC_BASE, IA32_TSC_DEADLINE), interrupts arriving (lapic_accept_msg),
+ * time passing (lapic_advance, lapic_next_deadline), and the queries the
+ * injection code asks (lapic_pending_vector, lapic_ack, the NMI/INIT/SIPI
+ * flags). IPIs the guest sends go out through `send`, EOIs of level-triggered
+ * vectors through `eoi`; the caller routes both. No VMCB/VMCS, no globals.
+ *
+ * Time: every `now` is the guest's TSC value. The timer's input clock is the
+ * TSC clock itself (the "core crystal clock" of CPUID 0x15 with a TSC/crystal
+ * ratio of 1), before the divide configuration register divides it.
+ */
+#ifndef HV_DEV_LAPIC_H
+#define HV_DEV_LAPIC_H
+
+#include "irq.h"
+
+/* IA32_APIC_BASE (MSR 0x1B) bits, SDM Vol. 3A 11.4.4 and 11.12.1. */
+#define LAPIC_BASE_BSP     BIT(8)
+#define LAPIC_BASE_EXTD    BIT(10)
+#define LAPIC_BASE_EN      BIT(11)
+#define LAPIC_BASE_DEFAULT 0xFEE00000ull
+
+#define MSR_IA32_APIC_BASE   0x1B
+#define MSR_IA32_TSC_DEADLINE 0x6E0
+#define MSR_X2APIC_FIRST     0x800
+#define MSR_X2APIC_LAST      0x8FF
+
+/* Register offsets in the xAPIC page (SDM Vol. 3A table 11-1). */
+enum lapic_reg {
+	LAPIC_ID = 0x020,
+	LAPIC_VERSION = 0x030,
+	LAPIC_TPR = 0x080,
+	LAPIC_APR = 0x090,
+	LAPIC_PPR = 0x0A0,
+	LAPIC_EOI = 0x0B0,
+	LAPIC_RRD = 0x0C0,
+	LAPIC_LDR = 0x0D0,
+	LAPIC_DFR = 0x0E0,
+	LAPIC_SVR = 0x0F0,
+	LAPIC_ISR0 = 0x100, /* ISR 0x100-0x170, TMR 0x180-0x1F0, IRR 0x200-0x270 */
+	LAPIC_TMR0 = 0x180,
+	LAPIC_IRR0 = 0x200,
+	LAPIC_ESR = 0x280,
+	LAPIC_LVT_CMCI = 0x2F0,
+	LAPIC_ICR_LO = 0x300,
+	LAPIC_ICR_HI = 0x310,
+	LAPIC_LVT_TIMER = 0x320,
+	LAPIC_LVT_THERMAL = 0x330,
+	LAPIC_LVT_PMC = 0x340,
+	LAPIC_LVT_LINT0 = 0x350,
+	LAPIC_LVT_LINT1 = 0x360,
+	LAPIC_LVT_ERROR = 0x370,
+	LAPIC_TIMER_ICR = 0x380,
+	LAPIC_TIMER_CCR = 0x390,
+	LAPIC_TIMER_DCR = 0x3E0,
+	LAPIC_SELF_IPI = 0x3F0, /* x2APIC only (MSR 0x83F) */
+};
+
+/* The LVT entries hv implements, in register order (no CMCI). */
+enum lapic_lvt {
+	LVT_TIMER, LVT_THERMAL, LVT_PMC, LVT_LINT0, LVT_LINT1, LVT_ERROR, LVT_COUNT
+};
+
+#define LVT_MASKED      BIT(16)
+#define LVT_TIMER_MODE(v) (((v) >> 17) & 3)
+enum { TIMER_ONESHOT = 0, TIMER_PERIODIC = 1, TIMER_TSC_DEADLINE = 2 };
+
+/* Error status register bits (SDM Vol. 3A 11.5.3, figure 11-9). */
+#define ESR_SEND_ILLEGAL_VECTOR BIT(5)
+#define ESR_RECV_ILLEGAL_VECTOR BIT(6)
+#define ESR_ILLEGAL_REGISTER    BIT(7)
+
+enum lapic_mode { LAPIC_MODE_DISABLED, LAPIC_MODE_XAPIC, LAPIC_MODE_X2APIC };
+
+/* Results of register accesses. */
+enum lapic_status {
+	LAPIC_OK = 0,
+	LAPIC_GP = -1,       /* the instruction takes #GP(0) (MSR accesses) */
+	LAPIC_NOT_MINE = -2, /* not this device's register now (MSR in xAPIC mode
+	                      * is #GP too; MMIO in x2APIC mode: caller decides) */
+};
+
+/* How the device reaches the rest of the VM. */
+struct lapic_ops {
+	/* An IPI the guest wrote to the ICR / SELF IPI register. */
+	void (*send)(void *ctx, const struct irq_msg *msg);
+	/* EOI of a vector whose TMR bit was set (level-triggered): the caller
+	 * broadcasts it to the IOAPICs (SDM 11.8.5). */
+	void (*eoi)(void *ctx, u8 vector);
+	void *ctx;
+};
+
+struct lapic {
+	u32 id;            /* x2APIC id; xAPIC id is its low 8 bits */
+	u64 base;          /* IA32_APIC_BASE */
+	u32 tpr, svr, ldr, dfr;
+	u32 esr;           /* readable ESR (latched by the last ESR write) */
+	u32 esr_pending;   /* errors found since */
+	u32 icr_lo, icr_hi;
+	u32 lvt[LVT_COUNT];
+	u32 irr[8], isr[8], tmr[8];
+	u32 timer_icr, timer_dcr;
+	u64 timer_deadline;   /* TSC of the next expiry; 0: not armed */
+	u64 timer_period;     /* TSC ticks per period (one-shot/periodic) */
+	u64 tsc_deadline_msr; /* IA32_TSC_DEADLINE as the guest wrote it */
+	u64 timer_fired;      /* expiries counted (diagnostics, tests) */
+	bool nmi_pending, init_pending, sipi_pending;
+	u8 sipi_vector;
+	struct lapic_ops ops;
+};
+
+/* Power-up state (SDM 11.4.7.1): xAPIC mode, base 0xFEE00000, software
+ * disabled, every LVT masked. `bsp` sets IA32_APIC_BASE.BSP. */
+void lapic_init(struct lapic *l, u32 id, bool bsp, const struct lapic_ops *ops);
+/* INIT (SDM 11.4.7.3): like power-up but keeps the id and IA32_APIC_BASE. */
+void lapic_init_reset(struct lapic *l);
+
+enum lapic_mode lapic_mode(const struct lapic *l);
+u64 lapic_base_read(const struct lapic *l);
+/* WRMSR to IA32_APIC_BASE: LAPIC_GP for a forbidden mode transition
+ * (SDM 11.12.5, figure 11-27) or reserved bits beyond `maxphyaddr`. */
+int lapic_base_write(struct lapic *l, u64 val, unsigned maxphyaddr);
+
+/* xAPIC MMIO: `off` is the offset in the 4 KiB page, 32-bit accesses to a
+ * 16-byte aligned register. LAPIC_NOT_MINE when not in xAPIC mode. */
+int lapic_mmio_read(struct lapic *l, u32 off, u32 *val, u64 now);
+int lapic_mmio_write(struct lapic *l, u32 off, u32 val, u64 now);
+/* RDMSR/WRMSR of 0x800-0x8FF and IA32_TSC_DEADLINE. LAPIC_GP as the
+ * SDM says (11.12.1.2, 11.12.1.3, table 11-6, 11.5.4.1). */
+int lapic_msr_read(struct lapic *l, u32 msr, u64 *val, u64 now);
+int lapic_msr_write(struct lapic *l, u32 msr, u64 val, u64 now);
+
+/* Does a message with this destination reach this APIC (SDM 11.6.2)?
+ * Shorthands are the router's business (they do not use `dest`). */
+bool lapic_match_dest(const struct lapic *l, const struct irq_msg *m);
+/* A message routed to this APIC arrives (SDM 11.6.1, 11.5.2 illegal vectors). */
+void lapic_accept_msg(struct lapic *l, const struct irq_msg *m);
+/* Route `m` sent by `src` (may be NULL for an IOAPIC) to the APICs in
+ * set[0..n): shorthand, physical/logical destination, lowest priority
+ * arbitration (the lowest PPR wins, the lowest index on a tie). Returns
+ * how many APICs accepted it. */
+int lapic_route(struct lapic *const *set, int n, const struct lapic *src,
+	const struct irq_msg *m);
+
+/* Raise local interrupt LINT0/LINT1 or another LVT source (SDM 11.5.1). */
+void lapic_raise_lvt(struct lapic *l, enum lapic_lvt which);
+
+/* Time: fire the timer if it is due at `now`; returns true if it fired. */
+bool lapic_advance(struct lapic *l, u64 now);
+/* TSC of the next timer expiry, 0 if none is armed (masked timers count on). */
+u64 lapic_next_deadline(const struct lapic *l);
+
+/* Highest IRR vector the priority rules let through (SDM 11.8.3.1), or -1. */
+int lapic_pending_vector(const struct lapic *l);
+/* The CPU took `vector` (INTA): IRR -> ISR (SDM 11.8.4). */
+void lapic_ack(struct lapic *l, u8 vector);
+/* Processor priority (PPR), SDM 11.8.3.1. */
+u32 lapic_ppr(const struct lapic *l);
+
+#endif

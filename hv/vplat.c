@@ -1,0 +1,418 @@
+/*
+ * hv/vplat.c - the virtual PC platform of a VM: devices on the port bus.
+ *
+ * Ports (docs/platform.md): the 8259 pair and its ELCR, read back absent
+ * (hv/dev/pic.c); the 8042 data/status ports and port 0x92 (hv/dev/reset.c);
+ * CMOS/RTC at 0x70/0x71 (hv/dev/cmos.c); COM1, a 16550A at 0x3F8
+ * (hv/dev/uart16550.c); the reset control register 0xCF9. Everything else
+ * is an empty bus. The UART's interrupt line is not wired yet (no IOAPIC on
+ * the exit path): the guest polls LSR, as the tiny guests do.
+ */
+#include "hv.h"
+#include "trace.h"
+#include "vendor.h"
+#include "vm.h"
+#include "vplat.h"
+#include "x86/apic.h"
+#include "x86/cpu.h"
+#include "x86/trap.h"
+
+/* ---- console: the UART's transmit side ---- */
+
+void console_flush(struct vcpu *v)
+{
+	printk("[%s.%u] %.*s\n", v->vm->name, v->id, (int)v->line_len, v->line);
+	v->line_len = 0;
+}
+
+static void console_byte(struct vcpu *v, u8 c)
+{
+	if (c == '\r')
+		return;
+	if (c == '\n') {
+		console_flush(v);
+		return;
+	}
+	v->line[v->line_len++] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
+	if (v->line_len == CONSOLE_LINE_MAX)
+		console_flush(v);
+}
+
+static void com1_tx(void *ctx, u8 byte)
+{
+	struct vplat *pl = ctx;
+	console_byte(pl->io_vcpu, byte);
+}
+
+/* ---- byte-wide port handlers (the bus calls them with size 1) ---- */
+
+static u64 rtc_now(const struct vplat *pl)
+{
+	return VPLAT_RTC_START + (rdtsc() - pl->start_tsc) / (tsc_per_ms * 1000);
+}
+
+static int com1_read(void *dev, u64 off, unsigned size, u64 *val, u64 now)
+{
+	(void)size, (void)now;
+	*val = uart_read(&((struct vplat *)dev)->com1, (unsigned)off);
+	return 0;
+}
+
+static int com1_write(void *dev, u64 off, unsigned size, u64 val, u64 now)
+{
+	(void)size, (void)now;
+	uart_write(&((struct vplat *)dev)->com1, (unsigned)off, (u8)val);
+	return 0;
+}
+
+static int cmos_rd(void *dev, u64 off, unsigned size, u64 *val, u64 now)
+{
+	(void)size, (void)now;
+	struct vplat *pl = dev;
+	*val = cmos_read(&pl->cmos, (u16)(CMOS_PORT_INDEX + off), rtc_now(pl));
+	return 0;
+}
+
+static int cmos_wr(void *dev, u64 off, unsigned size, u64 val, u64 now)
+{
+	(void)size, (void)now;
+	struct vplat *pl = dev;
+	cmos_write(&pl->cmos, (u16)(CMOS_PORT_INDEX + off), (u8)val, rtc_now(pl));
+	return 0;
+}
+
+/* The absent PIC and the reset ports need the port number, not the offset:
+ * their ranges are registered with `dev` pointing at a small record. */
+struct port_dev {
+	struct vplat *pl;
+	u16 base;
+};
+
+static int pic_rd(void *dev, u64 off, unsigned size, u64 *val, u64 now)
+{
+	(void)size, (void)now;
+	struct port_dev *d = dev;
+	*val = pic_read(&d->pl->pic, (u16)(d->base + off));
+	return 0;
+}
+
+static int pic_wr(void *dev, u64 off, unsigned size, u64 val, u64 now)
+{
+	(void)size, (void)now;
+	struct port_dev *d = dev;
+	pic_write(&d->pl->pic, (u16)(d->base + off), (u8)val);
+	return 0;
+}
+
+static int reset_rd(void *dev, u64 off, unsigned size, u64 *val, u64 now)
+{
+	(void)size, (void)now;
+	struct port_dev *d = dev;
+	*val = reset_read(&d->pl->reset, (u16)(d->base + off));
+	return 0;
+}
+
+static int reset_wr(void *dev, u64 off, unsigned size, u64 val, u64 now)
+{
+	(void)size, (void)now;
+	struct port_dev *d = dev;
+	return (int)reset_write(&d->pl->reset, (u16)(d->base + off), (u8)val);
+}
+
+static int ioapic_rd(void *dev, u64 off, unsigned size, u64 *val, u64 now)
+{
+	(void)now;
+	if (size != 4 || (off & 3))
+		return -1;
+	*val = ioapic_mmio_read(&((struct vplat *)dev)->ioapic, (u32)off);
+	return 0;
+}
+
+static int ioapic_wr(void *dev, u64 off, unsigned size, u64 val, u64 now)
+{
+	(void)now;
+	if (size != 4 || (off & 3))
+		return -1;
+	ioapic_mmio_write(&((struct vplat *)dev)->ioapic, (u32)off, (u32)val);
+	return 0;
+}
+
+static const struct bus_handler com1_h = { com1_read, com1_write };
+static const struct bus_handler ioapic_h = { ioapic_rd, ioapic_wr };
+static const struct bus_handler cmos_h = { cmos_rd, cmos_wr };
+static const struct bus_handler pic_h = { pic_rd, pic_wr };
+static const struct bus_handler reset_h = { reset_rd, reset_wr };
+
+static const struct {
+	u16 base, len;
+	const char *name;
+	const struct bus_handler *h;
+} port_layout[] = {
+	{ PIC_MASTER_BASE, 2, "8259 master (absent)", &pic_h },
+	{ PIC_SLAVE_BASE, 2, "8259 slave (absent)", &pic_h },
+	{ PIC_ELCR_BASE, 2, "ELCR (absent)", &pic_h },
+	{ RESET_PORT_KBC_DATA, 1, "8042 data", &reset_h },
+	{ RESET_PORT_KBC_CMD, 1, "8042 command/status", &reset_h },
+	{ RESET_PORT_92, 1, "system control port A", &reset_h },
+	{ RESET_PORT_CF9, 1, "reset control", &reset_h },
+};
+
+static void com1_irq(void *ctx, bool level)
+{
+	struct vplat *pl = ctx;
+	ioapic_set_irq(&pl->ioapic, UART_COM1_IRQ, level);
+}
+
+static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_msg *m);
+
+static void ioapic_deliver(void *ctx, const struct irq_msg *m)
+{
+	route_msg(ctx, NULL, m);
+}
+
+void vplat_init(struct vm *vm)
+{
+	struct vplat *pl = &vm->plat;
+	bus_init(&pl->bus);
+	ioapic_init(&pl->ioapic, 0, ioapic_deliver, vm);
+	struct uart_ops uops = { .tx = com1_tx, .irq = com1_irq, .ctx = pl };
+	uart_init(&pl->com1, &uops);
+	u64 below = vm->mem_size < GiB(4) ? vm->mem_size : GiB(4);
+	cmos_init(&pl->cmos, below, vm->mem_size - below);
+	pic_init(&pl->pic);
+	reset_init(&pl->reset);
+	pl->start_tsc = rdtsc();
+	pl->lapics = kzalloc(sizeof(struct lapic *) * vm->nvcpus);
+
+	int rc = bus_register(&pl->bus, BUS_IO, UART_COM1_BASE, 8, "COM1 16550A", &com1_h, pl);
+	if (rc == BUS_OK)
+		rc = bus_register(&pl->bus, BUS_IO, CMOS_PORT_INDEX, 2, "CMOS/RTC", &cmos_h, pl);
+	if (rc == BUS_OK)
+		rc = bus_register(&pl->bus, BUS_MMIO, IOAPIC_BASE_DEFAULT, IOAPIC_MMIO_SIZE, "IOAPIC", &ioapic_h, pl);
+	for (unsigned i = 0; rc == BUS_OK && i < ARRAY_SIZE(port_layout); i++) {
+		struct port_dev *d = kzalloc(sizeof(*d));
+		d->pl = pl;
+		d->base = port_layout[i].base;
+		rc = bus_register(&pl->bus, BUS_IO, port_layout[i].base, port_layout[i].len,
+				  port_layout[i].name, port_layout[i].h, d);
+	}
+	ASSERT(rc == BUS_OK, "vm %s: %s", vm->name, pl->bus.err);
+}
+
+static void wake_all(struct vm *vm, u64 wake);
+
+enum reset_reason vplat_port_io(struct vcpu *v, u16 port, unsigned size, bool write, u64 *val)
+{
+	struct vplat *pl = &v->vm->plat;
+	enum reset_reason why = RESET_NONE;
+	u64 in = 0;
+	spin_lock(&pl->lock);
+	pl->io_vcpu = v;
+	for (unsigned i = 0; i < size; i++) {
+		u64 b = write ? (*val >> (8 * i)) & 0xff : 0;
+		int rc = bus_access(&pl->bus, BUS_IO, (u16)(port + i), 1, write, &b, 0);
+		if (rc == BUS_UNCLAIMED && !write)
+			b = 0xff;                 /* an empty bus reads all ones */
+		else if (rc > 0 && why == RESET_NONE)
+			why = (enum reset_reason)rc;
+		in |= (b & 0xff) << (8 * i);
+	}
+	pl->io_vcpu = NULL;
+	u64 wake = pl->wake;
+	pl->wake = 0;
+	spin_unlock(&pl->lock);
+	wake_all(v->vm, wake);
+	if (!write)
+		*val = in;
+	return why;
+}
+
+/* ---- local APICs: x2APIC MSRs, IPIs, delivery ---- */
+
+static unsigned maxphyaddr;
+
+/* An IPI from v's LAPIC (pl->lock held): route it to the VM's LAPICs and
+ * note which vCPUs may now have something to take. */
+/* An interrupt message (IPI from `src`, or from the IOAPIC: src NULL) with
+ * pl->lock held: route it to the VM's LAPICs and note which vCPUs may now
+ * have something to take (woken after the lock is dropped: wake_all). */
+static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_msg *m)
+{
+	struct vplat *pl = &vm->plat;
+	lapic_route(pl->lapics, (int)vm->nvcpus, src, m);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *t = vm->vcpus[i];
+		if (lapic_pending_vector(&t->lapic) >= 0) {
+			t->irq_check = true;
+			pl->wake |= 1ull << i;
+		}
+	}
+}
+
+static void lapic_send(void *ctx, const struct irq_msg *m)
+{
+	struct vcpu *src = ctx;
+	route_msg(src->vm, &src->lapic, m);
+}
+
+/* EOI of a level-triggered vector: broadcast to the IOAPIC (SDM 11.8.5). */
+static void lapic_eoi_broadcast(void *ctx, u8 vector)
+{
+	struct vcpu *v = ctx;
+	ioapic_eoi(&v->vm->plat.ioapic, vector);
+}
+
+static void wake_all(struct vm *vm, u64 wake)
+{
+	while (wake) {
+		unsigned i = (unsigned)__builtin_ctzll(wake);
+		wake &= wake - 1;
+		vplat_wake(vm->vcpus[i]);
+	}
+}
+
+void vplat_vcpu_init(struct vcpu *v)
+{
+	struct lapic_ops ops = { .send = lapic_send, .eoi = lapic_eoi_broadcast, .ctx = v };
+	lapic_init(&v->lapic, v->id, v->id == 0, &ops);
+	v->vm->plat.lapics[v->id] = &v->lapic;
+	if (!maxphyaddr) {
+		u32 n = cpuid(0x80000008, 0).eax & 0xff;
+		maxphyaddr = n ? n : 36;
+	}
+}
+
+void vplat_wake(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	bool enqueue = false;
+	spin_lock(&vm->lock);
+	if (v->state == VCPU_HALTED && v->halt_if) {
+		v->state = VCPU_RUNNABLE;
+		enqueue = true;
+	}
+	if (enqueue && v->timer_sleep) {
+		__atomic_sub_fetch(&v->timer_sleep->nsleepers, 1, __ATOMIC_RELAXED);
+		v->timer_sleep = NULL;
+	}
+	spin_unlock(&vm->lock);
+	if (enqueue) {
+		sched_enqueue(v->home, v);
+		return;
+	}
+	/* Running elsewhere: a host IPI makes it exit, and it takes the
+	 * interrupt at its next entry (a stale `current` costs a spurious IPI). */
+	struct pcpu *p = v->home, *me = this_pcpu();
+	if (p && p != me && p->current == v && v->state == VCPU_RUNNABLE)
+		apic_send_ipi(p->apic_id, VEC_WAKE);
+}
+
+int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
+{
+	struct vplat *pl = &v->vm->plat;
+	int rc;
+	u64 wake;
+	spin_lock(&pl->lock);
+	if (msr == MSR_IA32_APIC_BASE) {
+		if (write) {
+			rc = lapic_base_write(&v->lapic, *val, maxphyaddr);
+		} else {
+			*val = lapic_base_read(&v->lapic);
+			rc = LAPIC_OK;
+		}
+	} else if (write) {
+		rc = lapic_msr_write(&v->lapic, msr, *val, rdtsc());
+	} else {
+		rc = lapic_msr_read(&v->lapic, msr, val, rdtsc());
+	}
+	/* EOI, TPR and the like may let a waiting vector through. */
+	if (lapic_pending_vector(&v->lapic) >= 0)
+		v->irq_check = true;
+	wake = pl->wake & ~(1ull << v->id);
+	pl->wake = 0;
+	spin_unlock(&pl->lock);
+	wake_all(v->vm, wake);
+	return rc == LAPIC_OK ? LAPIC_OK : LAPIC_GP;
+}
+
+bool vplat_timer_fire(struct vcpu *v, u64 now)
+{
+	struct vplat *pl = &v->vm->plat;
+	bool r = false;
+	spin_lock(&pl->lock);
+	if (lapic_advance(&v->lapic, now) && lapic_pending_vector(&v->lapic) >= 0) {
+		v->irq_check = true;
+		r = true;
+	}
+	spin_unlock(&pl->lock);
+	return r;
+}
+
+bool vplat_irq_pending(struct vcpu *v)
+{
+	struct vplat *pl = &v->vm->plat;
+	spin_lock(&pl->lock);
+	bool r = lapic_pending_vector(&v->lapic) >= 0;
+	spin_unlock(&pl->lock);
+	return r;
+}
+
+void vplat_deliver(struct vcpu *v)
+{
+	struct vplat *pl = &v->vm->plat;
+	spin_lock(&pl->lock);
+	int vec = lapic_pending_vector(&v->lapic);
+	if (vec < 0) {
+		v->irq_check = false;
+		vendor->irq_window(v, false);
+	} else if (vendor->irq_window(v, true)) {
+		lapic_ack(&v->lapic, (u8)vec);
+		vendor->inject_event(v, false, (u8)vec);
+		v->irqs_injected++;
+	}
+	spin_unlock(&pl->lock);
+}
+
+/* ---- MMIO: the nested-page-fault hook ---- */
+
+static bool in_xapic_page(const struct vcpu *v, u64 gpa)
+{
+	return lapic_mode(&v->lapic) == LAPIC_MODE_XAPIC &&
+	       (gpa & ~0xFFFull) == (v->lapic.base & ~0xFFFull & ((1ull << 52) - 1));
+}
+
+const char *vplat_mmio_device(struct vcpu *v, u64 gpa)
+{
+	if (in_xapic_page(v, gpa))
+		return "local APIC, xAPIC page";
+	const struct bus_range *r = bus_find(&v->vm->plat.bus, BUS_MMIO, gpa);
+	return r ? r->name : NULL;
+}
+
+int vplat_mmio_access(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *val)
+{
+	struct vplat *pl = &v->vm->plat;
+	int rc;
+	spin_lock(&pl->lock);
+	if (in_xapic_page(v, gpa)) {
+		u32 off = (u32)(gpa & 0xFFF), w = (u32)*val;
+		if (size != 4 || (off & 3)) {
+			rc = -1;
+		} else if (write) {
+			rc = lapic_mmio_write(&v->lapic, off, w, rdtsc()) == LAPIC_OK ? 0 : -1;
+		} else {
+			rc = lapic_mmio_read(&v->lapic, off, &w, rdtsc()) == LAPIC_OK ? 0 : -1;
+			*val = w;
+		}
+		if (lapic_pending_vector(&v->lapic) >= 0)
+			v->irq_check = true;
+	} else {
+		rc = bus_access(&pl->bus, BUS_MMIO, gpa, size, write, val, rdtsc());
+		rc = rc == BUS_OK ? 0 : -1;
+	}
+	u64 wake = pl->wake & ~(1ull << v->id);
+	pl->wake = 0;
+	spin_unlock(&pl->lock);
+	wake_all(v->vm, wake);
+	return rc;
+}

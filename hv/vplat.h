@@ -1,0 +1,106 @@
+/*
+ * hv/vplat.h - a VM's virtual PC platform: the device models of hv/dev/
+ * on the VM's port bus, and the console that the UART's output feeds.
+ *
+ * The exit path calls vplat_port_io for every non-string IN/OUT; nothing
+ * here touches the VMCB/VMCS. docs/platform.md lists what a guest sees.
+ */
+#ifndef HV_VPLAT_H
+#define HV_VPLAT_H
+
+#include "dev/bus.h"
+#include "dev/cmos.h"
+#include "dev/ioapic.h"
+#include "dev/lapic.h"
+#include "dev/pic.h"
+#include "dev/reset.h"
+#include "dev/uart16550.h"
+#include "x86/spinlock.h"
+
+struct vm;
+struct vcpu;
+
+/* The RTC's time at VM start (2026-01-01 00:00:00 UTC, seconds since
+ * 1970): every VM starts on the same date, so runs are reproducible. */
+#define VPLAT_RTC_START 1767225600ull
+
+struct vplat {
+	struct spinlock lock;     /* every device below and io_vcpu */
+	struct bus bus;
+	struct uart16550 com1;
+	struct cmos cmos;
+	struct pic_absent pic;
+	struct reset_dev reset;
+	struct ioapic ioapic;     /* MMIO 0xFEC00000; COM1's IRQ on pin 4 */
+	struct vcpu *io_vcpu;     /* whose access is being handled (lock held) */
+	u64 start_tsc;            /* the VM's creation, for the RTC */
+	struct lapic **lapics;    /* every vCPU's local APIC, by vCPU id (the
+	                           * LAPICs are guarded by `lock` too) */
+	u64 wake;                 /* vCPUs an IPI reached (lock held; bit = id) */
+};
+
+/* Register the devices on vm's bus. Returns false (message printed) if a
+ * range could not be registered: a bug in the platform layout. */
+void vplat_init(struct vm *vm);
+/* Quick answer for the exit path: true if no device is near `port`, so the
+ * access reads all ones and writes go nowhere. */
+static inline bool vplat_port_unclaimed(const struct vplat *pl, u16 port, unsigned size)
+{
+	return !bus_io_block_used(&pl->bus, port) && !bus_io_block_used(&pl->bus, (u16)(port + size - 1));
+}
+/* One IN or OUT of `size` bytes at `port` from v. Multi-byte accesses reach
+ * the byte-wide devices one byte per port, as on the ISA bus; unclaimed
+ * bytes read all ones. Returns the reset the access requested, if any. */
+enum reset_reason vplat_port_io(struct vcpu *v, u16 port, unsigned size, bool write, u64 *val);
+/* The local APIC of a new vCPU (power-up state, xAPIC mode). */
+void vplat_vcpu_init(struct vcpu *v);
+/* Is `msr` one of the local APIC's (IA32_APIC_BASE, x2APIC 0x800-0x8FF,
+ * IA32_TSC_DEADLINE)? */
+static inline bool vplat_is_lapic_msr(u32 msr)
+{
+	return msr == MSR_IA32_APIC_BASE || msr == MSR_IA32_TSC_DEADLINE ||
+	       (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST);
+}
+/* RDMSR/WRMSR of a local APIC MSR by v: LAPIC_OK or LAPIC_GP. IPIs it sends
+ * are routed to the VM's vCPUs, waking halted ones and kicking running ones. */
+int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val);
+/* Has v's LAPIC a vector the priority rules let through? */
+bool vplat_irq_pending(struct vcpu *v);
+/* Called after the exits that can make a guest interrupt deliverable (an
+ * APIC MSR access, a host interrupt that may be an IPI's kick, an interrupt
+ * window, HLT) and when v is dispatched, so nothing is added to other
+ * exits: inject its LAPIC's highest deliverable vector if the
+ * guest can take it, else ask for an interrupt window (vendor ops). */
+void vplat_deliver(struct vcpu *v);
+/* v halted with IF=1 and may have an interrupt: make it runnable again. */
+void vplat_wake(struct vcpu *v);
+/* Fire v's APIC timer if it is due at `now` (guest TSC); true if that left
+ * an interrupt to deliver. */
+bool vplat_timer_fire(struct vcpu *v, u64 now);
+/* Could this APIC's timer wake its halted vCPU (armed, unmasked)? */
+static inline bool vplat_timer_can_wake(const struct lapic *l)
+{
+	return l->timer_deadline && !(l->lvt[LVT_TIMER] & LVT_MASKED);
+}
+
+/*
+ * The nested-page-fault hook for device pages (issue 11). The MMIO
+ * instruction decoder/emulator (mmio-strio) is not joined yet; when it is,
+ * EXIT_NPF on an address vplat_mmio_device names decodes the faulting
+ * instruction and calls vplat_mmio_access for its access.
+ */
+/* Which device decodes guest-physical gpa for v (its xAPIC page while in
+ * xAPIC mode, the IOAPIC), or NULL. */
+const char *vplat_mmio_device(struct vcpu *v, u64 gpa);
+/* One MMIO access of `size` bytes at gpa by v: 0, or -1 if no device
+ * decodes it or the access is not one the device supports (the xAPIC
+ * registers take aligned 32-bit accesses, SDM 11.4.1; so does the IOAPIC). */
+int vplat_mmio_access(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *val);
+/* (The caller then delivers what the access may have made pending, like
+ * vcpu.c's irq_check after an APIC MSR: an EOI, a TPR write, an IPI.) */
+
+/* Print v's pending console line (the UART's output is line-buffered per
+ * vCPU and printed as "[vm.vcpu] text"). */
+void console_flush(struct vcpu *v);
+
+#endif
