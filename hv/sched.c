@@ -293,17 +293,16 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 		action = vcpu_handle_exit(v, p, &e);
 		if (vm_ended(vm))
 			action = ACTION_STOP;
-		if (action != ACTION_RESUME && action != ACTION_PREEMPT)
-			break;
 		/* The run limit is checked after every exit that does not end the
-		 * vCPU's turn for another reason, the backend's slice timer included. */
-		if (vm->limit_tsc && vm->run_tsc >= vm->limit_tsc) {
+		 * vCPU, a yield or a halt included: a guest that yields (or halts
+		 * and is woken) in a loop must still reach its limit. */
+		if (action != ACTION_STOP && vm->limit_tsc && vm->run_tsc >= vm->limit_tsc) {
 			vm_end(vm, RESULT_LIMIT, -1, "ran for its limit of %llu ms",
 			       (unsigned long long)vm->cfg->limit_ms);
 			action = ACTION_STOP;
 			break;
 		}
-		if (action == ACTION_PREEMPT)  /* slice used up (EXIT_INTR or EXIT_SLICE) */
+		if (action != ACTION_RESUME)   /* preempted (slice used up), yield, halt, stop */
 			break;
 		t0 = t1;                       /* hv's handling of its exits counts as the VM's time */
 	}
