@@ -1,7 +1,8 @@
 ; guest/hostile_predcmd_bits.asm - every reserved bit of IA32_PRED_CMD and
 ; IA32_SPEC_CTRL, one at a time, where hv offers IBPB (virtual_ibpb = on).
 ;
-; PRED_CMD accepts bit 0 (IBPB) and bit 7 (SBPB); SPEC_CTRL bits 0-2. Every
+; PRED_CMD accepts bit 0 (IBPB) and, only where the CPU has SBPB, bit 7 (not
+; tried here: guest/hostile_sbpb.asm); SPEC_CTRL bits 0-2. Every
 ; other bit must raise #GP, and a rejected write must not count as a guest
 ; barrier nor opt the VM in (the scenario checks pred_cmd_writes=0 and
 ; opted_in=0).

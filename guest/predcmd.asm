@@ -2,7 +2,8 @@
 ;
 ; Every rdmsr/wrmsr runs under TRY_GP (guest/catch.inc), which counts #GPs
 ; and ends the guest (exit 98) on any other exception. Then:
-;   step 1  wrmsr PRED_CMD = 0x80 (SBPB alone)     -> no #GP, and no opt-in
+;   step 1  wrmsr PRED_CMD = 0x80 (SBPB alone)     -> #GP where the CPU has no
+;           SBPB (every platform in the tests), else accepted; never an opt-in
 ;   step 2  wrmsr PRED_CMD = 0x2 (reserved bit)     -> #GP
 ;   step 3  rdmsr PRED_CMD (write-only MSR)         -> #GP
 ;   step 4  wrmsr SPEC_CTRL = 1 (IBRS), read it back -> no #GP, reads 1
