@@ -36,12 +36,12 @@ start:
         mov dx, 0x80
         insb                            ; 0xff at 0x10010
         mov dx, HV_CONSOLE_LSR
-        insw                            ; 0x0060 at 0x10011
+        insw                            ; LSR 0x60 at 0x10011, MSR after it
         mov dx, 0x80
         o32 insd                        ; 0xffffffff at 0x10013
         CHECK di, 0x17, 10, 'insb/insw/insd: di'
         CHECK byte [es:0x10], 0xff, 11, 'insb into es'
-        CHECK word [es:0x11], 0x0060, 12, 'insw from the LSR into es'
+        CHECK byte [es:0x11], 0x60, 12, 'insw from the LSR into es'
         CHECK dword [es:0x13], 0xffffffff, 13, 'o32 insd into es'
         CHECK byte [es:0x17], 0x11, 14, 'byte after insd untouched'
 

@@ -13,7 +13,10 @@
  * Text is kept in a shadow grid. When the bottom is reached the grid moves
  * up by half a screen and is drawn again from the shadow, so a scroll costs
  * one full redraw per half screen of text and never reads video memory
- * (slow, uncached on real hardware). Writes come with the console lock held.
+ * (slow, uncached on real hardware). The report's first line starts a new
+ * page (the grid is cleared and it goes to the top row), so the report stays
+ * whole on the screen at the end of a run whatever the boot log before it.
+ * Writes come with the console lock held.
  */
 #include "../hv.h"
 #include "fbcon.h"
@@ -112,6 +115,13 @@ static void put_line(const char *s, u32 n)
 	} while (n);
 }
 
+/* The first line of the end-of-run report (hv/report.c). */
+static bool report_start(const char *s, u32 n)
+{
+	static const char mark[] = "==================== hv report";
+	return n >= sizeof(mark) - 1 && !memcmp(s, mark, sizeof(mark) - 1);
+}
+
 static bool machine_line(const char *s, u32 n)
 {
 	return (n >= 3 && !memcmp(s, "kv ", 3)) || (n >= 6 && !memcmp(s, "trace ", 6));
@@ -126,6 +136,11 @@ void fbcon_write(const char *s, size_t n)
 		if (ch == '\r')
 			continue;
 		if (ch == '\n') {
+			if (report_start(line, line_len) && cur_row) {
+				memset(grid, ' ', sizeof(grid));   /* a new page for the report */
+				cur_row = 0;
+				redraw();
+			}
 			if (!machine_line(line, line_len))
 				put_line(line, line_len);
 			line_len = 0;

@@ -13,7 +13,7 @@ off and, under QEMU only, writes its text to port 0xE9, which QEMU's
 isa-debugcon turns into this run's log. The expected screen is the log from
 hv's "hv: screen console" line on, with the `kv` and `trace` lines dropped,
 wrapped at the screen's width and scrolled the way hv/x86/fbcon.c scrolls
-(half a screen at a time). The picture must match it cell for cell, and it
+(half a screen at a time; the report starts a new page). The picture must match it cell for cell, and it
 must hold the report. The picture is kept as NAME.png beside NAME.log.
 """
 
@@ -97,6 +97,8 @@ def expected_grid(log_text, cols, rows):
         if l.startswith("kv ") or l.startswith("trace "):
             continue
         l = "".join(ch if " " <= ch < "\x7f" else "?" for ch in l)[:512]
+        if l.startswith("==================== hv report") and cur:
+            grid, cur = [" " * cols for _ in range(rows)], 0     # a new page for the report
         while True:
             if cur == rows:
                 keep = rows - rows // 2
