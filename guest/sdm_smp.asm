@@ -26,7 +26,9 @@
 ; enabling x2APIC mode itself, signals the BSP and exits.
 ;
 ; Config: vcpus = 2, ap_start = sipi. Expected result: exit 0 and the lines
-; "sdm-smp: ..." below; any failed check prints what and exits nonzero.
+; "sdm-smp: ..." below; any failed check prints what and exits nonzero
+; (status 11: the AP did not start in real mode at 0800:0000; 12: an AP
+; ran the entry code, as under the default ap_start = entry).
 
 bits 64
 default rel
@@ -36,6 +38,7 @@ CONSOLE         equ 0x3F8
 IA32_APIC_BASE  equ 0x1B
 APIC_EN         equ 1 << 11
 APIC_EXTD       equ 1 << 10
+APIC_BSP        equ 1 << 8
 X2_ID           equ 0x802
 X2_EOI          equ 0x80B
 X2_SVR          equ 0x80F
@@ -56,6 +59,11 @@ AP_DONE         equ 0x7004          ; dword: AP's x2APIC id + 1 once in long mod
 AP_STACK        equ 0x7800
 
 start:
+        ; Only the BSP may get here: IA32_APIC_BASE.BSP (bit 8, 11.4.4).
+        mov ecx, IA32_APIC_BASE
+        rdmsr
+        test eax, APIC_BSP
+        jz fail_notbsp
         ; ---- 1. x2APIC mode -------------------------------------------
         mov eax, 1
         cpuid
@@ -257,6 +265,9 @@ fail_apid:      lea rsi, [m_apid]
                 jmp failmsg
 fail_twice:     lea rsi, [m_twice]
                 mov ebx, 10
+                jmp failmsg
+fail_notbsp:    lea rsi, [m_notbsp]
+                mov ebx, 12
 failmsg:
         call puts
 exit:
@@ -284,6 +295,7 @@ m_early:      db 'sdm-smp: FAIL the AP ran before its SIPI', 10, 0
 m_ap:         db 'sdm-smp: FAIL the AP never signalled', 10, 0
 m_apid:       db 'sdm-smp: FAIL the AP saw a wrong x2APIC id', 10, 0
 m_twice:      db 'sdm-smp: FAIL the second SIPI restarted the AP', 10, 0
+m_notbsp:     db 'sdm-smp: FAIL an AP (IA32_APIC_BASE.BSP = 0) ran the BSP entry code', 10, 0
 
 ; ---- the AP's code, copied to AP_PAGE; runs at CS:IP = 0800:0000 -------
 bits 16

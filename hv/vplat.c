@@ -236,16 +236,17 @@ static unsigned maxphyaddr;
 /* An interrupt message (IPI from `src`, or from the IOAPIC: src NULL) with
  * pl->lock held: route it to the VM's LAPICs and note which vCPUs may now
  * have something to take (woken after the lock is dropped: wake_all). */
-static bool start_ap(struct vcpu *t, u8 vector);
+static bool start_ap(struct vcpu *t);
 
 static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_msg *m)
 {
 	struct vplat *pl = &vm->plat;
+	bool ap_sipi = vm->cfg->ap_sipi;
 	lapic_route(pl->lapics, (int)vm->nvcpus, src, m);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *t = vm->vcpus[i];
-		if (vm->cfg->ap_sipi && (t->lapic.init_pending || t->lapic.sipi_pending)) {
-			if (start_ap(t, t->lapic.sipi_vector))
+		if (ap_sipi && (t->lapic.init_pending || t->lapic.sipi_pending)) {
+			if (start_ap(t))
 				pl->wake |= 1ull << i;
 		}
 		if (lapic_pending_vector(&t->lapic) >= 0) {
@@ -264,24 +265,15 @@ static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_m
  * SIPI of INIT-SIPI-SIPI). INIT to a vCPU that runs is not modelled yet:
  * it is dropped (docs/platform.md). The caller wakes a started AP.
  */
-static bool start_ap(struct vcpu *t, u8 vector)
+static bool start_ap(struct vcpu *t)
 {
 	struct vm *vm = t->vm;
 	struct lapic *l = &t->lapic;
 	spin_lock(&vm->lock);
 	bool waiting = t->wait_sipi && t->state == VCPU_HALTED;
 	spin_unlock(&vm->lock);
-	if (l->init_pending) {
-		l->init_pending = false;
-		if (waiting) {
-			lapic_init_reset(l);      /* clears a SIPI sent before it too */
-			return false;
-		}
-	}
-	if (!l->sipi_pending)
-		return false;
-	l->sipi_pending = false;
-	if (!waiting)
+	u8 vector;
+	if (!lapic_take_start(l, waiting, &vector))
 		return false;
 	/* It runs nowhere: its control structure is free to change. */
 	memset(&t->regs, 0, offsetof(struct guest_regs, spec_ctrl));
