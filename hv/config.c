@@ -130,6 +130,7 @@ enum key_id {
 	K_EXPECT,
 	K_ARG,
 	K_TEST_DEVICE,
+	K_AP_START,
 	K_COUNT
 };
 
@@ -165,11 +166,12 @@ static const struct key keys[K_COUNT] = {
 	[K_EXPECT] = { "expect", "exit [STATUS], shutdown, limit, halt or fault", 0, 0 },
 	[K_ARG] = { "arg", NULL, 0, ~0ull },
 	[K_TEST_DEVICE] = { "test_device", "on or off", 0, 0 },
+	[K_AP_START] = { "ap_start", "entry or sipi", 0, 0 },
 };
 
 #define GLOBAL_KEY_LIST "policy, track, slice_us, trace, virtual_ibpb, force_wrmsr, mitigations, pcpus, " \
 	"console, clock, on_end, host_x2apic"
-#define VM_KEY_LIST "image, mode, memory, vcpus, pin, ibpb, limit_ms, expect, arg, test_device"
+#define VM_KEY_LIST "image, mode, memory, vcpus, pin, ibpb, limit_ms, expect, arg, test_device, ap_start"
 
 /* ---- parser state --------------------------------------------------------- */
 
@@ -752,6 +754,14 @@ static int set_value(struct parser *ps, enum key_id k, struct span v)
 		return value_number(ps, k, v, &vm->arg);
 	case K_TEST_DEVICE:
 		return value_bool(ps, k, v, &vm->test_device);
+	case K_AP_START:
+		if (span_eq(v, "entry"))
+			vm->ap_sipi = false;
+		else if (span_eq(v, "sipi"))
+			vm->ap_sipi = true;
+		else
+			return bad_value(ps, k, v);
+		return 0;
 	case K_COUNT:
 		break;
 	}

@@ -45,6 +45,7 @@ struct vm_config {
 	enum vm_result expect;        /* default RESULT_EXIT */
 	int expect_status;            /* for RESULT_EXIT; default 0 */
 	u64 arg;                      /* passed to the guest in RBX at start; default 0 */
+	bool ap_sipi;                 /* ap_start = sipi: APs wait for INIT-SIPI-SIPI; default entry */
 	bool test_device;             /* hv's MMIO test device (hv/emulate.c); default off */
 };
 

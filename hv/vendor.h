@@ -39,6 +39,11 @@ struct vendor_ops {
 	void (*vm_init)(struct vm *vm);
 	/* Control structure and start state (mode from the config) for v. */
 	void (*vcpu_init)(struct vcpu *v);
+	/* Put v, which runs nowhere, into the state an AP takes at a start-up
+	 * IPI (SDM Vol. 3A 9.1.1 table 9-1, 9.4.4): real mode, CS selector
+	 * cs_sel with base cs_sel << 4, IP 0. General registers are the
+	 * caller's (struct guest_regs). Not on any hot path. */
+	void (*start_real)(struct vcpu *v, u16 cs_sel);
 	/* Enter v on p until the next exit; fill *e. Interrupts enabled inside. */
 	void (*run)(struct pcpu *p, struct vcpu *v, struct vm_exit *e);
 	/* Registers kept in the vendor structure. */

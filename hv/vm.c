@@ -79,7 +79,14 @@ void vms_create(void)
 			barrier_vcpu_init(&v->bar, v->gid, vm->id);
 			vendor->vcpu_init(v);
 			v->home = pcpus[v->pin >= 0 ? (unsigned)v->pin : v->gid % npcpus];
-			sched_enqueue(v->home, v);
+			if (c->ap_sipi && j > 0) {
+				/* An AP waits for INIT-SIPI-SIPI from another vCPU
+				 * (vplat.c, SDM Vol. 3A 9.4.4): not runnable yet. */
+				v->state = VCPU_HALTED;
+				v->wait_sipi = true;
+			} else {
+				sched_enqueue(v->home, v);
+			}
 		}
 		vms[nvms++] = vm;
 		printk("hv: vm %s: %u vCPU(s), %llu MiB at 0x%llx, %s mode, image %s (%llu bytes), ibpb %s\n",
@@ -131,16 +138,26 @@ void vm_fail(struct vcpu *v, const char *fmt, ...)
 
 void vm_check_halted(struct vm *vm)
 {
-	unsigned halted = 0;
+	unsigned halted = 0, waiting = 0, nstopped;
 	spin_lock(&vm->lock);
 	for (unsigned i = 0; i < vm->nvcpus && halted != ~0u; i++) {
 		struct vcpu *v = vm->vcpus[i];
 		if (v->state == VCPU_RUNNABLE || (v->state == VCPU_HALTED && v->halt_if && vplat_timer_can_wake(&v->lapic)))
 			halted = ~0u;          /* runs, or its APIC timer will wake it */
+		else if (v->state == VCPU_HALTED && v->wait_sipi)
+			waiting++;             /* only another vCPU's SIPI starts it */
 		else
 			halted += vm->vcpus[i]->state == VCPU_HALTED;
 	}
+	nstopped = vm->nstopped;
 	spin_unlock(&vm->lock);
-	if (halted && halted != ~0u)
-		vm_end(vm, RESULT_HALT, -1, "%u vCPU(s) halted and nothing can wake them (no vCPU runs to send an IPI, no APIC timer armed)", halted);
+	if (halted == ~0u)
+		return;
+	/* Every vCPU that ever ran called exit; the APs still waiting for a
+	 * SIPI were never started (hardware: they stay in wait-for-SIPI). */
+	if (!halted && waiting && nstopped + waiting == vm->nvcpus)
+		vm_end(vm, RESULT_EXIT, vm->status, "every started vCPU called exit; %u AP(s) never got a SIPI", waiting);
+	else if (halted)
+		vm_end(vm, RESULT_HALT, -1, "%u vCPU(s) halted and nothing can wake them (no vCPU runs to send an IPI, no APIC timer armed)",
+		       halted + waiting);
 }

@@ -66,6 +66,8 @@ struct vcpu {
 	struct lapic lapic;              /* its local APIC (vplat.c; under vm->plat.lock) */
 	bool irq_check;                  /* the LAPIC may have something to deliver */
 	bool halt_if;                    /* halted with RFLAGS.IF = 1 (an interrupt wakes it) */
+	bool wait_sipi;                  /* ap_start = sipi: an AP in wait-for-SIPI (state
+	                                  * VCPU_HALTED, halt_if false; vm->lock) */
 	struct pcpu *timer_sleep;        /* halted waiting for its APIC timer: the pCPU
 	                                  * whose timer wakes it (vm->lock), else NULL */
 	u64 irqs_injected;

@@ -236,17 +236,55 @@ static unsigned maxphyaddr;
 /* An interrupt message (IPI from `src`, or from the IOAPIC: src NULL) with
  * pl->lock held: route it to the VM's LAPICs and note which vCPUs may now
  * have something to take (woken after the lock is dropped: wake_all). */
+static bool start_ap(struct vcpu *t);
+
 static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_msg *m)
 {
 	struct vplat *pl = &vm->plat;
+	bool ap_sipi = vm->cfg->ap_sipi;
 	lapic_route(pl->lapics, (int)vm->nvcpus, src, m);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *t = vm->vcpus[i];
+		if (ap_sipi && (t->lapic.init_pending || t->lapic.sipi_pending)) {
+			if (start_ap(t))
+				pl->wake |= 1ull << i;
+		}
 		if (lapic_pending_vector(&t->lapic) >= 0) {
 			t->irq_check = true;
 			pl->wake |= 1ull << i;
 		}
 	}
+}
+
+/*
+ * ap_start = sipi (pl->lock held): INIT and start-up IPIs as an AP takes
+ * them (SDM Vol. 3A 9.4.4 and 11.6.1). INIT to an AP in wait-for-SIPI
+ * resets its LAPIC (11.4.7.3) and it keeps waiting; a SIPI then starts it
+ * in real mode at vector << 8 : 0000 (9.4.4.1) with the INIT register
+ * state (table 9-1); a SIPI to a vCPU that runs is ignored (the second
+ * SIPI of INIT-SIPI-SIPI). INIT to a vCPU that runs is not modelled yet:
+ * it is dropped (docs/platform.md). The caller wakes a started AP.
+ */
+static bool start_ap(struct vcpu *t)
+{
+	struct vm *vm = t->vm;
+	struct lapic *l = &t->lapic;
+	spin_lock(&vm->lock);
+	bool waiting = t->wait_sipi && t->state == VCPU_HALTED;
+	spin_unlock(&vm->lock);
+	u8 vector;
+	if (!lapic_take_start(l, waiting, &vector))
+		return false;
+	/* It runs nowhere: its control structure is free to change. */
+	memset(&t->regs, 0, offsetof(struct guest_regs, spec_ctrl));
+	t->regs.rdx = cpuid(1, 0).eax;    /* EDX = processor signature (table 9-1) */
+	vendor->start_real(t, (u16)(vector << 8));
+	printk("hv: vm %s: vCPU %u started by SIPI at %04x:0000\n", vm->name, t->id, vector << 8);
+	spin_lock(&vm->lock);
+	t->wait_sipi = false;
+	t->halt_if = true;                /* vplat_wake makes it runnable */
+	spin_unlock(&vm->lock);
+	return true;
 }
 
 static void lapic_send(void *ctx, const struct irq_msg *m)

@@ -112,6 +112,22 @@ void lapic_init_reset(struct lapic *l)
 		l->ldr = ((l->id >> 4) << 16) | (1u << (l->id & 0xF));
 }
 
+bool lapic_take_start(struct lapic *l, bool waiting, u8 *vector)
+{
+	if (l->init_pending) {
+		l->init_pending = false;
+		if (waiting) {
+			lapic_init_reset(l);
+			return false;
+		}
+	}
+	if (!l->sipi_pending)
+		return false;
+	l->sipi_pending = false;
+	*vector = l->sipi_vector;
+	return waiting;
+}
+
 u64 lapic_base_read(const struct lapic *l) { return l->base; }
 
 int lapic_base_write(struct lapic *l, u64 val, unsigned maxphyaddr)

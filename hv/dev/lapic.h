@@ -117,6 +117,16 @@ struct lapic {
 void lapic_init(struct lapic *l, u32 id, bool bsp, const struct lapic_ops *ops);
 /* INIT (SDM 11.4.7.3): like power-up but keeps the id and IA32_APIC_BASE. */
 void lapic_init_reset(struct lapic *l);
+/*
+ * Take a pending INIT and start-up IPI as an AP does (SDM Vol. 3A 9.4.4,
+ * 11.6.1), for a vCPU that is in wait-for-SIPI (`waiting`) or runs. INIT to
+ * a waiting AP resets its LAPIC (a SIPI that came before it is dropped) and
+ * it keeps waiting; INIT to one that runs is dropped (hv does not model
+ * it). A SIPI to a waiting AP starts it: true, *vector = the SIPI's vector
+ * (start at vector << 8 : 0000); a SIPI to one that runs is ignored.
+ * Both flags are clear afterwards.
+ */
+bool lapic_take_start(struct lapic *l, bool waiting, u8 *vector);
 
 enum lapic_mode lapic_mode(const struct lapic *l);
 u64 lapic_base_read(const struct lapic *l);

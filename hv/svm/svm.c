@@ -156,6 +156,36 @@ static void seg(struct vmcb_seg *s, u16 sel, u16 attrib, u32 limit, u64 base)
 	*s = (struct vmcb_seg){ .selector = sel, .attrib = attrib, .limit = limit, .base = base };
 }
 
+/* Real mode, CS = cs_sel (base cs_sel << 4), flat 64 KiB data segments. */
+static void real_state(struct vmcb_save *g, u16 cs_sel, u64 rip, u64 rsp)
+{
+	seg(&g->cs, cs_sel, 0x9b, 0xffff, (u64)cs_sel << 4);
+	seg(&g->ds, 0, 0x93, 0xffff, 0);
+	g->es = g->ss = g->fs = g->gs = g->ds;
+	seg(&g->gdtr, 0, 0, 0xffff, 0);
+	seg(&g->idtr, 0, 0, 0x3ff, 0);
+	g->cr0 = CR0_ET;
+	g->cr3 = g->cr4 = 0;
+	g->efer = EFER_SVME;
+	g->rip = rip;
+	g->rsp = rsp;
+}
+
+static bool svm_irq_window(struct vcpu *v, bool want);
+
+/* vendor->start_real: the start-up IPI state (SDM Vol. 3A table 9-1). */
+static void svm_start_real(struct vcpu *v, u16 cs_sel)
+{
+	struct vmcb *vmcb = sv(v)->vmcb;
+	real_state(&vmcb->save, cs_sel, 0, 0);
+	vmcb->save.rflags = 0x2;
+	vmcb->save.dr7 = 0x400;
+	vmcb->save.dr6 = 0xffff0ff0;
+	vmcb->control.event_inj = 0;
+	vmcb->control.interrupt_shadow = 0;
+	svm_irq_window(v, false);
+}
+
 static void svm_vcpu_init(struct vcpu *v)
 {
 	struct svm_vcpu *s = kzalloc(sizeof(*s));
@@ -197,15 +227,7 @@ static void svm_vcpu_init(struct vcpu *v)
 	seg(&g->ldtr, 0, 0x82, 0xffff, 0);
 	seg(&g->tr, 0, 0x8b, 0xffff, 0);    /* busy TSS, needed only for checks */
 	if (v->vm->cfg->mode == GUEST_MODE_REAL) {
-		seg(&g->cs, 0, 0x9b, 0xffff, 0);
-		seg(&g->ds, 0, 0x93, 0xffff, 0);
-		g->es = g->ss = g->fs = g->gs = g->ds;
-		seg(&g->gdtr, 0, 0, 0xffff, 0);
-		seg(&g->idtr, 0, 0, 0x3ff, 0);
-		g->cr0 = CR0_ET;
-		g->efer = EFER_SVME;
-		g->rip = GUEST_REAL_LOAD;
-		g->rsp = GUEST_REAL_LOAD - v->id * GUEST_REAL_STACK;
+		real_state(g, 0, GUEST_REAL_LOAD, GUEST_REAL_LOAD - v->id * GUEST_REAL_STACK);
 	} else {
 		seg(&g->cs, 0x08, 0xa9b, 0xffffffff, 0);  /* P S DPL0 code, L=1, G=1 */
 		seg(&g->ds, 0x10, 0xc93, 0xffffffff, 0);  /* P S DPL0 data, DB=1, G=1 */
@@ -803,6 +825,7 @@ const struct vendor_ops svm_ops = {
 	.cpu_init = svm_cpu_init,
 	.vm_init = svm_vm_init,
 	.vcpu_init = svm_vcpu_init,
+	.start_real = svm_start_real,
 	.run = svm_run,
 	.get_rip = svm_get_rip,
 	.set_rip = svm_set_rip,

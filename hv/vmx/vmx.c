@@ -622,6 +622,35 @@ static u64 cr0_mask(void) { return cr0_forced() | ~vmx.cr0_fixed1 | CR0_PG; }
  */
 static u64 cr4_mask(void) { return vmx.cr4_fixed0 | ~vmx.cr4_fixed1 | ~guest_cr4_allowed(); }
 
+/* Real mode through unrestricted guest: CR0.PE = PG = 0 (26.3.1.1); CS =
+ * cs_sel with base cs_sel << 4, flat 64 KiB data segments. */
+static void real_state(struct vmx_vcpu *s, u16 cs_sel, u64 rip, u64 rsp)
+{
+	guest_seg(SEG_CS, cs_sel, 0x9b, 0xffff, (u64)cs_sel << 4);
+	for (unsigned sg = SEG_ES; sg <= SEG_GS; sg++)
+		if (sg != SEG_CS)
+			guest_seg(sg, 0, 0x93, 0xffff, 0);
+	vmcs_write(VMCS_GUEST_GDTR_BASE, 0);
+	vmcs_write(VMCS_GUEST_GDTR_LIMIT, 0xffff);
+	vmcs_write(VMCS_GUEST_IDTR_BASE, 0);
+	vmcs_write(VMCS_GUEST_IDTR_LIMIT, 0x3ff);
+	vmcs_write(VMCS_GUEST_CR3, 0);
+	vmcs_write(VMCS_GUEST_EFER, 0);
+	s->rip = rip;
+	vmcs_write(VMCS_GUEST_RSP, rsp);
+}
+
+/* The guest sees cr0/cr4; the CPU runs with the bits VMX forces. */
+static void write_cr0_cr4(u64 cr0, u64 cr4)
+{
+	vmcs_write(VMCS_CR0_MASK, cr0_mask());
+	vmcs_write(VMCS_CR0_SHADOW, cr0);
+	vmcs_write(VMCS_GUEST_CR0, (cr0 | cr0_forced()) & vmx.cr0_fixed1);
+	vmcs_write(VMCS_CR4_MASK, cr4_mask());
+	vmcs_write(VMCS_CR4_SHADOW, cr4);
+	vmcs_write(VMCS_GUEST_CR4, (cr4 | vmx.cr4_fixed0) & vmx.cr4_fixed1);
+}
+
 static void vmx_vcpu_init(struct vcpu *v)
 {
 	struct vmx_vcpu *s = kzalloc(sizeof(*s));
@@ -700,21 +729,9 @@ static void vmx_vcpu_init(struct vcpu *v)
 	guest_seg(SEG_LDTR, 0, AR_UNUSABLE | 0x82, 0xffff, 0);
 	guest_seg(SEG_TR, 0, 0x8b, 0xffff, 0);   /* busy TSS, needed only for the entry checks */
 	if (real) {
-		/* Real mode through unrestricted guest: CR0.PE = PG = 0 (26.3.1.1). */
-		guest_seg(SEG_CS, 0, 0x9b, 0xffff, 0);
-		for (unsigned sg = SEG_ES; sg <= SEG_GS; sg++)
-			if (sg != SEG_CS)
-				guest_seg(sg, 0, 0x93, 0xffff, 0);
-		vmcs_write(VMCS_GUEST_GDTR_BASE, 0);
-		vmcs_write(VMCS_GUEST_GDTR_LIMIT, 0xffff);
-		vmcs_write(VMCS_GUEST_IDTR_BASE, 0);
-		vmcs_write(VMCS_GUEST_IDTR_LIMIT, 0x3ff);
+		real_state(s, 0, GUEST_REAL_LOAD, GUEST_REAL_LOAD - v->id * GUEST_REAL_STACK);
 		cr0 = CR0_ET;
 		cr4 = 0;
-		vmcs_write(VMCS_GUEST_CR3, 0);
-		vmcs_write(VMCS_GUEST_EFER, 0);
-		s->rip = GUEST_REAL_LOAD;
-		vmcs_write(VMCS_GUEST_RSP, GUEST_REAL_LOAD - v->id * GUEST_REAL_STACK);
 	} else {
 		guest_seg(SEG_CS, 0x08, 0xa09b, 0xffffffff, 0);  /* P S DPL0 code, L=1, G=1 */
 		for (unsigned sg = SEG_ES; sg <= SEG_GS; sg++)
@@ -731,16 +748,34 @@ static void vmx_vcpu_init(struct vcpu *v)
 		s->rip = GUEST_LONG_LOAD;
 		vmcs_write(VMCS_GUEST_RSP, v->vm->mem_size - v->id * GUEST_LONG_STACK);
 	}
-	/* The guest sees cr0/cr4; the CPU runs with the bits VMX forces. */
-	vmcs_write(VMCS_CR0_MASK, cr0_mask());
-	vmcs_write(VMCS_CR0_SHADOW, cr0);
-	vmcs_write(VMCS_GUEST_CR0, (cr0 | cr0_forced()) & vmx.cr0_fixed1);
-	vmcs_write(VMCS_CR4_MASK, cr4_mask());
-	vmcs_write(VMCS_CR4_SHADOW, cr4);
-	vmcs_write(VMCS_GUEST_CR4, (cr4 | vmx.cr4_fixed0) & vmx.cr4_fixed1);
-
+	write_cr0_cr4(cr0, cr4);
 	vmcs_write(VMCS_GUEST_RIP, s->rip);
 	vmcs_clear(s->vmcs_pa, "new VMCS");
+	if (prev != ~0ull)
+		vmcs_load(prev, "previous VMCS");
+}
+
+/*
+ * vendor->start_real: the start-up IPI state (SDM Vol. 3A table 9-1) in
+ * v's VMCS, which is active nowhere (the AP waited for its SIPI since it
+ * was built). Loaded here and cleared again, as in vmx_vcpu_init.
+ */
+static void vmx_start_real(struct vcpu *v, u16 cs_sel)
+{
+	struct vmx_vcpu *s = v->vendor;
+	ASSERT(!s->active_on, "vCPU %u: start-up IPI while its VMCS is active", v->id);
+	u64 prev = vmptrst();
+	vmcs_load(s->vmcs_pa, "AP VMCS");
+	vmcs_write(VMCS_ENTRY_CONTROLS, vmx.entry);          /* no IA-32e mode guest */
+	vmcs_write(VMCS_ENTRY_INTR_INFO, 0);
+	vmcs_write(VMCS_GUEST_RFLAGS, 0x2);
+	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmcs_write(VMCS_GUEST_ACTIVITY, 0);
+	vmcs_write(VMCS_GUEST_DR7, 0x400);
+	real_state(s, cs_sel, 0, 0);
+	write_cr0_cr4(CR0_ET, 0);
+	vmcs_write(VMCS_GUEST_RIP, s->rip);
+	vmcs_clear(s->vmcs_pa, "AP VMCS");
 	if (prev != ~0ull)
 		vmcs_load(prev, "previous VMCS");
 }
@@ -1644,6 +1679,7 @@ const struct vendor_ops vmx_ops = {
 	.cpu_init = vmx_cpu_init,
 	.vm_init = vmx_vm_init,
 	.vcpu_init = vmx_vcpu_init,
+	.start_real = vmx_start_real,
 	.run = vmx_run,
 	.get_rip = vmx_get_rip,
 	.set_rip = vmx_set_rip,

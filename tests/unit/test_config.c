@@ -101,8 +101,9 @@ static void dump_config(const struct hv_config *c, char *buf, size_t n)
 		else
 			for (unsigned j = 0; j < vm->vcpus; j++)
 				OUT("%s%d", j ? "," : "", vm->pin[j]);
-		OUT(" ibpb=%s limit_ms=%llu expect=%s %d\n", vm_ibpb_name(vm->ibpb),
-		    (unsigned long long)vm->limit_ms, result_name(vm->expect), vm->expect_status);
+		OUT(" ibpb=%s limit_ms=%llu expect=%s %d%s\n", vm_ibpb_name(vm->ibpb),
+		    (unsigned long long)vm->limit_ms, result_name(vm->expect), vm->expect_status,
+		    vm->ap_sipi ? " ap_start=sipi" : "");
 	}
 #undef OUT
 }

@@ -483,6 +483,44 @@ static void test_routing_physical_and_shorthands(void **state)
 	assert_false(apics[2].nmi_pending);
 }
 
+/* ap_start = sipi: INIT then SIPI for a waiting AP, the second SIPI and an
+ * INIT to a running vCPU ignored, INIT dropping an earlier SIPI. */
+static void test_take_start(void **state)
+{
+	(void)state;
+	struct lapic l;
+	u8 vec = 0;
+	enabled(&l, 1);
+	to_x2apic(&l);
+	assert_false(lapic_take_start(&l, true, &vec));      /* nothing pending */
+	l.lvt[LVT_TIMER] = 0x41;                              /* some state INIT resets */
+	l.init_pending = true;
+	assert_false(lapic_take_start(&l, true, &vec));      /* INIT: keeps waiting */
+	assert_false(l.init_pending);
+	assert_int_equal(l.lvt[LVT_TIMER], LVT_MASKED);
+	assert_int_equal(l.svr, 0xFF);
+	assert_true(lapic_mode(&l) == LAPIC_MODE_X2APIC);      /* IA32_APIC_BASE kept */
+	l.sipi_pending = true;
+	l.sipi_vector = 0x08;
+	assert_true(lapic_take_start(&l, true, &vec));       /* SIPI starts it */
+	assert_int_equal(vec, 0x08);
+	assert_false(l.sipi_pending);
+	l.sipi_pending = true;                                /* the second SIPI */
+	l.sipi_vector = 0x09;
+	assert_false(lapic_take_start(&l, false, &vec));
+	assert_false(l.sipi_pending);
+	l.svr = 0x1FF;
+	l.init_pending = true;                                /* INIT to a running vCPU: dropped */
+	assert_false(lapic_take_start(&l, false, &vec));
+	assert_false(l.init_pending);
+	assert_int_equal(l.svr, 0x1FF);
+	l.sipi_pending = true;                                /* SIPI then INIT while waiting: */
+	l.init_pending = true;                                /* the INIT drops the SIPI */
+	assert_false(lapic_take_start(&l, true, &vec));
+	assert_false(l.sipi_pending);
+	assert_false(lapic_take_start(&l, true, &vec));
+}
+
 static void test_routing_logical(void **state)
 {
 	(void)state;
@@ -557,6 +595,7 @@ int main(void)
 		cmocka_unit_test_setup(test_ipi_sending, setup),
 		cmocka_unit_test_setup(test_routing_physical_and_shorthands, setup),
 		cmocka_unit_test_setup(test_routing_logical, setup),
+		cmocka_unit_test_setup(test_take_start, setup),
 		cmocka_unit_test_setup(test_lvt_lint, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
