@@ -291,7 +291,7 @@ profile: deps
 
 compare: deps
 	@$(MAKE) --no-print-directory all
-	$(PYTHON) tests/compare.py $(CONFIG) $(if $(TRACKS),--tracks $(TRACKS))
+	$(PYTHON) tests/compare.py $(CONFIG) $(if $(TRACKS),--tracks $(TRACKS)) $(if $(QEMU_ARGS),--qemu-args "$(QEMU_ARGS)")
 
 qemu-gdb: deps
 	@$(MAKE) --no-print-directory all
