@@ -23,6 +23,9 @@
 ;  13  IIR seen by the last COM1 handler: THRE, no FIFO  (2)
 ;  14  pin 4's redirection entry low after the rounds (edge, delivery
 ;      status and remote IRR clear)                       (0x64)
+;  15  pin 4 level-triggered, one more THRE round: 100 x interrupts taken
+;      + 10 x remote IRR (bit 14) seen in the handler + remote IRR after
+;      the MMIO EOI (the LAPIC's EOI broadcast clears it)  (110)
 ; Exits 0. A missing interrupt leaves the vCPU halted (`halt`); an access
 ; hv refuses ends the VM (`fault`).
 ;
@@ -71,7 +74,7 @@ start:
         ; APIC (0xFEE00000): PDPT[3] -> pd_hi, present, writable, PCD, PS.
         lea rax, [pd_hi]
         or rax, 3
-        mov [HV_PDPT + 3 * 8], rax
+        mov [abs HV_PDPT + 3 * 8], rax
         mov rax, IOAPIC | 0x93
         mov [pd_hi + ((IOAPIC >> 21) & 511) * 8], rax
         mov rax, APIC | 0x93
@@ -208,6 +211,30 @@ start:
         HV_REPORT 13, [iir]
         IOR 0x10 + 2 * 4
         HV_REPORT 14, rax
+
+        ; ---- the same pin level-triggered: remote IRR until the EOI ----
+        IOW 0x10 + 2 * 4, 0x8000 | V_COM1    ; level (bit 15), active high
+        mov byte [level], 1
+        mov dx, COM1 + 1
+        mov al, 0x02
+        out dx, al
+.lw:    cli
+        cmp dword [com1s], 3
+        jae .ldone
+        sti
+        hlt
+        jmp .lw
+.ldone: IOR 0x10 + 2 * 4
+        shr eax, 14                     ; remote IRR after the EOI broadcast
+        and eax, 1
+        mov rbx, [rirr_in]
+        imul rbx, rbx, 10
+        add rbx, rax
+        mov eax, [com1s]
+        sub eax, 2
+        imul eax, eax, 100
+        add rbx, rax
+        HV_REPORT 15, rbx
         IOW 0x10 + 2 * 4, 0x10000 | V_COM1   ; mask the pin again
         HV_PRINTLN 'xapic ioapic: done'
         HV_EXIT 0
@@ -245,7 +272,14 @@ com1_handler:
         in al, dx
         movzx eax, al
         mov [iir], rax
-        mov dx, COM1 + 1                ; IER = 0: the line stays low
+        cmp byte [level], 0
+        je .edge
+        mov dword [r15 + IO_SEL], 0x10 + 2 * 4  ; (main code is halted)
+        mov eax, [r15 + IO_WIN]
+        shr eax, 14                     ; remote IRR: set while in service
+        and eax, 1
+        mov [rirr_in], rax
+.edge:  mov dx, COM1 + 1                ; IER = 0: the line stays low
         xor eax, eax
         out dx, al
         inc dword [com1s]
@@ -264,6 +298,8 @@ ticks:  dq 0
 t_tick: dq 0
 com1s:  dq 0
 iir:    dq 0
+rirr_in: dq 0
+level:  db 0
 align 4096
 idt:    times 256 * 16 db 0
 pd_hi:  times 512 dq 0
