@@ -13,8 +13,9 @@
 ;   6  ISR bit of 0x60 (0x130 bit 0) seen in the handler  (1)
 ;   7  ISR bit of 0x60 after the handler's MMIO EOI (0xB0) (0)
 ;   8  one-shot timer by MMIO (DCR 0x3E0 = divide 1, LVT 0x320 = 0x61,
-;      initial count 0x380 = P): 1 if exactly one tick, not before P TSC
-;      ticks, and current count (0x390) reads 0 after it  (1)
+;      initial count 0x380 = P): 1 if exactly one tick, at least P and
+;      less than 3 P TSC ticks after the arming, and current count (0x390)
+;      reads 0 after it                                   (1)
 ;   9  IOAPIC version (IOREGSEL 0x01): 0x20, 24 pins      (0x170020)
 ;  10  redirection entry 10 low after writing 0x1A0B5     (0x1A0B5)
 ;  11  redirection entry 10 high after writing 0x03000000 (0x3000000)
@@ -132,12 +133,16 @@ start:
         or rax, rdx
         mov r12, rax
         mov dword [r14 + A_T_ICR], P
-.tw:    cli
-        cmp dword [ticks], 1
-        jae .tdone
-        sti
-        hlt
-        jmp .tw
+        sti                             ; spin, no exit: only hv's own timer,
+.tw:    cmp dword [ticks], 1            ; re-armed for the new deadline, can
+        jae .tdone                      ; bring the tick on time
+        rdtsc
+        shl rdx, 32
+        or rax, rdx
+        sub rax, r12
+        cmp rax, 4 * P
+        jae .tdone                      ; (late or lost: reported below)
+        jmp .tw                         ; (no PAUSE: hv intercepts PAUSE loops)
 .tdone: mov ecx, 200000                 ; a second tick would come in this
 .tsp:   pause                           ; spin (interrupts on)
         sti
@@ -151,6 +156,8 @@ start:
         sub rax, r12
         cmp rax, P
         jb .tearly
+        cmp rax, 3 * P                  ; hv re-arms its timer at the write
+        jae .tlate
         mov eax, [r14 + A_T_CCR]
         test eax, eax
         jnz .tccr
@@ -162,6 +169,10 @@ start:
         add rax, P
         HV_PUTDEC rax
         HV_PRINTLN ' TSC ticks'
+        jmp .trep
+.tlate: HV_PRINT 'timer tick late: '
+        HV_PUTDEC rax
+        HV_PRINTLN ' TSC ticks after the arming'
         jmp .trep
 .tccr:  HV_PRINTLN 'timer current count not 0 after the tick'
         jmp .trep
