@@ -76,7 +76,7 @@ help:
 	@echo "make run CONFIG=file.cfg   boot another config"
 	@echo "make test       unit tests, exhaustive policy check, all scenarios on $(TEST_PLATFORMS)"
 	@echo "                (also writes $(JUNIT) and $(TAP); JUNIT=file TAP=file)"
-	@echo "make compare    run CONFIG under every barrier policy, print a comparison table"
+	@echo "make compare    run CONFIG under every barrier policy, print a comparison table (TRACKS=, QEMU_ARGS=)"
 	@echo "make bench      path lengths (SVM in QEMU -icount, VT-x in Bochs, KVM beside), the policy matrix,"
 	@echo "                charts; report in build/bench/report.md (docs/benchmarks.md)"
 	@echo "make bench-kvm  only KVM's figures (Debian's kernel in QEMU, build/bench/kvm.txt)"
@@ -291,7 +291,7 @@ profile: deps
 
 compare: deps
 	@$(MAKE) --no-print-directory all
-	$(PYTHON) tests/compare.py $(CONFIG) $(if $(TRACKS),--tracks $(TRACKS))
+	$(PYTHON) tests/compare.py $(CONFIG) $(if $(TRACKS),--tracks $(TRACKS)) $(if $(QEMU_ARGS),--qemu-args "$(QEMU_ARGS)")
 
 qemu-gdb: deps
 	@$(MAKE) --no-print-directory all

@@ -17,6 +17,12 @@
 ;              guests' own loop instructions (a few)
 ;   counter 4  the timing loop without any exit: ITER x 2 instructions
 ;              (dec, jnz): the calibration
+;   counter 5  (arg = 2 only: one VM of 2 vCPUs) IPI + HLT ping-pong: vCPU 0
+;              sends a fixed x2APIC IPI to vCPU 1 and halts until vCPU 1's
+;              IPI comes back, ITER times (2 x ITER vCPU switches); each
+;              handler counts and EOIs. KVM's loop "switch-ipi" (tests/kvm)
+;   counter 6  (arg = 2 only) self-IPI (ICR, shorthand self) + HLT + EOI on
+;              vCPU 0, ITER times, no switch. KVM's loop "selfipi"
 ; With several VMs (the 256-vCPU case) each VM's vCPU 0 measures its own.
 bits 64
 default rel
@@ -24,6 +30,9 @@ default rel
 org HV_LONG_ENTRY
 
 ITER equ 1000
+VEC0 equ 0x40                   ; IPI vectors of vCPU 0, vCPU 1
+VEC1 equ 0x41
+MSR_X2APIC_ICR equ 0x830        ; SDM Vol. 3A 11.12.9: the ICR as one MSR
 
 %macro TSC 1                    ; %1 = full 64-bit TSC
         rdtsc
@@ -38,8 +47,19 @@ ITER equ 1000
         HV_REPORT %1, rax
 %endmacro
 
+; WAIT_IPI counter - halt until `counter` moves from EBP (a wake-up without
+; the interrupt halts again); STI's shadow keeps the IPI out until the HLT
+%macro WAIT_IPI 1
+%%w:    sti
+        hlt
+        cli
+        cmp [%1], ebp
+        je %%w
+%endmacro
+
 start:
         mov r12, rdi            ; vCPU id
+        mov [arg], rbx
         test r12, r12
         jnz .switches
 
@@ -90,7 +110,83 @@ start:
         jnz .l4
         TSC r15
         test r12, r12
-        jnz .done
+        jnz .v1
         DELTA 3
+        cmp qword [arg], 2
+        jne .done
+
+        ; ---- interrupts: vCPU 0 ----
+        HV_LIDT idt
+        HV_X2APIC_ENABLE
+.ready: cmp byte [ready], 1     ; vCPU 1 takes IPIs
+        je .go
+        HV_YIELD
+        jmp .ready
+.go:    TSC r14
+        mov r13d, ITER
+.l5:    mov ebp, [cnt0]
+        HV_SEND_IPI 1, VEC1
+        WAIT_IPI cnt0
+        dec r13d
+        jnz .l5
+        TSC r15
+        DELTA 5
+
+        TSC r14
+        mov r13d, ITER
+.l6:    mov ebp, [cnt0]
+        mov ecx, MSR_X2APIC_ICR
+        mov eax, VEC0 | (1 << 18)       ; fixed, shorthand 01 = self
+        xor edx, edx
+        wrmsr
+        WAIT_IPI cnt0
+        dec r13d
+        jnz .l6
+        TSC r15
+        DELTA 6
 .done:
         HV_EXIT 0
+
+        ; ---- interrupts: vCPU 1 answers ITER IPIs, then exits ----
+.v1:    cmp qword [arg], 2
+        jne .done
+        HV_LIDT idt
+        HV_X2APIC_ENABLE
+        mov byte [ready], 1
+        mov r13d, ITER
+.l7:    mov ebp, [cnt1]
+        WAIT_IPI cnt1
+        HV_SEND_IPI 0, VEC0
+        dec r13d
+        jnz .l7
+        HV_EXIT 0
+
+handler0:
+        inc dword [cnt0]
+        HV_APIC_EOI
+        iretq
+handler1:
+        inc dword [cnt1]
+        HV_APIC_EOI
+        iretq
+spurious:
+        iretq
+
+; a 64-bit interrupt gate (SDM Vol. 3A 6.14.1) for a handler in this image
+%define ADDR(h) ((h) - $$ + HV_LONG_ENTRY)
+%macro GATE 1
+        dw ADDR(%1) & 0xFFFF, HV_SEL_CODE, 0x8E00, ADDR(%1) >> 16
+        dd 0, 0
+%endmacro
+
+align 8
+arg:    dq 0
+cnt0:   dd 0
+cnt1:   dd 0
+ready:  db 0
+align 16
+idt:    times VEC0 * 16 db 0
+        GATE handler0
+        GATE handler1
+        times (HV_APIC_SPURIOUS - VEC1 - 1) * 16 db 0
+        GATE spurious

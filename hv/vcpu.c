@@ -537,7 +537,13 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		/* A device page (the vCPU's xAPIC page, the IOAPIC, hv's test
 		 * device): decode and emulate the access (hv/mmio.c). */
 		enum exit_action act;
+		u64 dl = v->lapic.timer_deadline;
 		if (vcpu_mmio_exit(v, e, device_lookup, &act)) {
+			/* A write to the xAPIC timer's initial count, LVT or divide
+			 * register moves the deadline: re-arm this pCPU's timer, as the
+			 * x2APIC MSR path does (else the tick waits for the slice end). */
+			if (v->lapic.timer_deadline != dl)
+				sched_timer_rearm(p, v);
 			if (act == ACTION_RESUME)
 				irq_check(v);  /* an EOI, a TPR write, an IPI */
 			return act;

@@ -2,6 +2,7 @@
 """Run one hv config under several barrier policies and compare the counts.
 
     tests/compare.py CONFIG [--policies guest,switch,...] [--tracks trap,passthrough]
+                     [--qemu-args "-icount shift=7,sleep=off"]
 
 For each combination the config is copied with its global `policy` and
 `track` lines replaced (or added at the top), booted in QEMU exactly as the
@@ -9,11 +10,14 @@ test harness boots scenarios (trace on), and the report's `kv` lines are
 collected; the oracle judges each trace. The table shows, per run: entries,
 switches, barriers issued by reason, barriers the contract required but the
 policy skipped (holes), guest PRED_CMD writes that exited, and the oracle's
-verdict. Logs: build/logs/compare-POLICY-TRACK.log.
+verdict. --qemu-args adds QEMU options (as a scenario's qemu_args): with
+`-icount shift=7,sleep=off` a timer-driven guest's counts do not depend on
+the host's load. Logs: build/logs/compare-POLICY-TRACK.log.
 """
 
 import argparse
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -51,6 +55,7 @@ def main():
     ap.add_argument("--policies", default=",".join(POLICIES))
     ap.add_argument("--tracks", default="trap")
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--qemu-args", default="", help="extra QEMU options, e.g. \"-icount shift=7,sleep=off\"")
     args = ap.parse_args()
 
     text = Path(args.config).read_text()
@@ -66,7 +71,7 @@ def main():
                 image, _, _ = esp.build(name, cfg, HV_EFI)
             LOG_DIR.mkdir(parents=True, exist_ok=True)
             log_path = LOG_DIR / ("%s.log" % name)
-            run = qemu.run_to_log(qemu.command(image, 1, acc.name), log_path, args.timeout, ROOT)
+            run = qemu.run_to_log(qemu.command(image, 1, acc.name, shlex.split(args.qemu_args)), log_path, args.timeout, ROOT)
             log = judge.parse_log(log_path.read_bytes())
             trace_path = LOG_DIR / ("%s.trace" % name)
             oracle.write_trace(trace_path, log.trace)
