@@ -137,7 +137,7 @@ MB2_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(MB2_C)) $(patsubst %.S,$(B)/obj/%.o,$(
 BOCHS_PLATFORM ?= $(if $(wildcard hv/vmx/*.c),bochs-icelake,bochs-ryzen)
 ISO      ?= $(B)/hv.iso
 # Where `make test` runs the scenarios (tests/run.py --platform; docs/testing.md).
-TEST_PLATFORMS ?= qemu,bochs-icelake,bochs-tigerlake,bochs-ryzen,bochs-ovmf
+TEST_PLATFORMS ?= qemu,bochs-icelake,bochs-tigerlake,bochs-ryzen,bochs-ovmf,bochs-icelake-x2apic,qemu-usb,qemu-usb-mb2
 
 .PHONY: iso bochs usb
 all: $(B)/hv-mb2.elf
