@@ -208,20 +208,12 @@ static inline u32 sig_word(const char *s)
 	return (u32)(u8)s[0] | (u32)(u8)s[1] << 8 | (u32)(u8)s[2] << 16 | (u32)(u8)s[3] << 24;
 }
 
-static void handle_cpuid(struct vcpu *v)
+static inline __attribute__((always_inline)) void handle_cpuid(struct vcpu *v)
 {
 	u32 leaf = (u32)v->regs.rax, sub = (u32)v->regs.rcx;
 	struct cpuid_regs r, h;
-	if (leaf >= 0x40000000 && leaf <= 0x400000ff) {
-		r = (struct cpuid_regs){ 0 };
-		if (leaf == 0x40000000) {
-			r.eax = 0x40000000;
-			r.ebx = sig_word(HV_CPUID_SIGNATURE);
-			r.ecx = sig_word(HV_CPUID_SIGNATURE + 4);
-			r.edx = sig_word(HV_CPUID_SIGNATURE + 8);
-		}
-		goto out;
-	}
+	/* The host CPUID runs for the hypervisor leaves too (its result is
+	 * dropped below): one range check on the rare leaves, not on all. */
 	h = cpuid(leaf, sub);
 	switch (leaf) {
 	case 0:
@@ -285,11 +277,16 @@ static void handle_cpuid(struct vcpu *v)
 	case 0x80000021:
 		r = (struct cpuid_regs){ spec_821_eax(h.eax), 0, 0, 0 };
 		break;
+	case 0x40000000:                                             /* hv's own leaves */
+		r.eax = 0x40000000;
+		r.ebx = sig_word(HV_CPUID_SIGNATURE);
+		r.ecx = sig_word(HV_CPUID_SIGNATURE + 4);
+		r.edx = sig_word(HV_CPUID_SIGNATURE + 8);
+		break;
 	default:
-		r = (struct cpuid_regs){ 0 };                        /* not listed: zeros */
+		r = (struct cpuid_regs){ 0 };                        /* not listed (and 4000_0001h-4000_00FFh): zeros */
 		break;
 	}
-out:
 	v->regs.rax = r.eax;
 	v->regs.rbx = r.ebx;
 	v->regs.rcx = r.ecx;
@@ -487,6 +484,13 @@ static __attribute__((noinline, cold)) enum exit_action bad_length(struct vcpu *
 	return ACTION_STOP;
 }
 
+static __attribute__((noinline)) enum exit_action cpuid_exit(struct vcpu *v, u32 insn_len)
+{
+	handle_cpuid(v);
+	static_call_vendor_advance_rip(v, insn_len);
+	return ACTION_RESUME;
+}
+
 static __attribute__((noinline)) enum exit_action handle_exit_other(struct vcpu *v, struct pcpu *p,
 								    struct vm_exit *e);
 
@@ -502,11 +506,8 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 	v->exits[why]++;
 	if (needs_length(why) && (e->insn_len == 0 || e->insn_len > 15))
 		return bad_length(v, e);
-	if (why == EXIT_CPUID) {
-		handle_cpuid(v);
-		skip(v, e);
-		return ACTION_RESUME;
-	}
+	if (why == EXIT_CPUID)
+		return cpuid_exit(v, e->insn_len);   /* a tail call: nothing kept across it */
 	if (why == EXIT_HYPERCALL)
 		return handle_hypercall(p, v, e);
 	if (why == EXIT_IO && !e->io.string && vplat_port_unclaimed(&v->vm->plat, e->io.port, e->io.size)) {
@@ -527,10 +528,8 @@ static enum exit_action handle_exit_other(struct vcpu *v, struct pcpu *p, struct
 	switch (e->reason) {
 	case EXIT_IO:
 		return handle_io(v, e);
-	case EXIT_CPUID:
-		handle_cpuid(v);
-		skip(v, e);
-		return ACTION_RESUME;
+	case EXIT_CPUID:                   /* (vcpu_handle_exit takes these) */
+		return cpuid_exit(v, e->insn_len);
 	case EXIT_MSR_READ:
 		return handle_msr(p, v, e, false);
 	case EXIT_MSR_WRITE:
