@@ -158,7 +158,8 @@ static enum exit_action handle_io(struct vcpu *v, struct vm_exit *e)
  * IBPB(12) and IBPB_RET(30) on as offered; the others pass through.
  * Leaf 8000_0021h EAX passes through, except SBPB(27) (below).
  */
-static u32 spec_7_edx(u32 host)
+/* Not inlined: their out-parameters would give handle_cpuid a stack canary. */
+static __attribute__((noinline)) u32 spec_7_edx(u32 host)
 {
 	/* MD_CLEAR(10) (VERW, no MSR) passes through; L1D_FLUSH(28) stays off
 	 * (IA32_FLUSH_CMD is not emulated); spec_cpuid_bits() decides IBRS/IBPB,
@@ -168,7 +169,7 @@ static u32 spec_7_edx(u32 host)
 	return edx;
 }
 
-static u32 spec_88_ebx(u32 host)
+static __attribute__((noinline)) u32 spec_88_ebx(u32 host)
 {
 	u32 ebx = host & 0xfffff000u, edx = 0;
 	spec_cpuid_bits(0x80000008, 0, &ebx, &edx);
@@ -200,20 +201,19 @@ static __attribute__((noinline)) struct cpuid_regs topology_leaf(const struct vc
 	return r;
 }
 
-static void handle_cpuid(struct vcpu *v)
+/* Four bytes of a signature string as CPUID returns them (little endian),
+ * without taking a local's address (no stack canary on the exit path). */
+static inline u32 sig_word(const char *s)
+{
+	return (u32)(u8)s[0] | (u32)(u8)s[1] << 8 | (u32)(u8)s[2] << 16 | (u32)(u8)s[3] << 24;
+}
+
+static inline __attribute__((always_inline)) void handle_cpuid(struct vcpu *v)
 {
 	u32 leaf = (u32)v->regs.rax, sub = (u32)v->regs.rcx;
 	struct cpuid_regs r, h;
-	if (leaf >= 0x40000000 && leaf <= 0x400000ff) {
-		r = (struct cpuid_regs){ 0 };
-		if (leaf == 0x40000000) {
-			r.eax = 0x40000000;
-			memcpy(&r.ebx, HV_CPUID_SIGNATURE, 4);
-			memcpy(&r.ecx, HV_CPUID_SIGNATURE + 4, 4);
-			memcpy(&r.edx, HV_CPUID_SIGNATURE + 8, 4);
-		}
-		goto out;
-	}
+	/* The host CPUID runs for the hypervisor leaves too (its result is
+	 * dropped below): one range check on the rare leaves, not on all. */
 	h = cpuid(leaf, sub);
 	switch (leaf) {
 	case 0:
@@ -277,11 +277,16 @@ static void handle_cpuid(struct vcpu *v)
 	case 0x80000021:
 		r = (struct cpuid_regs){ spec_821_eax(h.eax), 0, 0, 0 };
 		break;
+	case 0x40000000:                                             /* hv's own leaves */
+		r.eax = 0x40000000;
+		r.ebx = sig_word(HV_CPUID_SIGNATURE);
+		r.ecx = sig_word(HV_CPUID_SIGNATURE + 4);
+		r.edx = sig_word(HV_CPUID_SIGNATURE + 8);
+		break;
 	default:
-		r = (struct cpuid_regs){ 0 };                        /* not listed: zeros */
+		r = (struct cpuid_regs){ 0 };                        /* not listed (and 4000_0001h-4000_00FFh): zeros */
 		break;
 	}
-out:
 	v->regs.rax = r.eax;
 	v->regs.rbx = r.ebx;
 	v->regs.rcx = r.ecx;
@@ -472,21 +477,59 @@ static bool needs_length(enum exit_reason r)
 	return (NEEDS_LENGTH >> r) & 1;
 }
 
+static __attribute__((noinline, cold)) enum exit_action bad_length(struct vcpu *v, struct vm_exit *e)
+{
+	vm_fail(v, "%s exit, but the instruction at rip 0x%llx is not one (changed under hv?)",
+		exit_reason_names[e->reason], (unsigned long long)vendor->get_rip(v));
+	return ACTION_STOP;
+}
+
+static __attribute__((noinline)) enum exit_action cpuid_exit(struct vcpu *v, u32 insn_len)
+{
+	handle_cpuid(v);
+	static_call_vendor_advance_rip(v, insn_len);
+	return ACTION_RESUME;
+}
+
+static __attribute__((noinline)) enum exit_action handle_exit_other(struct vcpu *v, struct pcpu *p,
+								    struct vm_exit *e);
+
+/*
+ * The fast exits first, on a straight path: CPUID, a hypercall, a port
+ * with no device. Nothing here takes a local's address, so this function
+ * needs no stack canary; everything else (and whatever does take one) is in
+ * handle_exit_other. docs/benchmarks.md "Exit paths after the merge".
+ */
 enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit *e)
 {
-	v->exits[e->reason]++;
-	if (needs_length(e->reason) && (e->insn_len == 0 || e->insn_len > 15)) {
-		vm_fail(v, "%s exit, but the instruction at rip 0x%llx is not one (changed under hv?)",
-			exit_reason_names[e->reason], (unsigned long long)vendor->get_rip(v));
-		return ACTION_STOP;
+	enum exit_reason why = e->reason;
+	v->exits[why]++;
+	if (needs_length(why) && (e->insn_len == 0 || e->insn_len > 15))
+		return bad_length(v, e);
+	if (why == EXIT_CPUID)
+		return cpuid_exit(v, e->insn_len);   /* a tail call: nothing kept across it */
+	if (why == EXIT_HYPERCALL)
+		return handle_hypercall(p, v, e);
+	if (why == EXIT_IO && !e->io.string && vplat_port_unclaimed(&v->vm->plat, e->io.port, e->io.size)) {
+		if (e->io.in) {                /* an empty bus reads all ones */
+			u64 mask = e->io.size == 4 ? 0xffffffffull : e->io.size == 2 ? 0xffff : 0xff;
+			v->regs.rax |= mask;
+			if (e->io.size == 4)
+				v->regs.rax &= 0xffffffffull;  /* 32-bit results zero-extend */
+		}
+		skip(v, e);
+		return ACTION_RESUME;
 	}
+	return handle_exit_other(v, p, e);
+}
+
+static enum exit_action handle_exit_other(struct vcpu *v, struct pcpu *p, struct vm_exit *e)
+{
 	switch (e->reason) {
 	case EXIT_IO:
 		return handle_io(v, e);
-	case EXIT_CPUID:
-		handle_cpuid(v);
-		skip(v, e);
-		return ACTION_RESUME;
+	case EXIT_CPUID:                   /* (vcpu_handle_exit takes these) */
+		return cpuid_exit(v, e->insn_len);
 	case EXIT_MSR_READ:
 		return handle_msr(p, v, e, false);
 	case EXIT_MSR_WRITE:

@@ -70,9 +70,12 @@ struct cpuid_regs { u32 eax, ebx, ecx, edx; };
 
 static inline struct cpuid_regs cpuid(u32 leaf, u32 sub)
 {
-	struct cpuid_regs r;
-	__asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(sub));
-	return r;
+	/* Scalars, not the struct's members, as asm outputs: GCC gives a
+	 * function whose local aggregate is an asm output a stack canary
+	 * (-fstack-protector-strong), and CPUID exits pass through here. */
+	u32 a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(leaf), "c"(sub));
+	return (struct cpuid_regs){ a, b, c, d };
 }
 
 static inline u64 rdtsc(void)
