@@ -33,15 +33,6 @@ org HV_LONG_ENTRY
 ; the exception catcher (CATCH_INIT, TRY, CATCHER): guest/catch.inc
 %include "catch.inc"
 
-; CHECK a, b, n, 'what': if a != b, print FAIL and exit n.
-%macro CHECK 4
-        cmp %1, %2
-        je %%ok
-        HV_PRINTLN 'FAIL: ', %4
-        HV_EXIT %3
-%%ok:
-%endmacro
-
 start:
         mov r15, rdx                    ; RDX = memory size at start
         CATCH_INIT
@@ -61,8 +52,8 @@ start:
         mov dx, HV_CONSOLE_PORT
         rep outsb
         lea rax, [msg + msg_len]
-        CHECK rsi, rax, 10, 'rep outsb: rsi'
-        CHECK rcx, 0, 11, 'rep outsb: rcx'
+        HV_CHECK rsi, rax, 10, 'rep outsb: rsi'
+        HV_CHECK rcx, 0, 11, 'rep outsb: rcx'
 
         std                             ; backward: prints "reversed", newline
         lea rsi, [rev + rev_len - 1]
@@ -70,32 +61,32 @@ start:
         rep outsb
         cld
         lea rax, [rev - 1]
-        CHECK rsi, rax, 12, 'std rep outsb: rsi'
+        HV_CHECK rsi, rax, 12, 'std rep outsb: rsi'
 
         lea rsi, [words]                ; the console takes the low byte
         mov ecx, 3
         rep outsw
         lea rax, [words + 6]
-        CHECK rsi, rax, 13, 'rep outsw: rsi'
+        HV_CHECK rsi, rax, 13, 'rep outsw: rsi'
         lea rsi, [dwords]
         mov ecx, 4
         rep outsd
         lea rax, [dwords + 16]
-        CHECK rsi, rax, 14, 'rep outsd: rsi'
+        HV_CHECK rsi, rax, 14, 'rep outsd: rsi'
 
         mov dx, 0x80                    ; the empty bus swallows it
         lea rsi, [msg]
         outsb
         lea rax, [msg + 1]
-        CHECK rsi, rax, 15, 'outsb to port 0x80: rsi'
+        HV_CHECK rsi, rax, 15, 'outsb to port 0x80: rsi'
 
         mov dx, HV_CONSOLE_PORT         ; addr32: ESI/ECX
         lea rsi, [nl]
         mov ecx, 1
         a32 rep outsb
         lea rax, [nl + 1]
-        CHECK rsi, rax, 16, 'a32 rep outsb: rsi'
-        CHECK rcx, 0, 17, 'a32 rep outsb: rcx'
+        HV_CHECK rsi, rax, 16, 'a32 rep outsb: rsi'
+        HV_CHECK rcx, 0, 17, 'a32 rep outsb: rcx'
         HV_PRINTLN 'outs round trips ok'
         HV_EXIT 0
 
@@ -112,15 +103,15 @@ ins_tests:
         insw                            ; 0xffff
         insb                            ; 0xff
         lea rax, [buf + 7]
-        CHECK rdi, rax, 20, 'insd/insw/insb: rdi'
+        HV_CHECK rdi, rax, 20, 'insd/insw/insb: rdi'
         movzx eax, byte [buf]
-        CHECK eax, 0x60, 21, 'insd from the LSR'
+        HV_CHECK eax, 0x60, 21, 'insd from the LSR'
         movzx eax, word [buf + 4]
-        CHECK eax, 0xffff, 22, 'insw from port 0x80'
+        HV_CHECK eax, 0xffff, 22, 'insw from port 0x80'
         movzx eax, byte [buf + 6]
-        CHECK eax, 0xff, 23, 'insb from port 0x80'
+        HV_CHECK eax, 0xff, 23, 'insb from port 0x80'
         movzx eax, byte [buf + 7]
-        CHECK eax, 0x11, 24, 'byte after insb untouched'
+        HV_CHECK eax, 0x11, 24, 'byte after insb untouched'
 
         std                             ; rep insb backward: buf+15 .. buf+11
         lea rdi, [buf + 15]
@@ -128,21 +119,21 @@ ins_tests:
         rep insb
         cld
         lea rax, [buf + 10]
-        CHECK rdi, rax, 25, 'std rep insb: rdi'
-        CHECK rcx, 0, 26, 'std rep insb: rcx'
+        HV_CHECK rdi, rax, 25, 'std rep insb: rdi'
+        HV_CHECK rcx, 0, 26, 'std rep insb: rcx'
         mov eax, [buf + 12]
-        CHECK eax, 0xffffffff, 27, 'std rep insb: bytes written'
+        HV_CHECK eax, 0xffffffff, 27, 'std rep insb: bytes written'
         movzx eax, byte [buf + 10]
-        CHECK eax, 0x11, 28, 'std rep insb: byte before untouched'
+        HV_CHECK eax, 0x11, 28, 'std rep insb: byte before untouched'
 
         mov r8d, [buf]                  ; what the insd above left there
         xor ecx, ecx                    ; rep with count 0: nothing
         lea rdi, [buf]
         rep insd
         lea rax, [buf]
-        CHECK rdi, rax, 29, 'rep insd with rcx 0: rdi'
+        HV_CHECK rdi, rax, 29, 'rep insd with rcx 0: rdi'
         mov eax, [buf]
-        CHECK eax, r8d, 30, 'rep insd with rcx 0 wrote'
+        HV_CHECK eax, r8d, 30, 'rep insd with rcx 0 wrote'
         HV_PRINTLN 'ins round trips ok'
         HV_EXIT 0
 
@@ -156,15 +147,15 @@ big_and_faults:
         mov ecx, BIG_COUNT
         mov dx, 0x80
         rep insw
-        CHECK rcx, 0, 40, 'huge rep insw: rcx'
+        HV_CHECK rcx, 0, 40, 'huge rep insw: rcx'
         mov rax, BIG_BUF + 2 * BIG_COUNT
-        CHECK rdi, rax, 41, 'huge rep insw: rdi'
+        HV_CHECK rdi, rax, 41, 'huge rep insw: rdi'
         movzx eax, word [BIG_BUF]
-        CHECK eax, 0xffff, 42, 'huge rep insw: first word'
+        HV_CHECK eax, 0xffff, 42, 'huge rep insw: first word'
         movzx eax, word [BIG_BUF + 2 * BIG_COUNT - 2]
-        CHECK eax, 0xffff, 43, 'huge rep insw: last word'
+        HV_CHECK eax, 0xffff, 43, 'huge rep insw: last word'
         movzx eax, word [BIG_BUF + 2 * BIG_COUNT]
-        CHECK eax, 0x1234, 44, 'huge rep insw: word after'
+        HV_CHECK eax, 0x1234, 44, 'huge rep insw: word after'
         HV_PRINTLN 'rep insw of 0x10000 words completed'
 
         ; Unmap 2 MiB..4 MiB (PD entry 1); the stack moves below it first.
@@ -176,8 +167,8 @@ big_and_faults:
         mov ecx, 4
         mov dx, 0x80
         TRY rep insb
-        CHECK qword [vec], 14, 45, 'rep insb into an unmapped page: #PF'
-        CHECK qword [err], 2, 46, '#PF error code (write, not present)'
+        HV_CHECK qword [vec], 14, 45, 'rep insb into an unmapped page: #PF'
+        HV_CHECK qword [err], 2, 46, '#PF error code (write, not present)'
         mov rax, cr2
         cmp rax, 0x200000
         je .cr2_ok
@@ -190,17 +181,17 @@ big_and_faults:
         HV_NEWLINE
         HV_EXIT 47
 .cr2_ok:
-        CHECK rcx, 2, 48, 'rep insb stopped by #PF: rcx'
-        CHECK rdi, 0x200000, 49, 'rep insb stopped by #PF: rdi'
+        HV_CHECK rcx, 2, 48, 'rep insb stopped by #PF: rcx'
+        HV_CHECK rdi, 0x200000, 49, 'rep insb stopped by #PF: rdi'
         mov eax, [0x1ffffc]
-        CHECK eax, 0xffff1111, 50, 'rep insb stopped by #PF: bytes written'
+        HV_CHECK eax, 0xffff1111, 50, 'rep insb stopped by #PF: bytes written'
         HV_PRINTLN 'rep insb into an unmapped page: #PF caught'
 
         mov rsi, 0x0000800000000000     ; not canonical
         mov dx, HV_CONSOLE_PORT
         TRY outsb
-        CHECK qword [vec], 13, 51, 'outsb from a non-canonical address: #GP'
-        CHECK qword [err], 0, 52, '#GP error code'
+        HV_CHECK qword [vec], 13, 51, 'outsb from a non-canonical address: #GP'
+        HV_CHECK qword [err], 0, 52, '#GP error code'
         HV_PRINTLN 'non-canonical outsb: #GP caught'
         HV_EXIT 0
 

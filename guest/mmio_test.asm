@@ -20,14 +20,6 @@ DEV equ 0xFEDF0000
 WRITES equ 0x40                         ; device offsets: write count,
 READS equ 0x48                          ; read count (before this read)
 
-%macro CHECK 4
-        cmp %1, %2
-        je %%ok
-        HV_PRINTLN 'FAIL: ', %4
-        HV_EXIT %3
-%%ok:
-%endmacro
-
 start:
         mov r8, rbx                     ; the config's arg
         ; Map the 2 MiB page holding DEV: PDPT[3] -> pd_hi, pd_hi[502] ->
@@ -47,54 +39,54 @@ start:
         mov rax, 0x1122334455667788
         mov [rbx], rax
         mov rcx, [rbx]
-        CHECK rcx, rax, 10, 'mov qword'
+        HV_CHECK rcx, rax, 10, 'mov qword'
         mov dword [rbx + 8], 0xdeadbeef
         mov ecx, -1
         mov ecx, [rbx + 8]
         mov edx, 0xdeadbeef             ; (a cmp imm32 would sign-extend)
-        CHECK rcx, rdx, 11, 'mov dword (zero-extended)'
+        HV_CHECK rcx, rdx, 11, 'mov dword (zero-extended)'
         mov word [rbx + 12], 0x1234
         mov rcx, -1
         mov cx, [rbx + 12]
         mov rdx, 0xffffffffffff1234
-        CHECK rcx, rdx, 12, 'mov word (upper bits kept)'
+        HV_CHECK rcx, rdx, 12, 'mov word (upper bits kept)'
         mov byte [rbx + 14], 0x5a
         mov cl, [rbx + 14]
         mov rdx, 0xffffffffffff125a
-        CHECK rcx, rdx, 13, 'mov byte'
+        HV_CHECK rcx, rdx, 13, 'mov byte'
         mov rax, 0x7777
         mov ah, [rbx + 14]
-        CHECK rax, 0x5a77, 14, 'mov to ah'
+        HV_CHECK rax, 0x5a77, 14, 'mov to ah'
 
         ; ---- movzx / movsx ----
         movzx ecx, byte [rbx + 9]
-        CHECK rcx, 0xbe, 15, 'movzx byte'
+        HV_CHECK rcx, 0xbe, 15, 'movzx byte'
         movzx ecx, word [rbx + 8]
-        CHECK rcx, 0xbeef, 16, 'movzx word'
+        HV_CHECK rcx, 0xbeef, 16, 'movzx word'
         movsx rcx, byte [rbx + 11]
         mov rdx, 0xffffffffffffffde
-        CHECK rcx, rdx, 17, 'movsx byte'
+        HV_CHECK rcx, rdx, 17, 'movsx byte'
         movsx ecx, word [rbx + 10]
         mov edx, 0xffffdead
-        CHECK rcx, rdx, 18, 'movsx word to 32 bits'
+        HV_CHECK rcx, rdx, 18, 'movsx word to 32 bits'
 
         ; ---- read-modify-write and flags ----
         mov r12, [rbx + WRITES]
         or dword [rbx + 8], 0x100
         mov ecx, [rbx + 8]
-        CHECK ecx, 0xdeadbfef, 20, 'or dword'
+        HV_CHECK ecx, 0xdeadbfef, 20, 'or dword'
         mov r13, [rbx + WRITES]
         sub r13, r12
-        CHECK r13, 1, 21, 'or dword: one device write'
+        HV_CHECK r13, 1, 21, 'or dword: one device write'
         and qword [rbx], 0xff
         mov rcx, [rbx]
-        CHECK rcx, 0x88, 22, 'and qword'
+        HV_CHECK rcx, 0x88, 22, 'and qword'
         mov dword [rbx + 16], 0xffffffff
         add dword [rbx + 16], 1
         jnc .fail_cf
         jnz .fail_zf
         mov ecx, [rbx + 16]
-        CHECK ecx, 0, 23, 'add dword wraps'
+        HV_CHECK ecx, 0, 23, 'add dword wraps'
         mov r12, [rbx + WRITES]
         cmp dword [rbx + 8], 0xdeadbfef
         jne .fail_cmp
@@ -103,28 +95,28 @@ start:
         bt dword [rbx + 8], 0
         jnc .fail_bt
         mov r13, [rbx + WRITES]
-        CHECK r13, r12, 24, 'cmp/test/bt wrote to the device'
+        HV_CHECK r13, r12, 24, 'cmp/test/bt wrote to the device'
         lock bts dword [rbx + 16], 5
         jc .fail_bts
         mov ecx, [rbx + 16]
-        CHECK ecx, 0x20, 25, 'bts'
+        HV_CHECK ecx, 0x20, 25, 'bts'
         mov rdx, 0xabcdef
         mov qword [rbx + 24], 42
         xchg [rbx + 24], rdx
-        CHECK rdx, 42, 26, 'xchg: old value'
+        HV_CHECK rdx, 42, 26, 'xchg: old value'
         mov rcx, [rbx + 24]
-        CHECK rcx, 0xabcdef, 27, 'xchg: new value'
+        HV_CHECK rcx, 0xabcdef, 27, 'xchg: new value'
 
         ; ---- a load into RSP (hv writes RSP back through the backend) ----
         mov [rbx + 32], rsp
         mov r14, rsp
         xor esp, esp
         mov rsp, [rbx + 32]
-        CHECK rsp, r14, 28, 'mov rsp from the device'
+        HV_CHECK rsp, r14, 28, 'mov rsp from the device'
 
         ; ---- offsets with no register ----
         mov eax, [rbx + 0x800]
-        CHECK eax, 0xffffffff, 29, 'unused offset reads all ones'
+        HV_CHECK eax, 0xffffffff, 29, 'unused offset reads all ones'
         mov rcx, [rbx + READS]
         test rcx, rcx
         jz .fail_reads

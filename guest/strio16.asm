@@ -13,14 +13,6 @@ bits 16
 %include "hv.inc"
 org HV_REAL_ENTRY
 
-%macro CHECK 4
-        cmp %1, %2
-        je %%ok
-        HV_PRINTLN 'FAIL: ', %4
-        HV_EXIT %3
-%%ok:
-%endmacro
-
 start:
         ; CS = DS = ES = SS = 0. The #GP handler goes in the IVT (vector 13).
         mov word [13 * 4], gp_handler
@@ -39,11 +31,11 @@ start:
         insw                            ; LSR 0x60 at 0x10011, MSR after it
         mov dx, 0x80
         o32 insd                        ; 0xffffffff at 0x10013
-        CHECK di, 0x17, 10, 'insb/insw/insd: di'
-        CHECK byte [es:0x10], 0xff, 11, 'insb into es'
-        CHECK byte [es:0x11], 0x60, 12, 'insw from the LSR into es'
-        CHECK dword [es:0x13], 0xffffffff, 13, 'o32 insd into es'
-        CHECK byte [es:0x17], 0x11, 14, 'byte after insd untouched'
+        HV_CHECK di, 0x17, 10, 'insb/insw/insd: di'
+        HV_CHECK byte [es:0x10], 0xff, 11, 'insb into es'
+        HV_CHECK byte [es:0x11], 0x60, 12, 'insw from the LSR into es'
+        HV_CHECK dword [es:0x13], 0xffffffff, 13, 'o32 insd into es'
+        HV_CHECK byte [es:0x17], 0x11, 14, 'byte after insd untouched'
 
         std                             ; rep insw backward: 0x10024, 22, 20
         mov di, 0x24
@@ -51,10 +43,10 @@ start:
         mov dx, 0x80
         rep insw
         cld
-        CHECK di, 0x1e, 15, 'std rep insw: di'
-        CHECK cx, 0, 16, 'std rep insw: cx'
-        CHECK word [es:0x20], 0xffff, 17, 'std rep insw: first word'
-        CHECK word [es:0x24], 0xffff, 18, 'std rep insw: last word'
+        HV_CHECK di, 0x1e, 15, 'std rep insw: di'
+        HV_CHECK cx, 0, 16, 'std rep insw: cx'
+        HV_CHECK word [es:0x20], 0xffff, 17, 'std rep insw: first word'
+        HV_CHECK word [es:0x24], 0xffff, 18, 'std rep insw: last word'
 
         ; ---- OUTS: DS default, FS override, addr32 ----
         xor ax, ax
@@ -63,7 +55,7 @@ start:
         mov cx, msg_ds_len
         mov dx, HV_CONSOLE_PORT
         rep outsb
-        CHECK si, msg_ds + msg_ds_len, 20, 'rep outsb: si'
+        HV_CHECK si, msg_ds + msg_ds_len, 20, 'rep outsb: si'
 
         mov ax, 0x2000                  ; copy msg_fs to 0x2000:0 and print it
         mov es, ax                      ; from there through an fs override
@@ -76,27 +68,27 @@ start:
         mov cx, msg_fs_len / 2
         db 0x64                         ; fs: (an override prefix for the outsw)
         rep outsw                       ; the console takes the low byte of each word
-        CHECK si, msg_fs_len, 21, 'fs rep outsw: si'
+        HV_CHECK si, msg_fs_len, 21, 'fs rep outsw: si'
 
         mov esi, msg_a32                ; addr32: ESI and ECX
         mov ecx, msg_a32_len
         a32 rep outsb
-        CHECK esi, msg_a32 + msg_a32_len, 22, 'a32 rep outsb: esi'
-        CHECK ecx, 0, 23, 'a32 rep outsb: ecx'
+        HV_CHECK esi, msg_a32 + msg_a32_len, 22, 'a32 rep outsb: esi'
+        HV_CHECK ecx, 0, 23, 'a32 rep outsb: ecx'
 
         ; ---- 16-bit wrap: SI = 0xFFFF, only SI changes ----
         mov esi, 0x1234ffff
         mov dx, 0x80
         outsb
-        CHECK esi, 0x12340000, 24, 'outsb at si 0xffff: esi'
+        HV_CHECK esi, 0x12340000, 24, 'outsb at si 0xffff: esi'
 
         ; ---- a word at 0xFFFF: past the 64 KiB limit, #GP ----
         mov si, 0xffff
         mov byte [gp_seen], 0
         outsw
 after_gp:
-        CHECK byte [gp_seen], 1, 25, 'outsw at si 0xffff: #GP'
-        CHECK si, 0xffff, 26, 'outsw at si 0xffff: si unchanged'
+        HV_CHECK byte [gp_seen], 1, 25, 'outsw at si 0xffff: #GP'
+        HV_CHECK si, 0xffff, 26, 'outsw at si 0xffff: si unchanged'
         HV_PRINTLN 'strio16 ok'
         HV_EXIT 0
 
