@@ -84,10 +84,10 @@ static inline bool vplat_timer_can_wake(const struct lapic *l)
 }
 
 /*
- * The nested-page-fault hook for device pages (issue 11). The MMIO
- * instruction decoder/emulator (mmio-strio) is not joined yet; when it is,
- * EXIT_NPF on an address vplat_mmio_device names decodes the faulting
- * instruction and calls vplat_mmio_access for its access.
+ * The nested-page-fault hook for device pages (issue 11): EXIT_NPF on an
+ * address vplat_mmio_device names decodes the faulting instruction
+ * (hv/mmio.c, through vcpu_mmio_exit and device_lookup in hv/vcpu.c) and
+ * calls vplat_mmio_access for its access.
  */
 /* Which device decodes guest-physical gpa for v (its xAPIC page while in
  * xAPIC mode, the IOAPIC), or NULL. */

@@ -193,8 +193,8 @@ void spec_pcpu_init(void)
 }
 
 /*
- * The guest's view of the speculation controls (hard-isol's CPUID
- * allow-list calls this for leaves 7.0 and 8000_0008h). IBRS/IBPB, STIBP,
+ * The guest's view of the speculation controls (the CPUID
+ * allow-list in hv/vcpu.c calls this for leaves 7.0 and 8000_0008h). IBRS/IBPB, STIBP,
  * SSBD and ARCH_CAPABILITIES are offered only as far as they are real;
  * IBPB alone may be virtual (barrier.h: virtual_ibpb).
  */
