@@ -40,7 +40,7 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin -nostdinc \
 HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Ihv
 
 # Device models (hv/dev/): hardware-free, also built into host unit tests.
-DEV_NAMES := lapic ioapic uart16550 cmos pic reset bus
+DEV_NAMES := lapic ioapic uart16550 cmos pic reset bus acpi_pm
 DEV_C := $(patsubst %,hv/dev/%.c,$(DEV_NAMES))
 
 HV_C := \
@@ -48,6 +48,7 @@ HV_C := \
 	hv/main.c hv/mm.c hv/vm.c hv/vcpu.c hv/sched.c hv/guest_mem.c \
 	hv/policy.c hv/barrier.c hv/trace.c hv/report.c \
 	hv/config.c hv/insn.c hv/mmio.c hv/emulate.c hv/pagetable.c hv/spec.c hv/vplat.c \
+	hv/linux.c hv/linux_load.c hv/acpi.c \
 	hv/lib/string.c hv/lib/format.c \
 	hv/x86/serial.c hv/x86/fbcon.c hv/x86/font8x16.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/acpi_parse.c hv/x86/smp.c \
 	hv/x86/protect.c hv/x86/spec_hw.c \
