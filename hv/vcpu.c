@@ -351,6 +351,14 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 			if (ok)
 				guest_pred_cmd(p, v, val);
 			break;
+		case MSR_TSC_AUX:
+			/* Kept, never loaded: RDTSCP and RDPID stay hidden (CPUID), but
+			 * Linux writes TSC_AUX on every CPU as it starts (setup_getcpu),
+			 * where an AP has no #GP handler yet. 32 bits (AMD APM 2 17.1). */
+			ok = !(val >> 32);
+			if (ok)
+				v->tsc_aux = val;
+			break;
 		case MSR_SPEC_CTRL:
 			/* IBRS, STIBP, SSBD: applied while the guest runs where the CPU has them (spec.h) */
 			ok = (spec_plan.has_spec_ctrl || barrier_caps.offer_guest) && spec_guest_write_spec_ctrl(v, val);
@@ -369,6 +377,9 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 		switch (msr) {
 		case MSR_TSC:
 			val = rdtsc();
+			break;
+		case MSR_TSC_AUX:
+			val = v->tsc_aux;
 			break;
 		case MSR_SPEC_CTRL:       /* (VT-x reads the real MSR without an exit: spec.h) */
 			ok = spec_plan.has_spec_ctrl || barrier_caps.offer_guest;
