@@ -273,6 +273,7 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	struct vm_exit e = { 0 };       /* e.what stays NULL unless a backend sets it */
 	enum exit_action action;
 	bool switched = p->current != v;
+	u64 t_start = rdtsc(), in_guest = v->enter_tsc;
 
 	spin_lock(&policy_lock);       /* decisions and their trace in one order */
 	struct bar_decision d = barrier_on_entry(&barrier_ctx, &p->bar, &v->bar, &vm->bar);
@@ -297,6 +298,9 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	if (v->irq_check)
 		vplat_deliver(v);              /* a guest interrupt came while it was away */
 	unsigned fast_left = FAST_EXIT_BUDGET;
+	if (__builtin_expect(!vm->first_entry_tsc, 0))
+		__atomic_compare_exchange_n(&vm->first_entry_tsc, &(u64){ 0 }, dispatched, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 	for (;;) {
 		static_call_vendor_run(p, v, &e);
 		action = vcpu_handle_exit(v, p, &e);
@@ -360,6 +364,9 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	default:
 		break;
 	}
+	in_guest = v->enter_tsc - in_guest;
+	__atomic_add_fetch(&vm->guest_tsc, in_guest, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&vm->hv_tsc, rdtsc() - t_start - in_guest, __ATOMIC_RELAXED);
 }
 
 static volatile u32 finishing;

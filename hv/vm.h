@@ -61,6 +61,8 @@ struct vcpu {
 	u32 pkru;                        /* protection-key rights, where the CPU has PKU */
 	u32 hv_bytes;                    /* hv memory this vCPU costs (report) */
 	u64 exits[EXIT_COUNT];
+	u64 enter_tsc;                   /* TSC inside the vendor's entry call (svm_enter,
+	                                  * vmx_enter): the guest plus that glue (vm.h guest_tsc) */
 	u64 slice_start_tsc;
 	unsigned line_len;
 	char line[CONSOLE_LINE_MAX + 1];
@@ -89,6 +91,13 @@ struct vm {
 	unsigned end_order;              /* 1 for the first VM to end, 2 ... */
 	char reason[128];                /* why it ended, for the report */
 	u64 run_tsc;                     /* run time so far (guest + hv handling its exits), TSC */
+	/* Where that time went (make bench, docs/benchmarks.md): TSC inside the
+	 * vendor's entry call (the guest, plus VMRUN/VMRESUME and the register
+	 * switch of svm_entry.S/vmx_entry.S: a fixed number of instructions per
+	 * exit) and TSC in the rest of hv (the scheduler's dispatch of the vCPU
+	 * and every exit's handling in C). */
+	u64 guest_tsc, hv_tsc;
+	u64 first_entry_tsc;             /* TSC at the VM's first entry, 0 before */
 	u64 limit_tsc;                   /* 0 = no limit */
 	u64 counters[HV_COUNTERS];
 	u32 counters_set;                /* bit i: counter i was reported */

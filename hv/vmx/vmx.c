@@ -1436,7 +1436,9 @@ static void vmx_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 
 	for (;;) {
 		arm_preemption_timer(p);
+		u64 t0 = rdtsc();
 		int st = vmx_enter(&v->regs, s->launched);
+		v->enter_tsc += rdtsc() - t0;    /* the guest's time, for the report (vm.h) */
 		if (st != VMX_OK) {
 			/* VMfail: the CPU never left hv (26.1, 26.2); dump() says why. */
 			s->fail = st;
