@@ -87,7 +87,7 @@ struct vm {
 	int status;                      /* exit status (RESULT_EXIT) */
 	bool status_set;                 /* a vCPU gave a nonzero status */
 	unsigned end_order;              /* 1 for the first VM to end, 2 ... */
-	char reason[128];                /* why it ended, for the report */
+	char reason[200];                /* why it ended, for the report (a line of at most 255 with its prefix) */
 	u64 run_tsc;                     /* run time so far (guest + hv handling its exits), TSC */
 	u64 limit_tsc;                   /* 0 = no limit */
 	u64 counters[HV_COUNTERS];
