@@ -17,10 +17,12 @@ EFI_CRT0 := $(EFI_LIB)/crt0-efi-x86_64.o
 CONFIG   ?= tests/configs/demo.cfg
 
 # Debian packages hv needs to build and test (`make deps` installs the missing ones).
+# libc6-dev: the static workload programs of the Linux initramfs (tests/linux/; the
+# kernel and busybox-static are fetched with `apt-get download`, never installed).
 DEPS := gcc make binutils nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools \
         libcmocka-dev python3 \
         grub-pc-bin grub-efi-amd64-bin grub-common xorriso bochs bochsbios vgabios \
-        acpica-tools python3-matplotlib
+        acpica-tools python3-matplotlib libc6-dev
 
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes
 # Every indirect branch through a retpoline thunk (hv/x86/thunks.S); no jump
