@@ -379,6 +379,12 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 			if (ok)
 				guest_pred_cmd(p, v, val);
 			break;
+		case MSR_MISC_ENABLE:
+			/* Kept only (nothing it controls is switched): Linux's
+			 * verify_cpu reads and may write it on an Intel vendor with
+			 * no IDT yet, so a #GP here is a triple fault. */
+			v->misc_enable = val;
+			break;
 		case MSR_TSC_AUX:
 			/* Kept, never loaded: RDTSCP and RDPID stay hidden (CPUID), but
 			 * Linux writes TSC_AUX on every CPU as it starts (setup_getcpu),
@@ -408,6 +414,9 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 			break;
 		case MSR_TSC_AUX:
 			val = v->tsc_aux;
+			break;
+		case MSR_MISC_ENABLE:
+			val = v->misc_enable;
 			break;
 		case MSR_SPEC_CTRL:       /* (VT-x reads the real MSR without an exit: spec.h) */
 			ok = spec_plan.has_spec_ctrl || barrier_caps.offer_guest;

@@ -56,6 +56,7 @@ struct vcpu {
 	struct vcpu_barrier bar;         /* barrier-policy state (policy.h) */
 	u64 spec_ctrl;                   /* guest's IA32_SPEC_CTRL (virtual) */
 	u64 tsc_aux;                     /* guest's IA32_TSC_AUX (kept only: no RDTSCP/RDPID) */
+	u64 misc_enable;                 /* guest's IA32_MISC_ENABLE (kept only; starts FAST_STRING) */
 	u64 fpu_gen;                     /* bumped at each FXSAVE into fpu[] */
 	u64 dr[4], dr6;                  /* debug registers no VM-entry switches */
 	u32 pkru;                        /* protection-key rights, where the CPU has PKU */
