@@ -69,6 +69,7 @@ UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_acpi_parse $(B)/unit/test_ins
 	$(B)/unit/test_spec $(B)/unit/test_spec_check $(B)/unit/test_bench_tools \
 	$(patsubst %,$(B)/unit/test_dev_%,$(DEV_NAMES))
 
+.PHONY: test-slow
 .PHONY: all deps run test unit compare bench bench-kvm timeline profile qemu-gdb clean help linux-initramfs linux-native linux-selfboot
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
 
@@ -79,6 +80,7 @@ help:
 	@echo "make run CONFIG=file.cfg   boot another config"
 	@echo "make test       unit tests, exhaustive policy check, all scenarios on $(TEST_PLATFORMS)"
 	@echo "                (also writes $(JUNIT) and $(TAP); JUNIT=file TAP=file)"
+	@echo "make test-slow  the slow scenarios (group slow: Linux on Bochs VT-x), which CI runs after make test"
 	@echo "make compare    run CONFIG under every barrier policy, print a comparison table (TRACKS=, QEMU_ARGS=)"
 	@echo "make bench      path lengths (SVM in QEMU -icount, VT-x in Bochs, KVM beside), the policy matrix,"
 	@echo "                charts; report in build/bench/report.md (docs/benchmarks.md)"
@@ -273,6 +275,13 @@ TAP   ?= $(B)/test-results/results.tap
 test: deps
 	@$(MAKE) --no-print-directory all
 	$(PYTHON) tests/run.py test --platform $(TEST_PLATFORMS) \
+		$(if $(JUNIT),--junit $(JUNIT)) $(if $(TAP),--tap $(TAP))
+
+# The slow scenarios (group slow: Linux on Bochs VT-x, minutes each); CI runs
+# them after make test (.ci/run). docs/testing.md.
+test-slow: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) tests/run.py test --group slow --platform $(TEST_PLATFORMS) \
 		$(if $(JUNIT),--junit $(JUNIT)) $(if $(TAP),--tap $(TAP))
 
 bench: deps
