@@ -17,10 +17,12 @@ EFI_CRT0 := $(EFI_LIB)/crt0-efi-x86_64.o
 CONFIG   ?= tests/configs/demo.cfg
 
 # Debian packages hv needs to build and test (`make deps` installs the missing ones).
+# libc6-dev: the static workload programs of the Linux initramfs (tests/linux/; the
+# kernel and busybox-static are fetched with `apt-get download`, never installed).
 DEPS := gcc make binutils nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools \
         libcmocka-dev python3 \
         grub-pc-bin grub-efi-amd64-bin grub-common xorriso bochs bochsbios vgabios \
-        acpica-tools python3-matplotlib
+        acpica-tools python3-matplotlib libc6-dev
 
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes
 # Every indirect branch through a retpoline thunk (hv/x86/thunks.S); no jump
@@ -67,6 +69,7 @@ UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_acpi_parse $(B)/unit/test_ins
 	$(B)/unit/test_spec $(B)/unit/test_spec_check $(B)/unit/test_bench_tools \
 	$(patsubst %,$(B)/unit/test_dev_%,$(DEV_NAMES))
 
+.PHONY: test-slow
 .PHONY: all deps run test unit compare linux-table bench bench-kvm timeline profile qemu-gdb clean help linux-initramfs linux-native linux-selfboot
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
 
@@ -77,6 +80,7 @@ help:
 	@echo "make run CONFIG=file.cfg   boot another config"
 	@echo "make test       unit tests, exhaustive policy check, all scenarios on $(TEST_PLATFORMS)"
 	@echo "                (also writes $(JUNIT) and $(TAP); JUNIT=file TAP=file)"
+	@echo "make test-slow  the slow scenarios (group slow: Linux on Bochs VT-x), which CI runs after make test"
 	@echo "make compare    run CONFIG under every barrier policy, print a comparison table (TRACKS=, QEMU_ARGS=,"
 	@echo "                SPECTRE=on,prctl,off for a Linux VM's spectre_v2_user=, JOBS=)"
 	@echo "make linux-table  the research table: 4 Linux workloads x spectre_v2_user x policies x tracks"
@@ -274,6 +278,13 @@ TAP   ?= $(B)/test-results/results.tap
 test: deps
 	@$(MAKE) --no-print-directory all
 	$(PYTHON) tests/run.py test --platform $(TEST_PLATFORMS) \
+		$(if $(JUNIT),--junit $(JUNIT)) $(if $(TAP),--tap $(TAP))
+
+# The slow scenarios (group slow: Linux on Bochs VT-x, minutes each); CI runs
+# them after make test (.ci/run). docs/testing.md.
+test-slow: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) tests/run.py test --group slow --platform $(TEST_PLATFORMS) \
 		$(if $(JUNIT),--junit $(JUNIT)) $(if $(TAP),--tap $(TAP))
 
 bench: deps

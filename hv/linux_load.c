@@ -60,7 +60,7 @@ int linux_load(struct vm *vm, const struct boot_image *kernel, const struct boot
 				    .sleep = true, .pm_timer = true };
 	struct acpi_layout al;
 	u8 *acpi = guest_phys_ptr(vm, LINUX_ACPI);
-	if (acpi_build(&ap, acpi, LINUX_ACPI_ROOM, &al, why, sizeof(why))) {
+	if (acpi_build(&ap, acpi, LINUX_RESET_VECTOR - LINUX_ACPI, &al, why, sizeof(why))) {
 		ksnprintf(msg, msglen, "ACPI tables: %s", why);
 		return -1;
 	}
@@ -105,6 +105,18 @@ int linux_load(struct vm *vm, const struct boot_image *kernel, const struct boot
 			memset(guest_phys_ptr(vm, g->paddr + g->filesz), 0, g->memsz - g->filesz);
 		}
 	}
+	/*
+	 * The reset vector F000:FFF0 (physical 0xFFFF0, the top of the ACPI
+	 * area): a hardware-reduced platform makes Linux reboot through EFI
+	 * (arch/x86/kernel/reboot.c reboot_init: efi_reboot_required), and
+	 * with no EFI it falls back to a real-mode jump to the BIOS reset
+	 * vector (machine_real_restart). There hv puts what a firmware would
+	 * do: a full reset through 0xCF9, which ends the VM with that reason.
+	 *   mov al, 6; mov dx, 0xcf9; out dx, al; hlt; jmp $-1
+	 */
+	static const u8 reset_vector[] = { 0xb0, ACPI_RESET_VALUE, 0xba, ACPI_RESET_PORT & 0xff,
+					   ACPI_RESET_PORT >> 8, 0xee, 0xf4, 0xeb, 0xfd };
+	memcpy(guest_phys_ptr(vm, LINUX_RESET_VECTOR), reset_vector, sizeof(reset_vector));
 	if (lay.initrd_size)
 		memcpy(guest_phys_ptr(vm, lay.initrd_addr), pa_to_va(initrd->pa), lay.initrd_size);
 	linux_cpu_state(&lay, cpu);

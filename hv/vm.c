@@ -9,6 +9,7 @@
 #include "trace.h"
 #include "vendor.h"
 #include "x86/apic.h"
+#include "x86/cpu.h"
 
 struct vm *vms[CFG_MAX_VMS];
 unsigned nvms;
@@ -84,6 +85,7 @@ void vms_create(void)
 			v->regs.rsi = c->vcpus;
 			v->regs.rdx = c->memory;
 			v->regs.rbx = c->arg;
+			v->misc_enable = MISC_ENABLE_FAST_STRING;   /* as firmware leaves it (LINUX.md: Linux keeps FSRM) */
 			vcpu_fpu_init(v);
 			vplat_vcpu_init(v);
 			barrier_vcpu_init(&v->bar, v->gid, vm->id);

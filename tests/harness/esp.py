@@ -9,7 +9,7 @@
                               directories): taken from build/guest/DIR/NAME.bin,
                               or else build/guest/NAME.bin
     linux/NAME             <- `kernel = linux/NAME`, `initrd = linux/NAME` (a Linux
-                              VM): taken from build/linux/NAME, which
+                              VM; NAME may be bad/NAME): taken from build/linux/NAME, which
                               tests/linux/initramfs.py builds when it is missing
 """
 
@@ -52,7 +52,7 @@ def images_in_config(text):
 def ensure_linux(name):
     """build/linux/NAME, built by tests/linux/initramfs.py (Debian packages
     through apt-get download) when missing; one build at a time."""
-    target = LINUX_DIR / name
+    target = LINUX_DIR.joinpath(*name.split("/"))
     if target.is_file():
         return target
     LINUX_DIR.mkdir(parents=True, exist_ok=True)
@@ -72,8 +72,8 @@ def source(image, guest_dir):
     if not IMAGE_NAME_RE.match(image) or any(p in ("", ".", "..") for p in parts) \
             or image.lower() == "hv.cfg" or parts[0].lower() == "efi":
         return None
-    if parts[0] == "linux" and len(parts) == 2:     # a Linux VM's kernel or initrd
-        src = ensure_linux(parts[1])
+    if parts[0] == "linux" and len(parts) >= 2:     # a Linux VM's kernel or initrd
+        src = ensure_linux("/".join(parts[1:]))
         return src if src.is_file() else None
     for src in (guest_dir.joinpath(*parts), guest_dir / parts[-1]):
         try:
