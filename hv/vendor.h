@@ -75,7 +75,10 @@ struct vendor_ops {
 	void (*dump)(struct vcpu *v);
 };
 
-extern const struct vendor_ops *vendor;
+extern const struct vendor_ops *vendor;   /* vendor.c */
+/* The first backend whose probe takes this CPU (each one's reason printed if
+ * none does): hv_main sets `vendor` from it. */
+const struct vendor_ops *pick_vendor(void);
 extern const struct vendor_ops svm_ops;
 extern const struct vendor_ops vmx_ops;
 
