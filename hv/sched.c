@@ -15,48 +15,15 @@
  * is issued right before the vCPU enters: nothing but hv runs in between.
  */
 #include "barrier.h"
+#include "end_report.h"
 #include "hv.h"
+#include "sched.h"
 #include "trace.h"
+#include "vcpu.h"
 #include "vendor.h"
 #include "x86/apic.h"
 #include "x86/cpu.h"
 #include "x86/trap.h"
-
-struct spinlock policy_lock;
-struct pcpu *pcpu_by_apic[256];
-
-struct pcpu *this_pcpu(void)
-{
-	u32 id = apic_id();
-	if (id < ARRAY_SIZE(pcpu_by_apic))
-		return pcpu_by_apic[id];
-	for (unsigned i = 0; i < npcpus; i++)   /* x2APIC ids of 256 and above */
-		if (pcpus[i] && pcpus[i]->apic_id == id)
-			return pcpus[i];
-	return NULL;
-}
-
-void sched_enqueue(struct pcpu *p, struct vcpu *v)
-{
-	bool wake;
-	spin_lock(&p->rq_lock);
-	if (v->queued || v->state != VCPU_RUNNABLE) {
-		spin_unlock(&p->rq_lock);
-		return;
-	}
-	v->queued = true;
-	v->rq_next = NULL;
-	if (p->rq_tail)
-		p->rq_tail->rq_next = v;
-	else
-		p->rq_head = v;
-	p->rq_tail = v;
-	p->rq_len++;
-	wake = p->idle;
-	spin_unlock(&p->rq_lock);
-	if (wake && p != this_pcpu())
-		apic_send_ipi(p->apic_id, VEC_WAKE);
-}
 
 /* Take the first runnable vCPU of p's queue (p locked); with `unpinned`, skip pinned ones. */
 static struct vcpu *rq_take(struct pcpu *p, bool unpinned)

@@ -1,46 +1,28 @@
 /*
- * hv/vendor.c - the hardware backend hv runs on: chosen once at boot by
- * probing each in turn (see vendor.h). The loader asks first, before
- * ExitBootServices (hv_cpu_refusal).
+ * hv/vendor.c - what hv keeps about its hardware backend (vendor.h): the
+ * pointer to the one chosen at boot (hv_main, by probing each in turn), and
+ * the checks both backends share.
  */
-#include "bootinfo.h"
 #include "hv.h"
 #include "vendor.h"
+#include "x86/cpu.h"
 
 const struct vendor_ops *vendor;
 
-const struct vendor_ops *pick_vendor(void)
+/* CR4 bits a guest may set (both backends): what the CPU has, minus what hv hides. */
+u64 guest_cr4_allowed(void)
 {
-	static const struct vendor_ops *const all[] = { &svm_ops, &vmx_ops };
-	const char *why[ARRAY_SIZE(all)];
-	for (unsigned i = 0; i < ARRAY_SIZE(all); i++) {
-		why[i] = all[i]->probe();
-		if (!why[i])
-			return all[i];
+	static u64 ok;
+	if (!ok) {
+		struct cpuid_regs l1 = cpuid(1, 0), l7 = cpuid(7, 0);
+		u64 bits = 0x7ff;                             /* VME .. OSXMMEXCPT (SDM Vol. 3A 2.5) */
+		bits |= (l7.ecx & BIT(2)) ? BIT(11) : 0;      /* UMIP */
+		bits |= (l7.ebx & BIT(0)) ? BIT(16) : 0;      /* FSGSBASE */
+		bits |= (l1.ecx & BIT(17)) ? BIT(17) : 0;     /* PCIDE */
+		bits |= (l7.ebx & BIT(7)) ? BIT(20) : 0;      /* SMEP */
+		bits |= (l7.ebx & BIT(20)) ? BIT(21) : 0;     /* SMAP */
+		bits |= (l7.ecx & BIT(3)) ? BIT(22) : 0;      /* PKE: PKRU is switched per vCPU */
+		ok = bits;                                    /* not: LA57 VMXE SMXE OSXSAVE KL CET PKS UINTR LAM */
 	}
-	/* Say why only when no backend takes this CPU. */
-	for (unsigned i = 0; i < ARRAY_SIZE(all); i++)
-		printk("hv: error: %s: %s\n", all[i]->name, why[i]);
-	return NULL;
-}
-
-/*
- * For the UEFI loader, before ExitBootServices: can this CPU run hv at all
- * (SVM + nested paging or VT-x + EPT, and enabled by the firmware)? NULL if
- * so, else every backend's reason on one line, so the loader can print it
- * and return to the firmware instead of halting later.
- */
-const char *hv_cpu_refusal(void)
-{
-	static const struct vendor_ops *const all[] = { &svm_ops, &vmx_ops };
-	static char why[400];
-	size_t n = 0;
-	for (unsigned i = 0; i < ARRAY_SIZE(all); i++) {
-		const char *w = all[i]->probe();
-		if (!w)
-			return NULL;
-		n += (size_t)ksnprintf(why + n, n < sizeof(why) ? sizeof(why) - n : 0, "%s%s: %s",
-				       i ? "; " : "", all[i]->name, w);
-	}
-	return why;
+	return ok;
 }

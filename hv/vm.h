@@ -120,11 +120,20 @@ struct pcpu {
 	unsigned nsleepers;              /* vCPUs with timer_sleep == this pCPU (atomic) */
 };
 
+/* The tables of the run (vm.c): the config, the boot-info record, the VMs
+ * and the pCPUs (pcpu_by_apic: by local APIC id below 256). */
+extern const struct hv_config *hv_cfg;
+struct boot_info;
+extern struct boot_info *hv_bootinfo;
 extern struct vm *vms[CFG_MAX_VMS];
 extern unsigned nvms;
 extern struct pcpu *pcpus[CFG_MAX_PCPUS];
 extern unsigned npcpus;
-extern const struct hv_config *hv_cfg;
+extern struct pcpu *pcpu_by_apic[256];
+/* The pCPU running this code (NULL before pcpu_init). */
+struct pcpu *this_pcpu(void);
+/* Put v on p's run queue (if runnable and not queued) and wake p if it idles. */
+void sched_enqueue(struct pcpu *p, struct vcpu *v);
 
 /* End a VM (all its vCPUs) with a result and a printf-style reason. */
 void vm_end(struct vm *vm, enum vm_result r, int status, const char *fmt, ...)
@@ -154,27 +163,5 @@ enum exit_action {
 	ACTION_BLOCK,     /* vCPU halted */
 	ACTION_STOP,      /* vCPU (or its whole VM) ended */
 };
-enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit *e);
-/* CR4 bits a guest may set (both backends' CR4-write checks). */
-u64 guest_cr4_allowed(void);
-
-/* Scheduler (sched.c). */
-void sched_enqueue(struct pcpu *p, struct vcpu *v);
-struct pcpu *this_pcpu(void);
-extern struct spinlock policy_lock;
-extern struct pcpu *pcpu_by_apic[256];
-void sched_run(struct pcpu *p) __attribute__((noreturn));
-/* Guest timers on hv's per-pCPU timer (sched.c). After hv's timer fired
- * with v running on p: fire due guest timers; true if v's slice is over. */
-bool sched_timer_tick(struct pcpu *p, struct vcpu *v);
-/* v's guest-timer deadline may have changed: re-arm p's timer. */
-void sched_timer_rearm(struct pcpu *p, struct vcpu *v);
-
-/* Report (report.c). */
-void report_print(void);
-bool report_all_ok(void);
-
-/* Trace (trace.c). */
-void trace_init(void);
 
 #endif

@@ -1,0 +1,12 @@
+/*
+ * hv/vcpu.h - what hv does on each VM exit (vcpu.c), for every vendor.
+ */
+#ifndef HV_VCPU_H
+#define HV_VCPU_H
+
+#include "vm.h"
+
+/* Handle exit e of v (running on p); the answer tells the run loop what next. */
+enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit *e);
+
+#endif
