@@ -9,7 +9,8 @@
 #include "emulate.h"
 #include "hv.h"
 #include "hypercall.h"
-#include "sched.h"
+#include "port_io.h"
+#include "sched_timer.h"
 #include "spec.h"
 #include "trace.h"
 #include "vcpu.h"
@@ -25,49 +26,6 @@ static void skip(struct vcpu *v, const struct vm_exit *e)
 static void inject_gp(struct vcpu *v)
 {
 	vendor->inject_exception(v, EXC_GP, true, 0);
-}
-
-/* A guest interrupt may be deliverable now: inject it before the next entry. */
-static inline void irq_check(struct vcpu *v)
-{
-	if (v->irq_check)
-		vplat_deliver(v);
-}
-
-/* ---- ports: the VM's devices (vplat.c) ---- */
-
-/*
- * One port access through the VM's bus (vplat.c): *val in and out, a reset
- * request ends the VM (true). Most ports have no device near them: no lock,
- * no search (the bus never changes after vplat_init); they read all ones.
- */
-static inline bool port_access(struct vcpu *v, u16 port, unsigned size, bool write, u64 *val)
-{
-	if (vplat_port_unclaimed(&v->vm->plat, port, size)) {
-		*val = ~0ull;                  /* an empty bus reads all ones */
-		return false;
-	}
-	enum reset_reason why = vplat_port_io(v, port, size, write, val);
-	if (why != RESET_NONE) {
-		vm_end(v->vm, RESULT_SHUTDOWN, -1, "vCPU %u requested a %s", v->id, reset_reason_name(why));
-		return true;
-	}
-	irq_check(v);                          /* COM1's interrupt, through the IOAPIC */
-	return false;
-}
-
-/* The same for INS/OUTS (hv/emulate.c), element by element. */
-u32 vcpu_port_in(struct vcpu *v, u16 port, unsigned size)
-{
-	u64 val = 0;
-	port_access(v, port, size, false, &val);
-	return (u32)(val & (size == 4 ? 0xffffffffull : size == 2 ? 0xffff : 0xff));
-}
-
-void vcpu_port_out(struct vcpu *v, u16 port, unsigned size, u32 val)
-{
-	u64 x = val;
-	port_access(v, port, size, true, &x);
 }
 
 /* MMIO to a device page: the vCPU's own xAPIC page and the IOAPIC through
