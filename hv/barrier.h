@@ -9,7 +9,7 @@
 #ifndef HV_BARRIER_H
 #define HV_BARRIER_H
 
-#include "vm.h"
+#include "core.h"
 
 enum barrier_mode { BARRIER_HARDWARE, BARRIER_FORCED, BARRIER_VIRTUAL, BARRIER_UNAVAILABLE };
 extern const char *const barrier_mode_names[];

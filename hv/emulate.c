@@ -21,6 +21,7 @@
 #include "emulate.h"
 #include "hv.h"
 #include "port_io.h"
+#include "vm.h"
 #include "vendor.h"
 #include "x86/cpu.h"
 

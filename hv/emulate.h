@@ -7,7 +7,7 @@
 #define HV_EMULATE_H
 
 #include "mmio.h"
-#include "vm.h"
+#include "core.h"
 
 /* The port handlers (emulate.c, over port_io.h's port_access, as IN/OUT). `size` is
  * 1, 2 or 4; port_in returns the value zero-extended. */

@@ -9,6 +9,7 @@
 #include "spec.h"
 #include "trace.h"
 #include "vendor.h"
+#include "vm.h"
 #include "x86/apic.h"
 #include "x86/cpu.h"
 #include "x86/protect.h"

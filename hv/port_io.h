@@ -7,6 +7,7 @@
 #define HV_PORT_IO_H
 
 #include "vm.h"
+#include "vplat.h"
 
 /* A guest interrupt may be deliverable now: inject it before the next entry. */
 static inline void irq_check(struct vcpu *v)

@@ -5,7 +5,7 @@
 #ifndef HV_SCHED_H
 #define HV_SCHED_H
 
-#include "vm.h"
+#include "core.h"
 
 /* Run p's queue until every VM has ended; the last pCPU prints the report. */
 void sched_run(struct pcpu *p) __attribute__((noreturn));

@@ -5,6 +5,7 @@
  */
 #include "hv.h"
 #include "sched_timer.h"
+#include "vplat.h"
 #include "x86/apic.h"
 #include "x86/cpu.h"
 

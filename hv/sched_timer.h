@@ -4,7 +4,7 @@
 #ifndef HV_SCHED_TIMER_H
 #define HV_SCHED_TIMER_H
 
-#include "vm.h"
+#include "core.h"
 
 /* After hv's timer fired with v running on p: fire due guest timers; true
  * if v's slice is over. */

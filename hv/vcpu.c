@@ -15,6 +15,8 @@
 #include "trace.h"
 #include "vcpu.h"
 #include "vendor.h"
+#include "vm.h"
+#include "vplat.h"
 #include "x86/apic.h"
 #include "x86/cpu.h"
 

@@ -4,7 +4,7 @@
 #ifndef HV_VCPU_H
 #define HV_VCPU_H
 
-#include "vm.h"
+#include "core.h"
 
 /* Handle exit e of v (running on p); the answer tells the run loop what next. */
 enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit *e);

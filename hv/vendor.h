@@ -8,7 +8,7 @@
 
 #include "guest_mem.h"
 #include "mmio.h"
-#include "vm.h"
+#include "core.h"
 
 /* A segment register as emulation needs it (SDM Vol. 3A 3.4.5). */
 struct guest_segment {

@@ -7,16 +7,9 @@
 #include "hv.h"
 #include "trace.h"
 #include "vendor.h"
+#include "vm.h"
+#include "vplat.h"
 #include "x86/apic.h"
-#include "x86/trap.h"
-
-const struct hv_config *hv_cfg;
-struct boot_info *hv_bootinfo;
-struct vm *vms[CFG_MAX_VMS];
-unsigned nvms;
-struct pcpu *pcpus[CFG_MAX_PCPUS];
-unsigned npcpus;
-struct pcpu *pcpu_by_apic[256];
 
 /* Long-mode start: a flat GDT and an identity map with 2 MiB pages (guest-abi.md). */
 static void build_long_mode_tables(struct vm *vm)
@@ -165,39 +158,4 @@ void vm_check_halted(struct vm *vm)
 	else if (halted)
 		vm_end(vm, RESULT_HALT, -1, "%u vCPU(s) halted and nothing can wake them (no vCPU runs to send an IPI, no APIC timer armed)",
 		       halted + waiting);
-}
-
-/* ---- pCPUs: which one runs this code; a vCPU onto a run queue (sched.c takes it off) ---- */
-
-struct pcpu *this_pcpu(void)
-{
-	u32 id = apic_id();
-	if (id < ARRAY_SIZE(pcpu_by_apic))
-		return pcpu_by_apic[id];
-	for (unsigned i = 0; i < npcpus; i++)   /* x2APIC ids of 256 and above */
-		if (pcpus[i] && pcpus[i]->apic_id == id)
-			return pcpus[i];
-	return NULL;
-}
-
-void sched_enqueue(struct pcpu *p, struct vcpu *v)
-{
-	bool wake;
-	spin_lock(&p->rq_lock);
-	if (v->queued || v->state != VCPU_RUNNABLE) {
-		spin_unlock(&p->rq_lock);
-		return;
-	}
-	v->queued = true;
-	v->rq_next = NULL;
-	if (p->rq_tail)
-		p->rq_tail->rq_next = v;
-	else
-		p->rq_head = v;
-	p->rq_tail = v;
-	p->rq_len++;
-	wake = p->idle;
-	spin_unlock(&p->rq_lock);
-	if (wake && p != this_pcpu())
-		apic_send_ipi(p->apic_id, VEC_WAKE);
 }

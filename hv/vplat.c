@@ -11,7 +11,7 @@
 #include "hv.h"
 #include "trace.h"
 #include "vendor.h"
-#include "vm.h"
+#include "core.h"
 #include "vplat.h"
 #include "x86/apic.h"
 #include "x86/cpu.h"
