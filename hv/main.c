@@ -16,7 +16,6 @@
 #include "x86/smp.h"
 #include "x86/trap.h"
 
-
 void paging_init(u64 phys_top, u64 image_start, u64 image_end, u64 ap_trampoline);
 
 u64 hv_pool_size(const struct hv_config *cfg)

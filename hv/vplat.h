@@ -13,6 +13,10 @@
 struct vm;
 struct vcpu;
 
+/* The RTC's time at VM start (2026-01-01 00:00:00 UTC, seconds since
+ * 1970): every VM starts on the same date, so runs are reproducible. */
+#define VPLAT_RTC_START 1767225600ull
+
 /* Register the devices on vm's bus. Returns false (message printed) if a
  * range could not be registered: a bug in the platform layout. */
 void vplat_init(struct vm *vm);

@@ -17,10 +17,6 @@
 
 struct vcpu;
 
-/* The RTC's time at VM start (2026-01-01 00:00:00 UTC, seconds since
- * 1970): every VM starts on the same date, so runs are reproducible. */
-#define VPLAT_RTC_START 1767225600ull
-
 struct vplat {
 	struct spinlock lock;     /* every device below and io_vcpu */
 	struct bus bus;
