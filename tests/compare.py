@@ -319,8 +319,16 @@ def linux_matrix(args, acc):
           "counted, not executed. track trap = `virtual_ibpb = on` (every guest PRED_CMD write exits); "
           "passthrough = `force_wrmsr = on` (a vCPU's writes exit until its first IBPB). "
           "One pCPU; the Linux VM has %s vCPUs (tests/configs/linux-table-*.cfg). "
-          "`default` = no spectre_v2_user on the command line. %d runs, %.0f s." % (
-              acc.name, args.vcpus or 2, len(rows), time.monotonic() - start), ""]
+          "`default` = no spectre_v2_user on the command line. %d runs%s." % (
+              acc.name, args.vcpus or 2, len(rows),
+              " (table rebuilt from their logs)" if args.from_logs else ", %.0f s" % (time.monotonic() - start)),
+          "", "Columns: *msgs* = messages the workload reports exchanging (and its prctl opt-in); "
+          "*guest PRED_CMD writes seen* = writes that exited to hv (under passthrough only each vCPU's "
+          "first); *opted in* = the VM counts as opted in at the end; *issued* = hv's barriers by reason "
+          "(cross-VM, intra-VM, migration, config: needed by the contract; policy: only the policy's "
+          "rule wanted it); *skipped* by reason (hole = needed and not issued); *oracle min* and "
+          "*violations* = build/oracle on the run's trace; *exits* = all the VM's exits and the "
+          "largest reasons.", ""]
     for wl in workloads:
         md += ["## %s" % wl, "", md_table([r for r in rows if r["key"] == wl]), ""]
     out.with_suffix(".md").write_text("\n".join(md))
