@@ -8,12 +8,10 @@
 #include "linux_load.h"
 #include "trace.h"
 #include "vendor.h"
+#include "vm.h"
+#include "vplat.h"
 #include "x86/apic.h"
 #include "x86/cpu.h"
-
-struct vm *vms[CFG_MAX_VMS];
-unsigned nvms;
-struct boot_info *hv_bootinfo;
 
 /* Long-mode start: a flat GDT and an identity map with 2 MiB pages (guest-abi.md). */
 static void build_long_mode_tables(struct vm *vm)
