@@ -12,10 +12,10 @@
  */
 #include "acpi.h"
 #include "bootinfo.h"
+#include "core.h"
 #include "hv.h"
 #include "linux.h"
 #include "linux_load.h"
-#include "vm.h"
 #include "x86/apic.h"
 
 /* Does the command line already say `word...` (at a word start)? */

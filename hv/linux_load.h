@@ -8,7 +8,6 @@
 #include "linux.h"
 
 struct vm;
-extern struct boot_info *hv_bootinfo;   /* hv/vm.c */
 
 /*
  * Probe the kernel, build the ACPI tables, plan the layout and copy
