@@ -155,6 +155,10 @@ enum exit_action {
 /* The tables of the run (core.c): the config, the boot-info record, the VMs
  * and the pCPUs (pcpu_by_apic: by local APIC id below 256). */
 extern const struct hv_config *hv_cfg;
+/* Split each VM's run time into guest and hv (vm->guest_tsc, hv_tsc): set
+ * by hv_main when the config traces (`trace = on`), so that a run measured
+ * for its path lengths pays only a test per exit. */
+extern bool tsc_split;
 struct boot_info;
 extern struct boot_info *hv_bootinfo;
 extern struct vm *vms[CFG_MAX_VMS];

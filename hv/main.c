@@ -167,6 +167,7 @@ void hv_main(struct boot_info *bi)
 	printk("\nhv: core started by the %s loader\n", bi->loader);
 	hv_bootinfo = bi;
 	hv_cfg = bi->config;
+	tsc_split = hv_cfg->trace;
 	page_alloc_init(bi->pool_pa, bi->pool_size);
 
 	vendor = pick_vendor();

@@ -169,7 +169,7 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	struct vm_exit e = { 0 };       /* e.what stays NULL unless a backend sets it */
 	enum exit_action action;
 	bool switched = p->current != v;
-	u64 t_start = rdtsc(), in_guest = v->enter_tsc;
+	u64 t_start = tsc_split ? rdtsc() : 0, in_guest = v->enter_tsc;
 
 	spin_lock(&policy_lock);       /* decisions and their trace in one order */
 	struct bar_decision d = barrier_on_entry(&barrier_ctx, &p->bar, &v->bar, &vm->bar);
@@ -260,9 +260,11 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	default:
 		break;
 	}
-	in_guest = v->enter_tsc - in_guest;
-	__atomic_add_fetch(&vm->guest_tsc, in_guest, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&vm->hv_tsc, rdtsc() - t_start - in_guest, __ATOMIC_RELAXED);
+	if (__builtin_expect(tsc_split, 0)) {
+		in_guest = v->enter_tsc - in_guest;
+		__atomic_add_fetch(&vm->guest_tsc, in_guest, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&vm->hv_tsc, rdtsc() - t_start - in_guest, __ATOMIC_RELAXED);
+	}
 }
 
 static volatile u32 finishing;

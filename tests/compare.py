@@ -243,6 +243,8 @@ def print_table(rows, linux):
             ("holes", 5), ("exits", 5), ("required", 8), ("oracle", 14)]
     if linux:
         cols += [("opted", 5), ("msgs", 6), ("vmexits", 8)]
+    else:
+        cols = cols[1:]           # no spectre_v2_user without a Linux VM
     left = ("spectre", "policy", "track", "outcome", "oracle")
 
     def cell(r, h):

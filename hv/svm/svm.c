@@ -608,9 +608,13 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 			vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;   /* first guest on this pCPU */
 	}
 	vmcb->save.rax = v->regs.rax;
-	u64 t0 = rdtsc();
-	svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
-	v->enter_tsc += rdtsc() - t0;    /* the guest's time, for the report (vm.h) */
+	if (__builtin_expect(tsc_split, 0)) {    /* the guest's time, for the report (core.h) */
+		u64 t0 = rdtsc();
+		svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
+		v->enter_tsc += rdtsc() - t0;
+	} else {
+		svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
+	}
 	v->regs.rax = vmcb->save.rax;
 	vmcb->control.tlb_control = 0;   /* done; the exit's handling may request the next */
 
