@@ -5,8 +5,8 @@
  * (hv/dev/pic.c); the 8042 data/status ports and port 0x92 (hv/dev/reset.c);
  * CMOS/RTC at 0x70/0x71 (hv/dev/cmos.c); COM1, a 16550A at 0x3F8
  * (hv/dev/uart16550.c); the reset control register 0xCF9. Everything else
- * is an empty bus. The UART's interrupt line is not wired yet (no IOAPIC on
- * the exit path): the guest polls LSR, as the tiny guests do.
+ * is an empty bus. COM1's interrupt line is IOAPIC pin 4; the VM the
+ * config's `console_input` names gets what hv's own COM1 receives.
  */
 #include "hv.h"
 #include "trace.h"
@@ -157,6 +157,8 @@ static const struct {
 	{ RESET_PORT_CF9, 1, "reset control", &reset_h },
 };
 
+static struct vm *input_vm;          /* console_input (below) */
+
 static void com1_irq(void *ctx, bool level)
 {
 	struct vplat *pl = ctx;
@@ -197,15 +199,82 @@ void vplat_init(struct vm *vm)
 				  port_layout[i].name, port_layout[i].h, d);
 	}
 	ASSERT(rc == BUS_OK, "vm %s: %s", vm->name, pl->bus.err);
+	if (hv_cfg->console_input == (int)vm->id + 1) {
+		serial_input_init();
+		input_vm = vm;
+		printk("hv: vm %s: its COM1 receives what hv's COM1 receives (console_input)\n", vm->name);
+	}
 }
 
 static void wake_all(struct vm *vm, u64 wake);
+
+/*
+ * ---- console input: hv's own COM1 into one VM's COM1 (`console_input`) ----
+ *
+ * hv polls its COM1 (no host serial interrupt) at every tick of a pCPU's
+ * timer (sched_timer_tick: at least once a slice on a pCPU that runs a
+ * vCPU), in the idle loop (woken at least once a slice) and before each
+ * access of the input VM to its COM1 (a guest polling LSR sees a byte at
+ * once). Bytes wait in a ring of INPUT_RING bytes and go into the virtual
+ * UART's receive FIFO while it has room, so a guest that reads slowly loses
+ * nothing that fits the ring; when the ring is full hv leaves the host
+ * UART's FIFO alone (on QEMU its serial chardev then holds the bytes back,
+ * on a real UART its own FIFO overruns). One pCPU polls at a time (the
+ * others skip); the order is input_busy -> pl->lock, never the reverse.
+ */
+#define INPUT_RING 256
+static volatile u32 input_busy;
+static u8 input_ring[INPUT_RING];
+static unsigned input_head, input_count;
+static u64 input_bytes;
+
+void vplat_input_poll(void)
+{
+	struct vm *vm = input_vm;
+	if (!vm || __atomic_exchange_n(&input_busy, 1, __ATOMIC_ACQUIRE))
+		return;
+	u8 b;
+	while (input_count < INPUT_RING && serial_getc(&b)) {
+		input_ring[(input_head + input_count) % INPUT_RING] = b;
+		input_count++;
+		input_bytes++;
+	}
+	u64 wake = 0;
+	if (vm_ended(vm)) {
+		input_count = 0;                 /* nobody to read them */
+	} else if (input_count) {
+		struct vplat *pl = &vm->plat;
+		spin_lock(&pl->lock);
+		while (input_count && uart_rx_room(&pl->com1)) {
+			uart_push_input(&pl->com1, input_ring[input_head]);
+			input_head = (input_head + 1) % INPUT_RING;
+			input_count--;
+		}
+		wake = pl->wake;
+		pl->wake = 0;
+		spin_unlock(&pl->lock);
+	}
+	__atomic_store_n(&input_busy, 0, __ATOMIC_RELEASE);
+	wake_all(vm, wake);
+}
+
+bool vplat_input_vm(const struct vm *vm)
+{
+	return vm == input_vm;
+}
+
+u64 vplat_input_bytes(void)
+{
+	return input_bytes;
+}
 
 enum reset_reason vplat_port_io(struct vcpu *v, u16 port, unsigned size, bool write, u64 *val)
 {
 	struct vplat *pl = &v->vm->plat;
 	enum reset_reason why = RESET_NONE;
 	u64 in = 0;
+	if (v->vm == input_vm && (u16)(port - UART_COM1_BASE) < 8)
+		vplat_input_poll();            /* what came in, before the guest looks */
 	spin_lock(&pl->lock);
 	pl->io_vcpu = v;
 	for (unsigned i = 0; i < size; i++) {

@@ -99,6 +99,15 @@ int vplat_mmio_access(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *v
 /* (The caller then delivers what the access may have made pending, like
  * vcpu.c's irq_check after an APIC MSR: an EOI, a TPR write, an IPI.) */
 
+/* console_input: move what hv's COM1 received into the named VM's COM1
+ * (any pCPU, no lock held; cheap when nothing came). */
+void vplat_input_poll(void);
+/* Is vm the one that gets hv's serial input (so a halted vCPU of it with
+ * IF=1 may still be woken by a keystroke)? */
+bool vplat_input_vm(const struct vm *vm);
+/* Bytes hv's COM1 received for it so far (the report). */
+u64 vplat_input_bytes(void);
+
 /* Print v's pending console line (the UART's output is line-buffered per
  * vCPU and printed as "[vm.vcpu] text"). */
 void console_flush(struct vcpu *v);
