@@ -352,7 +352,7 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 		spin_unlock(&vm->lock);
 		/* An IPI that came between the HLT exit and HALTED found the vCPU
 		 * running and did not wake it: look again (vplat_wake). */
-		if (v->halt_if && vplat_irq_pending(v))
+		if ((v->halt_if || v->lapic.nmi_pending) && vplat_irq_pending(v))
 			vplat_wake(v);
 		else if (v->halt_if && vplat_timer_can_wake(&v->lapic))
 			sleep_on_timer(v);

@@ -540,8 +540,8 @@ static enum exit_action handle_exit_other(struct vcpu *v, struct pcpu *p, struct
 		skip(v, e);
 		/* HLT with IF=1 waits for an interrupt; one already pending
 		 * ends it at once. With IF=0 only a reset would. */
-		v->halt_if = vendor->irq_window(v, false);
-		if (v->halt_if && v->irq_check && vplat_irq_pending(v)) {
+		v->halt_if = vendor->irq_window(v, WINDOW_NONE);
+		if ((v->halt_if || v->lapic.nmi_pending) && v->irq_check && vplat_irq_pending(v)) {
 			vplat_deliver(v);
 			return ACTION_RESUME;
 		}

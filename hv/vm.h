@@ -71,6 +71,7 @@ struct vcpu {
 	struct pcpu *timer_sleep;        /* halted waiting for its APIC timer: the pCPU
 	                                  * whose timer wakes it (vm->lock), else NULL */
 	u64 irqs_injected;
+	u64 nmis_injected;               /* NMIs delivered (vplat_deliver) */
 };
 
 struct vm {

@@ -318,7 +318,7 @@ static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_m
 			if (start_ap(t))
 				pl->wake |= 1ull << i;
 		}
-		if (lapic_pending_vector(&t->lapic) >= 0) {
+		if (lapic_pending_vector(&t->lapic) >= 0 || t->lapic.nmi_pending) {
 			t->irq_check = true;
 			pl->wake |= 1ull << i;
 		}
@@ -394,7 +394,9 @@ void vplat_wake(struct vcpu *v)
 	struct vm *vm = v->vm;
 	bool enqueue = false;
 	spin_lock(&vm->lock);
-	if (v->state == VCPU_HALTED && v->halt_if) {
+	/* An interrupt wakes a vCPU halted with IF=1; an NMI wakes it from
+	 * any HLT (not from wait-for-SIPI, which holds NMIs: SDM 9.4.4). */
+	if (v->state == VCPU_HALTED && (v->halt_if || (v->lapic.nmi_pending && !v->wait_sipi))) {
 		v->state = VCPU_RUNNABLE;
 		enqueue = true;
 	}
@@ -432,8 +434,8 @@ int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 	} else {
 		rc = lapic_msr_read(&v->lapic, msr, val, rdtsc());
 	}
-	/* EOI, TPR and the like may let a waiting vector through. */
-	if (lapic_pending_vector(&v->lapic) >= 0)
+	/* EOI, TPR and the like may let a waiting vector through; a self-NMI. */
+	if (lapic_pending_vector(&v->lapic) >= 0 || v->lapic.nmi_pending)
 		v->irq_check = true;
 	wake = pl->wake & ~(1ull << v->id);
 	pl->wake = 0;
@@ -459,7 +461,7 @@ bool vplat_irq_pending(struct vcpu *v)
 {
 	struct vplat *pl = &v->vm->plat;
 	spin_lock(&pl->lock);
-	bool r = lapic_pending_vector(&v->lapic) >= 0;
+	bool r = lapic_pending_vector(&v->lapic) >= 0 || v->lapic.nmi_pending;
 	spin_unlock(&pl->lock);
 	return r;
 }
@@ -468,11 +470,22 @@ void vplat_deliver(struct vcpu *v)
 {
 	struct vplat *pl = &v->vm->plat;
 	spin_lock(&pl->lock);
+	/* An NMI first (SDM 6.9: NMI before maskable interrupts). One that
+	 * cannot go in yet (the last NMI's handler has not executed IRET, a
+	 * shadow, an event queued) waits for the window the backend opens;
+	 * maskable interrupts may still go in meanwhile. */
+	if (v->lapic.nmi_pending && vendor->irq_window(v, WINDOW_NMI)) {
+		v->lapic.nmi_pending = false;
+		vendor->inject_event(v, true, 2);
+		v->nmis_injected++;
+		spin_unlock(&pl->lock);
+		return;                        /* irq_check stays: a vector may wait */
+	}
 	int vec = lapic_pending_vector(&v->lapic);
 	if (vec < 0) {
-		v->irq_check = false;
-		vendor->irq_window(v, false);
-	} else if (vendor->irq_window(v, true)) {
+		v->irq_check = v->lapic.nmi_pending;
+		vendor->irq_window(v, WINDOW_NONE);
+	} else if (vendor->irq_window(v, WINDOW_INTR)) {
 		lapic_ack(&v->lapic, (u8)vec);
 		vendor->inject_event(v, false, (u8)vec);
 		v->irqs_injected++;
@@ -511,7 +524,7 @@ int vplat_mmio_access(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *v
 			rc = lapic_mmio_read(&v->lapic, off, &w, rdtsc()) == LAPIC_OK ? 0 : -1;
 			*val = w;
 		}
-		if (lapic_pending_vector(&v->lapic) >= 0)
+		if (lapic_pending_vector(&v->lapic) >= 0 || v->lapic.nmi_pending)
 			v->irq_check = true;
 	} else {
 		rc = bus_access(&pl->bus, BUS_MMIO, gpa, size, write, val, rdtsc());

@@ -154,6 +154,7 @@
 /* Guest interruptibility state (24.4.2, Table 24-3). */
 #define INTERRUPTIBILITY_STI BIT(0)
 #define INTERRUPTIBILITY_MOV_SS BIT(1)
+#define INTERRUPTIBILITY_NMI BIT(3)
 
 /* Segment access rights in the VMCS (24.4.1, Table 24-2). */
 #define AR_UNUSABLE BIT(16)

@@ -48,6 +48,7 @@ static struct {
 	u64 ept_vpid_cap;
 	unsigned preempt_rate;          /* timer ticks every 2^rate TSC cycles (A.6) */
 	bool vpid, pat;
+	bool nmi_window;                /* virtual NMIs and NMI-window exiting */
 } vmx;
 
 static char probe_msg[320];
@@ -378,7 +379,12 @@ static const char *vmx_probe(void)
 	/* Secondary controls exist only if the primary ones can activate them (A.3.3). */
 	u64 proc2_cap = (proc_cap >> 32) & PROC_SECONDARY ? rdmsr(MSR_VMX_PROCBASED_CTLS2) : 0;
 
-	vmx.pin = adjust_controls(pin_cap, "pin-based", pin_required, ARRAY_SIZE(pin_required), 0);
+	/* Virtual NMIs (24.6.1) where the CPU has them: the CPU then keeps
+	 * "blocking by NMI" for an injected NMI until the guest's IRET, and
+	 * NMI-window exiting (24.6.2) tells hv when the next may go in. */
+	vmx.pin = adjust_controls(pin_cap, "pin-based", pin_required, ARRAY_SIZE(pin_required),
+				  PIN_VIRTUAL_NMIS);
+	vmx.nmi_window = (vmx.pin & PIN_VIRTUAL_NMIS) && ((proc_cap >> 32) & PROC_NMI_WINDOW);
 	vmx.proc = adjust_controls(proc_cap, "processor-based", proc_required, ARRAY_SIZE(proc_required), 0);
 	/* Every port exits: through I/O bitmaps of all ones, or unconditionally. */
 	if ((proc_cap >> 32) & PROC_IO_BITMAPS)
@@ -448,6 +454,8 @@ static const char *vmx_probe(void)
 	printk("hv: VMX rev %u, EPT, unrestricted guest, VPID %s, PAT switching %s, preemption timer TSC/%u\n",
 	       vmx.revision, vmx.vpid ? "yes" : "no", vmx.pat ? "yes" : "no (guest PAT recorded only)",
 	       1u << vmx.preempt_rate);
+	printk("hv: VMX virtual NMIs and NMI-window exiting: %s\n",
+	       vmx.nmi_window ? "yes (guest NMIs blocked until IRET)" : "no (guest NMIs not held until IRET)");
 	printk("hv: VMX bus-lock exits %s, notify-window exits %s\n",
 	       vmx.proc2 & PROC2_BUS_LOCK_DETECT ? "on" : "not available on this CPU",
 	       vmx.proc2 & PROC2_NOTIFY_EXITING ? "on" : "not available on this CPU");
@@ -910,12 +918,25 @@ static void vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 
  * and no event is already queued for injection; otherwise interrupt-window
  * exiting makes the CPU exit as soon as it could.
  */
-static bool vmx_irq_window(struct vcpu *v, bool want)
+static bool vmx_irq_window(struct vcpu *v, unsigned want)
 {
 	bool b = vmcs_get(v);
+	u64 is = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+	bool queued = vmcs_read(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID;
+	if (want == WINDOW_NMI) {
+		/* NMI injection: no blocking by NMI (virtual NMIs), MOV SS or STI
+		 * (26.3.1.5; some CPUs refuse an NMI in an STI shadow), nothing
+		 * queued. Else NMI-window exiting. Without virtual NMIs hv cannot
+		 * see the handler's IRET: it injects whenever nothing else blocks
+		 * (docs/platform.md). */
+		bool can = !queued && !(is & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI));
+		if (!can && !queued && vmx.nmi_window)
+			vmcs_write(VMCS_PROC_CONTROLS, vmcs_read(VMCS_PROC_CONTROLS) | PROC_NMI_WINDOW);
+		vmcs_put(v, b);
+		return can;
+	}
 	bool can = (vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
-		   !(vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) &&
-		   !(vmcs_read(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+		   !(is & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) && !queued;
 	u64 proc = vmcs_read(VMCS_PROC_CONTROLS);
 	u64 want_proc = (can || !want) ? proc & ~(u64)PROC_INTR_WINDOW : proc | PROC_INTR_WINDOW;
 	if (want_proc != proc)
@@ -1278,6 +1299,10 @@ static bool classify_exit(struct vcpu *v, struct vmx_vcpu *s, u32 reason, struct
 	case VMX_EXIT_INTR_WINDOW:
 		e->reason = EXIT_IRQ_WINDOW;
 		vmcs_write(VMCS_PROC_CONTROLS, vmcs_read(VMCS_PROC_CONTROLS) & ~(u64)PROC_INTR_WINDOW);
+		return true;
+	case VMX_EXIT_NMI_WINDOW:
+		e->reason = EXIT_IRQ_WINDOW;
+		vmcs_write(VMCS_PROC_CONTROLS, vmcs_read(VMCS_PROC_CONTROLS) & ~(u64)PROC_NMI_WINDOW);
 		return true;
 	case VMX_EXIT_XSETBV:
 		e->reason = EXIT_XSETBV;
