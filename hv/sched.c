@@ -275,6 +275,10 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	enum exit_action action;
 	bool switched = p->current != v;
 
+	if (__builtin_expect(v->init_req, 0)) {
+		vplat_init_ap(v);              /* an INIT came: to wait-for-SIPI, not run */
+		return;
+	}
 	spin_lock(&policy_lock);       /* decisions and their trace in one order */
 	struct bar_decision d = barrier_on_entry(&barrier_ctx, &p->bar, &v->bar, &vm->bar);
 	trace_add(p, TR_ENTRY, v->gid, 0, d.barrier, (u8)d.reason);
@@ -314,6 +318,15 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 				     !vm_ended(vm), 1))
 			continue;
 		fast_left = FAST_EXIT_BUDGET;
+		/* An INIT came (vplat.c start_ap) and this exit lets the vCPU leave
+		 * the pCPU (VT-x: its VMCS is clear after these): switch it out;
+		 * its next dispatch takes it to wait-for-SIPI. */
+		if (__builtin_expect(v->init_req, 0) && (e.reason == EXIT_INTR || e.reason == EXIT_SLICE ||
+							  e.reason == EXIT_HLT)) {
+			action = ACTION_YIELD;
+			t1 = rdtsc();
+			break;
+		}
 		t1 = rdtsc();
 		/* hv's handling of its exits counts as the VM's time */
 		__atomic_add_fetch(&vm->run_tsc, t1 - t0, __ATOMIC_RELAXED);

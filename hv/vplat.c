@@ -331,8 +331,12 @@ static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_m
  * resets its LAPIC (11.4.7.3) and it keeps waiting; a SIPI then starts it
  * in real mode at vector << 8 : 0000 (9.4.4.1) with the INIT register
  * state (table 9-1); a SIPI to a vCPU that runs is ignored (the second
- * SIPI of INIT-SIPI-SIPI). INIT to a vCPU that runs is not modelled yet:
- * it is dropped (docs/platform.md). The caller wakes a started AP.
+ * SIPI of INIT-SIPI-SIPI). INIT to an AP that runs (or halted) puts it
+ * back into wait-for-SIPI: it is marked (init_req) and kicked, and the
+ * scheduler hands it to vplat_init_ap where it is switched out; a SIPI
+ * that comes meanwhile waits for that. INIT to the BSP is dropped (on
+ * hardware it restarts at the reset vector, in firmware hv does not
+ * have). The caller wakes or kicks a vCPU this returns true for.
  */
 static bool start_ap(struct vcpu *t)
 {
@@ -340,7 +344,22 @@ static bool start_ap(struct vcpu *t)
 	struct lapic *l = &t->lapic;
 	spin_lock(&vm->lock);
 	bool waiting = t->wait_sipi && t->state == VCPU_HALTED;
+	bool runs = !waiting && t->state != VCPU_STOPPED;
+	bool going = t->init_req;
+	if (l->init_pending && runs && t->id != 0 && !going) {
+		l->init_pending = false;
+		l->sipi_pending = false;      /* one that came before the INIT is void */
+		t->init_req = true;
+		if (t->state == VCPU_HALTED)
+			t->halt_if = true;    /* vplat_wake queues it; dispatch does the INIT */
+		spin_unlock(&vm->lock);
+		return true;
+	}
 	spin_unlock(&vm->lock);
+	if (going) {
+		l->init_pending = false;      /* already on its way; a SIPI waits */
+		return false;
+	}
 	u8 vector;
 	if (!lapic_take_start(l, waiting, &vector))
 		return false;
@@ -354,6 +373,34 @@ static bool start_ap(struct vcpu *t)
 	t->halt_if = true;                /* vplat_wake makes it runnable */
 	spin_unlock(&vm->lock);
 	return true;
+}
+
+void vplat_init_ap(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct vplat *pl = &vm->plat;
+	spin_lock(&pl->lock);
+	bool sipi = v->lapic.sipi_pending;
+	u8 sipi_vector = v->lapic.sipi_vector;
+	lapic_init_reset(&v->lapic);      /* INIT state of the LAPIC (11.4.7.3) */
+	v->lapic.sipi_pending = sipi;
+	v->lapic.sipi_vector = sipi_vector;
+	spin_lock(&vm->lock);
+	v->state = VCPU_HALTED;
+	v->wait_sipi = true;
+	v->halt_if = false;
+	v->init_req = false;
+	v->irq_check = false;
+	spin_unlock(&vm->lock);
+	if (v->line_len)
+		console_flush(v);
+	printk("hv: vm %s: vCPU %u took INIT: waits for a SIPI\n", vm->name, v->id);
+	bool started = sipi && start_ap(v);
+	spin_unlock(&pl->lock);
+	if (started)
+		vplat_wake(v);
+	else
+		vm_check_halted(vm);
 }
 
 static void lapic_send(void *ctx, const struct irq_msg *m)

@@ -72,6 +72,10 @@ bool vplat_irq_pending(struct vcpu *v);
  * exits: inject its LAPIC's highest deliverable vector if the
  * guest can take it, else ask for an interrupt window (vendor ops). */
 void vplat_deliver(struct vcpu *v);
+/* v took an INIT while it ran (init_req) and is being switched out, runs
+ * nowhere: put it into wait-for-SIPI (LAPIC INIT state; a SIPI that came
+ * meanwhile starts it at once). Called by the scheduler, no lock held. */
+void vplat_init_ap(struct vcpu *v);
 /* v halted with IF=1 and may have an interrupt: make it runnable again. */
 void vplat_wake(struct vcpu *v);
 /* Fire v's APIC timer if it is due at `now` (guest TSC); true if that left
