@@ -111,13 +111,17 @@ icr:
         wrmsr
         ret
 
-; delay: give the AP time (it may share this pCPU)
+; delay: give the AP time (it may share this pCPU: yields; or run on
+; another: a spin of some 100,000 instructions)
 delay:
         push rcx
         mov ecx, 3
 .d:     HV_YIELD
         dec ecx
         jnz .d
+        mov ecx, 30000
+.s:     dec ecx
+        jnz .s
         pop rcx
         ret
 
@@ -131,20 +135,37 @@ wait_spin:
         jnz .w
 .ok:    ret
 
-; stopped: rax = 1 if A's spin count stands still across two delays
+; stopped: rax = 1 if A's spin count comes to a stand (the INIT may take
+; a moment to reach an AP on another pCPU: up to 200 tries) and then stays
+; still across a long wait
 stopped:
+        push rcx
+        mov ecx, 200
+.try:   mov ebx, [abs A_SPIN]
         call delay
-        mov ebx, [abs A_SPIN]
-        call delay
-        call delay
+        cmp ebx, [abs A_SPIN]
+        je .still
+        dec ecx
+        jnz .try
+        xor eax, eax                    ; never stood still
+        pop rcx
+        ret
+.still: mov ecx, 10
+.long:  call delay
+        dec ecx
+        jnz .long
         xor eax, eax
         cmp ebx, [abs A_SPIN]
         jne .no
         mov eax, 1
-.no:    ret
+.no:    pop rcx
+        ret
 
 bits 16
 code_a:                                 ; real mode, CS = 0x1000
+        sti                             ; (no interrupt can come: the LAPIC
+                                        ; is software-disabled after INIT;
+                                        ; Bochs's SVM preempts only IF=1 guests)
         mov ax, A_STARTS >> 4           ; DS: the counters' paragraph
         mov ds, ax
         lock inc dword [A_STARTS & 0xF]
