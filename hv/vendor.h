@@ -84,6 +84,14 @@ struct vendor_ops {
 	void (*dump)(struct vcpu *v);
 };
 
+/* PAUSE exits after which a vCPU gives up its pCPU (hv/vcpu.c): 1 where
+ * the CPU counts the loop itself (SVM pause filter, VT-x PAUSE-loop
+ * exiting), more where every PAUSE exits. Set by the backend's vm_init. */
+extern unsigned pause_exits_per_yield;
+#define PAUSE_SW_EXITS 16
+
+
+
 extern const struct vendor_ops *vendor;
 extern const struct vendor_ops svm_ops;
 extern const struct vendor_ops vmx_ops;

@@ -74,6 +74,8 @@ struct vcpu {
 	                                  * whose timer wakes it (vm->lock), else NULL */
 	u64 irqs_injected;
 	u64 nmis_injected;               /* NMIs delivered (vplat_deliver) */
+	unsigned pause_run;              /* PAUSE exits since the last yield (vcpu.c) */
+	u64 pause_yields;                /* yields because of PAUSE loops */
 };
 
 struct vm {

@@ -54,6 +54,7 @@ struct svm_vcpu {
 void svm_enter(struct guest_regs *regs, u64 vmcb_pa, u64 host_vmcb_pa);
 
 static bool has_nrips;
+static bool has_pause_filter, has_pf_threshold;
 static u8 guest_flush;         /* TLB_CONTROL value that flushes one guest's ASID */
 static u32 max_asid;
 static u8 *iopm;
@@ -78,8 +79,16 @@ static const char *svm_probe(void)
 	max_asid = r.ebx - 1;      /* ASID 0 is the host's */
 	if (max_asid < 1)
 		return "this CPU reports no guest ASIDs (CPUID 8000_000Ah EBX)";
-	printk("hv: SVM rev %u, %u ASIDs, nested paging, NRIPS %s\n", r.eax & 0xff, r.ebx,
-	       has_nrips ? "yes" : "no (instruction lengths decoded by hv)");
+	/* PAUSE loops (hv/vcpu.c pause_exit): the pause filter (EDX[10]) and its
+	 * threshold (EDX[12]) where the CPU has them (APM 15.14.4), else every
+	 * PAUSE exits and hv counts. */
+	has_pause_filter = r.edx & BIT(10);
+	has_pf_threshold = r.edx & BIT(12);
+	pause_exits_per_yield = has_pause_filter ? 1 : PAUSE_SW_EXITS;
+	printk("hv: SVM rev %u, %u ASIDs, nested paging, NRIPS %s, PAUSE loops: %s\n", r.eax & 0xff, r.ebx,
+	       has_nrips ? "yes" : "no (instruction lengths decoded by hv)",
+	       has_pf_threshold ? "pause filter with threshold" : has_pause_filter ? "pause filter" :
+	       "no pause filter, every PAUSE exits, counted by hv");
 	return NULL;
 }
 
@@ -225,6 +234,13 @@ static void svm_vcpu_init(struct vcpu *v)
 	c->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
 			     INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT |
 			     INTERCEPT_WBINVD | INTERCEPT_MONITOR | INTERCEPT_MWAIT | INTERCEPT_XSETBV;
+	if (v->vm->nvcpus > 1) {            /* PAUSE loops only matter with a lock holder */
+		c->intercept_misc1 |= INTERCEPT_PAUSE;
+		if (has_pause_filter)
+			c->pause_filter_count = 3000;   /* an exit after 3000 PAUSEs ... */
+		if (has_pf_threshold)
+			c->pause_filter_threshold = 128;    /* ... at most 128 cycles apart (KVM's values) */
+	}
 	c->iopm_base_pa = va_to_pa(iopm);
 	c->msrpm_base_pa = va_to_pa(s->msrpm);
 	c->v_intr = VINTR_MASKING;       /* guest IF does not gate host interrupts */
@@ -700,6 +716,11 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 			}
 			vmcb->save.dr6 = sv(v)->step_dr6;
 			e->reason = EXIT_IRQ_WINDOW;
+			break;
+		case SVM_EXIT_PAUSE:
+			e->reason = EXIT_PAUSE;
+			kind = INSN_PAUSE;
+			need_len = true;
 			break;
 		case SVM_EXIT_VINTR:
 			e->reason = EXIT_IRQ_WINDOW;

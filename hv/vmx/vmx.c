@@ -49,6 +49,7 @@ static struct {
 	unsigned preempt_rate;          /* timer ticks every 2^rate TSC cycles (A.6) */
 	bool vpid, pat;
 	bool nmi_window;                /* virtual NMIs and NMI-window exiting */
+	bool ple, pause_exiting;        /* PAUSE-loop exiting, else PAUSE exiting */
 } vmx;
 
 static char probe_msg[320];
@@ -385,6 +386,11 @@ static const char *vmx_probe(void)
 	vmx.pin = adjust_controls(pin_cap, "pin-based", pin_required, ARRAY_SIZE(pin_required),
 				  PIN_VIRTUAL_NMIS);
 	vmx.nmi_window = (vmx.pin & PIN_VIRTUAL_NMIS) && ((proc_cap >> 32) & PROC_NMI_WINDOW);
+	/* PAUSE loops (hv/vcpu.c pause_exit): PAUSE-loop exiting where the CPU
+	 * has it, else PAUSE exiting (every PAUSE) with hv counting; set per
+	 * VMCS for VMs of more than one vCPU (vmx_vcpu_init). */
+	vmx.ple = (proc2_cap >> 32) & PROC2_PAUSE_LOOP;
+	vmx.pause_exiting = !vmx.ple && ((proc_cap >> 32) & PROC_PAUSE_EXITING);
 	vmx.proc = adjust_controls(proc_cap, "processor-based", proc_required, ARRAY_SIZE(proc_required), 0);
 	/* Every port exits: through I/O bitmaps of all ones, or unconditionally. */
 	if ((proc_cap >> 32) & PROC_IO_BITMAPS)
@@ -454,8 +460,10 @@ static const char *vmx_probe(void)
 	printk("hv: VMX rev %u, EPT, unrestricted guest, VPID %s, PAT switching %s, preemption timer TSC/%u\n",
 	       vmx.revision, vmx.vpid ? "yes" : "no", vmx.pat ? "yes" : "no (guest PAT recorded only)",
 	       1u << vmx.preempt_rate);
-	printk("hv: VMX virtual NMIs and NMI-window exiting: %s\n",
-	       vmx.nmi_window ? "yes (guest NMIs blocked until IRET)" : "no (guest NMIs not held until IRET)");
+	printk("hv: VMX virtual NMIs and NMI-window exiting: %s; PAUSE loops: %s\n",
+	       vmx.nmi_window ? "yes (guest NMIs blocked until IRET)" : "no (guest NMIs not held until IRET)",
+	       vmx.ple ? "PAUSE-loop exiting" : vmx.pause_exiting ? "PAUSE exiting, counted by hv" : "not intercepted");
+	pause_exits_per_yield = vmx.ple ? 1 : PAUSE_SW_EXITS;
 	printk("hv: VMX bus-lock exits %s, notify-window exits %s\n",
 	       vmx.proc2 & PROC2_BUS_LOCK_DETECT ? "on" : "not available on this CPU",
 	       vmx.proc2 & PROC2_NOTIFY_EXITING ? "on" : "not available on this CPU");
@@ -693,8 +701,13 @@ static void vmx_vcpu_init(struct vcpu *v)
 
 	/* Controls (24.6-24.8). */
 	vmcs_write(VMCS_PIN_CONTROLS, vmx.pin);
-	vmcs_write(VMCS_PROC_CONTROLS, vmx.proc);
-	vmcs_write(VMCS_PROC2_CONTROLS, vmx.proc2);
+	bool smp = v->vm->nvcpus > 1;       /* PAUSE loops only matter with a lock holder */
+	vmcs_write(VMCS_PROC_CONTROLS, vmx.proc | (smp && vmx.pause_exiting ? PROC_PAUSE_EXITING : 0));
+	vmcs_write(VMCS_PROC2_CONTROLS, vmx.proc2 | (smp && vmx.ple ? PROC2_PAUSE_LOOP : 0));
+	if (smp && vmx.ple) {
+		vmcs_write(VMCS_PLE_GAP, 128);      /* PAUSEs at most 128 TSC ticks apart ... */
+		vmcs_write(VMCS_PLE_WINDOW, 4096);  /* ... for 4096 ticks: a loop (KVM's values) */
+	}
 	vmcs_write(VMCS_EXIT_CONTROLS, vmx.exit);
 	vmcs_write(VMCS_ENTRY_CONTROLS, vmx.entry | (real ? 0 : ENTRY_IA32E_GUEST));
 	/* #UD: vmmcall (AMD's hypercall) raises it here. #DB and #AC always
@@ -802,7 +815,8 @@ static void vmx_start_real(struct vcpu *v, u16 cs_sel)
  */
 static bool may_leave(enum exit_reason r)
 {
-	return r == EXIT_INTR || r == EXIT_SLICE || r == EXIT_HLT || r == EXIT_HYPERCALL || r == EXIT_SHUTDOWN;
+	return r == EXIT_INTR || r == EXIT_SLICE || r == EXIT_HLT || r == EXIT_HYPERCALL || r == EXIT_SHUTDOWN ||
+	       r == EXIT_PAUSE;
 }
 
 /* Moving RIP past an instruction also ends its STI / MOV SS shadow (24.4.2). */
@@ -1299,6 +1313,10 @@ static bool classify_exit(struct vcpu *v, struct vmx_vcpu *s, u32 reason, struct
 	case VMX_EXIT_INTR_WINDOW:
 		e->reason = EXIT_IRQ_WINDOW;
 		vmcs_write(VMCS_PROC_CONTROLS, vmcs_read(VMCS_PROC_CONTROLS) & ~(u64)PROC_INTR_WINDOW);
+		return true;
+	case VMX_EXIT_PAUSE:                /* PAUSE exiting or PAUSE-loop exiting */
+		e->reason = EXIT_PAUSE;
+		e->insn_len = (u32)vmcs_read(VMCS_EXIT_INSN_LEN);
 		return true;
 	case VMX_EXIT_NMI_WINDOW:
 		e->reason = EXIT_IRQ_WINDOW;
