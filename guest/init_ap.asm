@@ -1,20 +1,24 @@
 ; guest/init_ap.asm - INIT to an AP that runs (ap_start = sipi): SDM Vol. 3A
 ; 9.4.4 and 11.6.1, 11.4.7.3. The BSP starts the AP with INIT-SIPI-SIPI at
 ; code A (real mode, page 0x10000: counts its starts, then spins counting),
-; sends INIT while A spins (the AP must stop: wait-for-SIPI), starts it
-; again by SIPI at code B (page 0x11000: counts, records CS, halts with
-; IF=0), sends INIT to the halted AP and starts code A again, and ends with
-; an INIT that leaves the AP waiting, so the VM ends when the BSP exits.
+; sends INIT while A spins and then one SIPI to code B (page 0x11000:
+; counts, records CS, halts with IF=0): B can only start if the INIT put
+; the AP back into wait-for-SIPI (a SIPI to an AP that runs is ignored).
+; Then a SIPI to the halted B (ignored: it does not wait for one), INIT to
+; the halted AP and a SIPI to code A again, and a last INIT while A spins,
+; after which the BSP exits: the VM can only end (exit 0) if that INIT
+; stopped the AP, else A spins until the run limit.
 ;   counter 0  starts of code A after the first INIT-SIPI-SIPI      (1)
-;   counter 1  A stopped after the INIT (its spin count stood still) (1)
-;   counter 2  starts of code B after SIPI 0x11                      (1)
-;   counter 3  B's CS: real mode at vector << 8                      (0x1100)
+;   counter 1  code B started after INIT + SIPI to the spinning AP  (1)
+;   counter 2  starts of code B                                     (1)
+;   counter 3  B's CS: real mode at vector << 8                     (0x1100)
 ;   counter 4  starts of code A at the end (again after INIT to the
-;              halted AP and a SIPI)                                 (2)
-;   counter 5  A stopped after the last INIT                         (1)
-;   counter 6  the SIPI's second copy (to a running AP) ignored: code B
-;              started once, code A not restarted by it               (1)
-; Exits 0; the AP is left in wait-for-SIPI (the VM ends with exit 0).
+;              halted AP and a SIPI)                                (2)
+;   counter 6  the SIPIs to an AP that does not wait for one were
+;              ignored: code B started once, code A once, before
+;              the INIT to the halted AP                            (1)
+; Every wait is unbounded: a lost INIT or SIPI ends the VM at its limit.
+; Exits 0; the AP is left in wait-for-SIPI.
 ;
 ; Config: mode = long, vcpus = 2, ap_start = sipi.
 
@@ -52,29 +56,27 @@ start:
         mov eax, 0x4600 | (PAGE_A >> 12)
         call icr
         call delay
-        mov eax, 0x4600 | (PAGE_A >> 12)
+        mov eax, 0x4600 | (PAGE_A >> 12)    ; to a running AP: ignored
         call icr
+        mov ebx, 1000
         call wait_spin                  ; A runs
         mov eax, [abs A_STARTS]
         HV_REPORT 0, rax
 
         mov eax, 0x4500                 ; INIT to the running AP
         call icr
-        call stopped
-        HV_REPORT 1, rax
-
-        mov eax, 0x4600 | (PAGE_B >> 12)
-        call icr
         call delay
-        mov eax, 0x4600 | (PAGE_B >> 12)    ; to a running AP: ignored
+        mov eax, 0x4600 | (PAGE_B >> 12)    ; starts B only if the INIT took
         call icr
-        mov ecx, 1000
 .wb:    cmp dword [abs B_STARTS], 0
         jne .bok
         HV_YIELD
-        dec ecx
-        jnz .wb
-.bok:   call delay
+        jmp .wb
+.bok:   HV_REPORT 1, 1
+        mov eax, 0x4600 | (PAGE_A >> 12)    ; to B, halted (not waiting): ignored
+        call icr
+        call delay
+        call delay
         mov eax, [abs B_STARTS]
         HV_REPORT 2, rax
         mov eax, [abs B_CS]
@@ -90,17 +92,16 @@ start:
         mov eax, 0x4500                 ; INIT to the AP halted in B (IF=0)
         call icr
         call delay
-        mov dword [abs A_SPIN], 0
+        mov eax, [abs A_SPIN]
+        lea ebx, [rax + 1000]
         mov eax, 0x4600 | (PAGE_A >> 12)
         call icr
-        call wait_spin
+        call wait_spin                  ; A runs again
         mov eax, [abs A_STARTS]
         HV_REPORT 4, rax
 
-        mov eax, 0x4500                 ; and leave it waiting
+        mov eax, 0x4500                 ; and stop it: else no exit 0
         call icr
-        call stopped
-        HV_REPORT 5, rax
         HV_PRINTLN 'init-ap: done'
         HV_EXIT 0
 
@@ -125,41 +126,13 @@ delay:
         pop rcx
         ret
 
-; wait_spin: until code A's spin count moves (at most 1000 yields)
+; wait_spin: until code A's spin count reaches ebx
 wait_spin:
-        mov ecx, 1000
-.w:     cmp dword [abs A_SPIN], 1000
+.w:     cmp [abs A_SPIN], ebx
         jae .ok
         HV_YIELD
-        dec ecx
-        jnz .w
+        jmp .w
 .ok:    ret
-
-; stopped: rax = 1 if A's spin count comes to a stand (the INIT may take
-; a moment to reach an AP on another pCPU: up to 200 tries) and then stays
-; still across a long wait
-stopped:
-        push rcx
-        mov ecx, 200
-.try:   mov ebx, [abs A_SPIN]
-        call delay
-        cmp ebx, [abs A_SPIN]
-        je .still
-        dec ecx
-        jnz .try
-        xor eax, eax                    ; never stood still
-        pop rcx
-        ret
-.still: mov ecx, 10
-.long:  call delay
-        dec ecx
-        jnz .long
-        xor eax, eax
-        cmp ebx, [abs A_SPIN]
-        jne .no
-        mov eax, 1
-.no:    pop rcx
-        ret
 
 bits 16
 code_a:                                 ; real mode, CS = 0x1000

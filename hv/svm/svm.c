@@ -47,6 +47,8 @@ struct svm_vcpu {
 	 * waits meanwhile a single step (RFLAGS.TF, #DB intercepted) brings
 	 * the exit right after it. */
 	bool nmi_blocked, iret_seen, nmi_step;
+	bool pause_sw;                /* no pause filter: PAUSE intercepted only while
+	                               * another vCPU waits in this pCPU's queue */
 	u64 iret_rip;
 	u64 step_rflags, step_dr6;    /* the guest's TF/RF and DR6 before the step */
 };
@@ -88,7 +90,7 @@ static const char *svm_probe(void)
 	printk("hv: SVM rev %u, %u ASIDs, nested paging, NRIPS %s, PAUSE loops: %s\n", r.eax & 0xff, r.ebx,
 	       has_nrips ? "yes" : "no (instruction lengths decoded by hv)",
 	       has_pf_threshold ? "pause filter with threshold" : has_pause_filter ? "pause filter" :
-	       "no pause filter, every PAUSE exits, counted by hv");
+	       "no pause filter: every PAUSE exits while another vCPU waits on the pCPU, counted by hv");
 	return NULL;
 }
 
@@ -234,13 +236,16 @@ static void svm_vcpu_init(struct vcpu *v)
 	c->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
 			     INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT |
 			     INTERCEPT_WBINVD | INTERCEPT_MONITOR | INTERCEPT_MWAIT | INTERCEPT_XSETBV;
-	if (v->vm->nvcpus > 1) {            /* PAUSE loops only matter with a lock holder */
+	if (v->vm->nvcpus > 1 && has_pause_filter) {   /* PAUSE loops matter with a lock holder */
 		c->intercept_misc1 |= INTERCEPT_PAUSE;
-		if (has_pause_filter)
-			c->pause_filter_count = 3000;   /* an exit after 3000 PAUSEs ... */
+		c->pause_filter_count = 3000;       /* an exit after 3000 PAUSEs ... */
 		if (has_pf_threshold)
 			c->pause_filter_threshold = 128;    /* ... at most 128 cycles apart (KVM's values) */
 	}
+	/* Without the filter every PAUSE would exit (a guest's 2,000,000-PAUSE
+	 * delay loop then costs 2,000,000 exits): intercept only while another
+	 * vCPU waits in this pCPU's queue, the one case a yield helps (svm_run). */
+	s->pause_sw = v->vm->nvcpus > 1 && !has_pause_filter;
 	c->iopm_base_pa = va_to_pa(iopm);
 	c->msrpm_base_pa = va_to_pa(s->msrpm);
 	c->v_intr = VINTR_MASKING;       /* guest IF does not gate host interrupts */
@@ -647,6 +652,12 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		s->asid_pcpu = p;
 		if (sp->asid_gen == 1 && vmcb->control.asid == 1)
 			vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;   /* first guest on this pCPU */
+	}
+	if (__builtin_expect(s->pause_sw, 0)) {
+		if (__atomic_load_n(&p->rq_head, __ATOMIC_RELAXED))
+			vmcb->control.intercept_misc1 |= INTERCEPT_PAUSE;
+		else
+			vmcb->control.intercept_misc1 &= ~INTERCEPT_PAUSE;
 	}
 	vmcb->save.rax = v->regs.rax;
 	svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));

@@ -86,6 +86,7 @@ struct vmx_vcpu {
 	struct vmx_pcpu *host_of;       /* pCPU whose host state the VMCS holds */
 	struct vmx_pcpu *last_pcpu;     /* where it last ran */
 	bool launched;                  /* launch state: VMRESUME, else VMLAUNCH */
+	bool pause_sw, pause_on;        /* PAUSE exiting toggled by vmx_run (no PLE) */
 	bool rip_cached, rip_dirty;     /* guest RIP kept here while the VMCS is clear */
 	u64 rip;
 	int fail;                       /* last VMfail of VMLAUNCH/VMRESUME (enum vmx_status) */
@@ -462,7 +463,8 @@ static const char *vmx_probe(void)
 	       1u << vmx.preempt_rate);
 	printk("hv: VMX virtual NMIs and NMI-window exiting: %s; PAUSE loops: %s\n",
 	       vmx.nmi_window ? "yes (guest NMIs blocked until IRET)" : "no (guest NMIs not held until IRET)",
-	       vmx.ple ? "PAUSE-loop exiting" : vmx.pause_exiting ? "PAUSE exiting, counted by hv" : "not intercepted");
+	       vmx.ple ? "PAUSE-loop exiting" : vmx.pause_exiting ?
+	       "PAUSE exiting while another vCPU waits on the pCPU, counted by hv" : "not intercepted");
 	pause_exits_per_yield = vmx.ple ? 1 : PAUSE_SW_EXITS;
 	printk("hv: VMX bus-lock exits %s, notify-window exits %s\n",
 	       vmx.proc2 & PROC2_BUS_LOCK_DETECT ? "on" : "not available on this CPU",
@@ -702,7 +704,8 @@ static void vmx_vcpu_init(struct vcpu *v)
 	/* Controls (24.6-24.8). */
 	vmcs_write(VMCS_PIN_CONTROLS, vmx.pin);
 	bool smp = v->vm->nvcpus > 1;       /* PAUSE loops only matter with a lock holder */
-	vmcs_write(VMCS_PROC_CONTROLS, vmx.proc | (smp && vmx.pause_exiting ? PROC_PAUSE_EXITING : 0));
+	vmcs_write(VMCS_PROC_CONTROLS, vmx.proc);   /* PAUSE exiting: vmx_run */
+	s->pause_sw = smp && vmx.pause_exiting;
 	vmcs_write(VMCS_PROC2_CONTROLS, vmx.proc2 | (smp && vmx.ple ? PROC2_PAUSE_LOOP : 0));
 	if (smp && vmx.ple) {
 		vmcs_write(VMCS_PLE_GAP, 128);      /* PAUSEs at most 128 TSC ticks apart ... */
@@ -1440,6 +1443,16 @@ static void vmx_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 	lazy_msrs_load(vp, s, moved);
 	s->last_pcpu = vp;
 
+	if (__builtin_expect(s->pause_sw, 0)) {
+		/* Without PAUSE-loop exiting every PAUSE would exit: only while
+		 * another vCPU waits in this pCPU's queue (as on SVM). */
+		bool want = __atomic_load_n(&p->rq_head, __ATOMIC_RELAXED);
+		if (want != s->pause_on) {
+			u64 proc = vmcs_read(VMCS_PROC_CONTROLS);
+			vmcs_write(VMCS_PROC_CONTROLS, want ? proc | PROC_PAUSE_EXITING : proc & ~(u64)PROC_PAUSE_EXITING);
+			s->pause_on = want;
+		}
+	}
 	for (;;) {
 		arm_preemption_timer(p);
 		int st = vmx_enter(&v->regs, s->launched);
