@@ -8,7 +8,7 @@
 #ifndef HV_GUEST_MEM_H
 #define HV_GUEST_MEM_H
 
-#include "vm.h"
+#include "core.h"
 
 struct guest_paging {
 	u64 cr0, cr3, cr4, efer;
@@ -105,5 +105,8 @@ static inline __attribute__((always_inline)) bool code_cache_insn_hit(const stru
 	       c->pg.efer == now->efer && c->insn_cs_base == cs_base && c->insn_cs_attrib == cs_attrib &&
 	       (*c->insn_host & c->insn_mask) == c->insn_bytes && guest_walk_unchanged(&c->walk);
 }
+
+/* Copy between guest-physical memory and hv; false if outside guest RAM. */
+bool guest_phys_ok(const struct vm *vm, u64 gpa, u64 len);
 
 #endif

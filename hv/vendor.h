@@ -8,7 +8,7 @@
 
 #include "guest_mem.h"
 #include "mmio.h"
-#include "vm.h"
+#include "core.h"
 
 /* A segment register as emulation needs it (SDM Vol. 3A 3.4.5). */
 struct guest_segment {
@@ -86,13 +86,11 @@ struct vendor_ops {
 
 /* PAUSE exits after which a vCPU gives up its pCPU (hv/vcpu.c): 1 where
  * the CPU counts the loop itself (SVM pause filter, VT-x PAUSE-loop
- * exiting), more where every PAUSE exits. Set by the backend's vm_init. */
+ * exiting), more where every PAUSE exits. Set by the backend's probe. */
 extern unsigned pause_exits_per_yield;
 #define PAUSE_SW_EXITS 16
 
-
-
-extern const struct vendor_ops *vendor;
+extern const struct vendor_ops *vendor;   /* chosen by hv_main (main.c) */
 extern const struct vendor_ops svm_ops;
 extern const struct vendor_ops vmx_ops;
 
@@ -103,5 +101,8 @@ extern const struct vendor_ops vmx_ops;
  */
 void static_call_vendor_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e);
 void static_call_vendor_advance_rip(struct vcpu *v, u32 len);
+
+/* CR4 bits a guest may set (both backends' CR4-write checks). */
+u64 guest_cr4_allowed(void);
 
 #endif

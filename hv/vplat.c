@@ -8,10 +8,10 @@
  * is an empty bus. COM1's interrupt line is IOAPIC pin 4; the VM the
  * config's `console_input` names gets what hv's own COM1 receives.
  */
+#include "core.h"
 #include "hv.h"
 #include "trace.h"
 #include "vendor.h"
-#include "vm.h"
 #include "vplat.h"
 #include "x86/apic.h"
 #include "x86/cpu.h"
@@ -375,7 +375,7 @@ static bool start_ap(struct vcpu *t)
 	return true;
 }
 
-void vplat_init_ap(struct vcpu *v)
+bool vplat_init_ap(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	struct vplat *pl = &vm->plat;
@@ -399,8 +399,7 @@ void vplat_init_ap(struct vcpu *v)
 	spin_unlock(&pl->lock);
 	if (started)
 		vplat_wake(v);
-	else
-		vm_check_halted(vm);
+	return started;
 }
 
 static void lapic_send(void *ctx, const struct irq_msg *m)
