@@ -214,7 +214,7 @@ static void wake_all(struct vm *vm, u64 wake);
  * hv polls its COM1 (no host serial interrupt) at every tick of a pCPU's
  * timer (sched_timer_tick: at least once a slice on a pCPU that runs a
  * vCPU), in the idle loop (woken at least once a slice) and before each
- * access of the input VM to its COM1 (a guest polling LSR sees a byte at
+ * read of the input VM from its COM1 (a guest polling LSR sees a byte at
  * once). Bytes wait in a ring of INPUT_RING bytes and go into the virtual
  * UART's receive FIFO while it has room, so a guest that reads slowly loses
  * nothing that fits the ring; when the ring is full hv leaves the host
@@ -273,7 +273,7 @@ enum reset_reason vplat_port_io(struct vcpu *v, u16 port, unsigned size, bool wr
 	struct vplat *pl = &v->vm->plat;
 	enum reset_reason why = RESET_NONE;
 	u64 in = 0;
-	if (v->vm == input_vm && (u16)(port - UART_COM1_BASE) < 8)
+	if (!write && v->vm == input_vm && (u16)(port - UART_COM1_BASE) < 8)
 		vplat_input_poll();            /* what came in, before the guest looks */
 	spin_lock(&pl->lock);
 	pl->io_vcpu = v;
