@@ -473,11 +473,37 @@ static enum exit_action handle_hypercall(struct pcpu *p, struct vcpu *v, struct 
 	}
 }
 
+/* ---- PAUSE loops ---- */
+
+/*
+ * A vCPU spinning with PAUSE on a lock another vCPU holds (Linux's AP
+ * call-in, TSC sync, stop_machine) would burn its whole slice while the
+ * holder waits in the same pCPU's queue. The backend intercepts PAUSE in
+ * VMs of more than one vCPU: SVM with the pause filter (an exit after
+ * 3000 PAUSEs less than 128 cycles apart) where CPUID 8000_000Ah EDX[10,12]
+ * has it, VT-x with PAUSE-loop exiting (a loop longer than 4096 TSC ticks,
+ * PAUSEs at most 128 apart), else every PAUSE exits and hv counts
+ * (pause_exits_per_yield). When the count is reached and another vCPU waits
+ * in this pCPU's queue, this one yields to it (vendor.c owns the count).
+ */
+static __attribute__((noinline)) enum exit_action pause_exit(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
+{
+	skip(v, e);
+	if (++v->pause_run < pause_exits_per_yield)
+		return ACTION_RESUME;
+	v->pause_run = 0;
+	if (!__atomic_load_n(&p->rq_head, __ATOMIC_RELAXED))
+		return ACTION_RESUME;          /* nobody here to give the pCPU to */
+	v->pause_yields++;
+	trace_add(p, TR_YIELD, v->gid, 1, 0, 0);
+	return ACTION_YIELD;
+}
+
 /* ---- the dispatcher ---- */
 
 /* Exits handled by skipping the instruction: the backend must have its length. */
 #define NEEDS_LENGTH (BIT(EXIT_IO) | BIT(EXIT_MSR_READ) | BIT(EXIT_MSR_WRITE) | BIT(EXIT_CPUID) | \
-		      BIT(EXIT_HLT) | BIT(EXIT_HYPERCALL) | BIT(EXIT_CACHE))
+		      BIT(EXIT_HLT) | BIT(EXIT_HYPERCALL) | BIT(EXIT_CACHE) | BIT(EXIT_PAUSE))
 
 static bool needs_length(enum exit_reason r)
 {
@@ -547,8 +573,8 @@ static enum exit_action handle_exit_other(struct vcpu *v, struct pcpu *p, struct
 		skip(v, e);
 		/* HLT with IF=1 waits for an interrupt; one already pending
 		 * ends it at once. With IF=0 only a reset would. */
-		v->halt_if = vendor->irq_window(v, false);
-		if (v->halt_if && v->irq_check && vplat_irq_pending(v)) {
+		v->halt_if = vendor->irq_window(v, WINDOW_NONE);
+		if ((v->halt_if || v->lapic.nmi_pending) && v->irq_check && vplat_irq_pending(v)) {
 			vplat_deliver(v);
 			return ACTION_RESUME;
 		}
@@ -557,6 +583,8 @@ static enum exit_action handle_exit_other(struct vcpu *v, struct pcpu *p, struct
 	case EXIT_IRQ_WINDOW:
 		irq_check(v);
 		return ACTION_RESUME;
+	case EXIT_PAUSE:
+		return pause_exit(p, v, e);
 	case EXIT_CACHE:
 		skip(v, e);                /* INVD would drop other VMs' dirty lines: never run it */
 		return ACTION_RESUME;

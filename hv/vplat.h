@@ -50,6 +50,11 @@ bool vplat_irq_pending(struct vcpu *v);
  * exits: inject its LAPIC's highest deliverable vector if the
  * guest can take it, else ask for an interrupt window (vendor ops). */
 void vplat_deliver(struct vcpu *v);
+/* v took an INIT while it ran (init_req) and is being switched out, runs
+ * nowhere: put it into wait-for-SIPI (LAPIC INIT state; a SIPI that came
+ * meanwhile starts it at once: true). Called by the scheduler, no lock
+ * held; if false the caller checks whether the VM can still run. */
+bool vplat_init_ap(struct vcpu *v);
 /* v halted with IF=1 and may have an interrupt: make it runnable again. */
 void vplat_wake(struct vcpu *v);
 /* Fire v's APIC timer if it is due at `now` (guest TSC); true if that left
@@ -76,6 +81,15 @@ const char *vplat_mmio_device(struct vcpu *v, u64 gpa);
 int vplat_mmio_access(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *val);
 /* (The caller then delivers what the access may have made pending, like
  * vcpu.c's irq_check after an APIC MSR: an EOI, a TPR write, an IPI.) */
+
+/* console_input: move what hv's COM1 received into the named VM's COM1
+ * (any pCPU, no lock held; cheap when nothing came). */
+void vplat_input_poll(void);
+/* Is vm the one that gets hv's serial input (so a halted vCPU of it with
+ * IF=1 may still be woken by a keystroke)? */
+bool vplat_input_vm(const struct vm *vm);
+/* Bytes hv's COM1 received for it so far (the report). */
+u64 vplat_input_bytes(void);
 
 /* Print v's pending console line (the UART's output is line-buffered per
  * vCPU and printed as "[vm.vcpu] text"). */

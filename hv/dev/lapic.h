@@ -121,8 +121,8 @@ void lapic_init_reset(struct lapic *l);
  * Take a pending INIT and start-up IPI as an AP does (SDM Vol. 3A 9.4.4,
  * 11.6.1), for a vCPU that is in wait-for-SIPI (`waiting`) or runs. INIT to
  * a waiting AP resets its LAPIC (a SIPI that came before it is dropped) and
- * it keeps waiting; INIT to one that runs is dropped (hv does not model
- * it). A SIPI to a waiting AP starts it: true, *vector = the SIPI's vector
+ * it keeps waiting; INIT to one that runs is dropped here (hv/vplat.c
+ * takes that case before: the vCPU is switched out into wait-for-SIPI). A SIPI to a waiting AP starts it: true, *vector = the SIPI's vector
  * (start at vector << 8 : 0000); a SIPI to one that runs is ignored.
  * Both flags are clear afterwards.
  */

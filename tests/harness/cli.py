@@ -227,7 +227,11 @@ def _run_scenario(sc, accel_name, verbose, platform):
         elif platform.emulator == "qemu" and sc.reset:
             run = reset.run_to_log(cmd, log_path, sc.timeout, ROOT)
         elif platform.emulator == "qemu":
-            run = qemu.run_to_log(cmd, log_path, sc.timeout, ROOT)
+            run = qemu.run_to_log(cmd, log_path, sc.timeout, ROOT, sc.serial_input,
+                                  sc.serial_input_after)
+        elif sc.serial_input:
+            return ScenarioResult(False, "serial_input: the harness cannot type into %s's "
+                                  "serial port (docs/testing.md)" % platform.name)
         else:
             run = bochs.run_to_log(cmd, log_path, bochs_log, sc.timeout, ROOT,
                                    platform.bad_msrs_allowed)
@@ -614,6 +618,12 @@ def cmd_boot(args):
     bochs_log = log_dir / ("%s.bochs.log" % name)
     smp = args.smp if args.smp is not None else config_pcpus(config)
     cmd = start_command(platform, name, smp, medium, log_path, acc.name, extra)
+    typing = platform.emulator == "qemu" and sys.stdin.isatty() and not args.gdb
+    if typing and "stdio" in cmd:
+        # At a terminal: what you type goes to the machine's COM1, and on to
+        # the VM the config's console_input names (docs/platform.md). The
+        # multiplexer passes Ctrl-C to the guest; Ctrl-A X quits QEMU.
+        cmd[cmd.index("stdio")] = "mon:stdio"
     print("%s: %s (hv.cfg from %s; images: %s%s)" % (
         "esp" if platform.boot == "uefi" else "iso",
         rel(medium), rel(config), " ".join(copied) or "none",
@@ -623,6 +633,9 @@ def cmd_boot(args):
         print("bochs: %s, its log %s" % (platform.cpu_model, rel(bochs_log)), file=err)
     if args.gdb:
         print("gdb: QEMU waits for a debugger: gdb -ex 'target remote :1234'", file=err)
+    if typing:
+        print("serial input: what you type goes to COM1 (a VM named by console_input gets it); "
+              "Ctrl-A X quits QEMU, Ctrl-A H lists the other keys", file=err)
     err.flush()
     try:
         if platform.emulator == "qemu":
