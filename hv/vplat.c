@@ -241,6 +241,21 @@ static bool start_ap(struct vcpu *t);
 static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_msg *m)
 {
 	struct vplat *pl = &vm->plat;
+	/* A fixed IPI to self or to one physical id: only that vCPU can take
+	 * it (what lapic_route would do, without the walk over every APIC:
+	 * tests/unit/test_dev_lapic.c checks the two agree). */
+	int one = lapic_single_dest(pl->lapics, (int)vm->nvcpus, src, m);
+	if (one != LAPIC_DEST_GENERAL) {
+		if (one >= 0) {
+			struct vcpu *t = vm->vcpus[one];
+			lapic_accept_msg(&t->lapic, m);
+			if (lapic_pending_vector(&t->lapic) >= 0) {
+				t->irq_check = true;
+				pl->wake |= 1ull << one;
+			}
+		}
+		return;
+	}
 	bool ap_sipi = vm->cfg->ap_sipi;
 	lapic_route(pl->lapics, (int)vm->nvcpus, src, m);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
@@ -373,6 +388,30 @@ int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 	return rc == LAPIC_OK ? LAPIC_OK : LAPIC_GP;
 }
 
+static bool deliver_locked(struct vcpu *v);
+
+bool vplat_x2apic_fast_write(struct vcpu *v, u32 msr, u64 val)
+{
+	struct vplat *pl = &v->vm->plat;
+	spin_lock(&pl->lock);
+	/* Anything but a write the x2APIC accepts goes the general way (#GP
+	 * there; none of these three registers changes state before it). */
+	if (lapic_x2apic_irq_write(&v->lapic, msr, val) != LAPIC_OK) {
+		spin_unlock(&pl->lock);
+		return false;
+	}
+	u64 wake = pl->wake & ~(1ull << v->id);
+	pl->wake = 0;
+	/* The EOI may let a waiting vector through, the IPI may be to self:
+	 * deliver now, under the same lock (what irq_check would do next). */
+	if (v->irq_check || lapic_pending_vector(&v->lapic) >= 0)
+		deliver_locked(v);
+	spin_unlock(&pl->lock);
+	if (wake)
+		wake_all(v->vm, wake);
+	return true;
+}
+
 bool vplat_timer_fire(struct vcpu *v, u64 now)
 {
 	struct vplat *pl = &v->vm->plat;
@@ -395,20 +434,33 @@ bool vplat_irq_pending(struct vcpu *v)
 	return r;
 }
 
-void vplat_deliver(struct vcpu *v)
+/* vplat_deliver with pl->lock held; true if it injected a vector. */
+static bool deliver_locked(struct vcpu *v)
 {
-	struct vplat *pl = &v->vm->plat;
-	spin_lock(&pl->lock);
 	int vec = lapic_pending_vector(&v->lapic);
 	if (vec < 0) {
 		v->irq_check = false;
 		vendor->irq_window(v, false);
-	} else if (vendor->irq_window(v, true)) {
-		lapic_ack(&v->lapic, (u8)vec);
-		vendor->inject_event(v, false, (u8)vec);
-		v->irqs_injected++;
+		return false;
 	}
+	if (!vendor->irq_window(v, true))
+		return false;          /* the window exit comes back here */
+	lapic_ack(&v->lapic, (u8)vec);
+	vendor->inject_event(v, false, (u8)vec);
+	v->irqs_injected++;
+	/* One event per entry: a second deliverable vector (a higher class
+	 * than the one now in service) is looked at after the next exit. */
+	v->irq_check = lapic_pending_vector(&v->lapic) >= 0;
+	return true;
+}
+
+bool vplat_deliver(struct vcpu *v)
+{
+	struct vplat *pl = &v->vm->plat;
+	spin_lock(&pl->lock);
+	bool r = deliver_locked(v);
 	spin_unlock(&pl->lock);
+	return r;
 }
 
 /* ---- MMIO: the nested-page-fault hook ---- */

@@ -37,7 +37,7 @@ struct svm_vcpu {
 	u8 *msrpm;
 	u64 asid_gen;          /* generation of vmcb->control.asid ... */
 	struct pcpu *asid_pcpu;/* ... on this pCPU */
-	/* The code TLB and the last decoded exiting instruction (hv/guest_mem.h). */
+	/* The code TLB and the last decoded exiting instructions (hv/guest_mem.h). */
 	struct code_cache cc;
 };
 
@@ -398,8 +398,9 @@ static __attribute__((noinline)) u32 insn_len_decode(struct vcpu *v, enum insn_k
 
 /*
  * Length of the instruction that caused this exit: the CPU's nRIP when it
- * has NRIPS, else decoded. Fast path: the same instruction as the last
- * decoded exit (a loop of CPUIDs, hypercalls or MSR accesses): same RIP and
+ * has NRIPS, else decoded. Fast path: the same instruction as one of the
+ * last few decoded exits in this code page (a loop of CPUIDs, hypercalls or
+ * MSR accesses; an interrupt's ICR write, HLT and EOI): same RIP and
  * CS (so the same linear address and code size), same paging registers and
  * paging-structure entries (so the same guest-physical bytes), and those
  * bytes unchanged: then it is the same instruction, of the same length.
@@ -414,8 +415,9 @@ static inline __attribute__((always_inline)) u32 insn_len(struct vcpu *v, enum i
 	if (has_nrips && vmcb->control.next_rip > g->rip)
 		return (u32)(vmcb->control.next_rip - g->rip);
 	struct guest_paging now = { g->cr0, g->cr3, g->cr4, g->efer };
-	if (code_cache_insn_hit(&s->cc, g->rip, g->cs.base, g->cs.attrib, &now))
-		return s->cc.insn_len;
+	u32 len = code_cache_insn_hit(&s->cc, g->rip, g->cs.base, g->cs.attrib, &now);
+	if (len)
+		return len;
 	return insn_len_decode(v, kind);
 }
 
