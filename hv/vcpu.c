@@ -500,10 +500,11 @@ static __attribute__((noinline)) enum exit_action handle_exit_other(struct vcpu 
 static __attribute__((noinline)) enum exit_action hlt_exit(struct vcpu *v, struct pcpu *p, struct vm_exit *e)
 {
 	skip(v, e);
-	v->halt_if = vendor->irq_window(v, false);
-	/* (IF=1 and no shadow: a deliverable vector is injected now) */
-	if (v->halt_if && v->irq_check && vplat_deliver(v))
+	/* (it injects only if the guest can take it: IF=1, and skipping HLT
+	 * ended any STI shadow; one look at the window, not two) */
+	if (v->irq_check && vplat_deliver(v))
 		return ACTION_RESUME;
+	v->halt_if = vendor->irq_window(v, false);
 	trace_add(p, TR_HALT, v->gid, 0, 0, 0);
 	return ACTION_BLOCK;
 }

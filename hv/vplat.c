@@ -449,8 +449,10 @@ static bool deliver_locked(struct vcpu *v)
 	vendor->inject_event(v, false, (u8)vec);
 	v->irqs_injected++;
 	/* One event per entry: a second deliverable vector (a higher class
-	 * than the one now in service) is looked at after the next exit. */
-	v->irq_check = lapic_pending_vector(&v->lapic) >= 0;
+	 * than the one now in service) is looked at after the next exit;
+	 * only if IRR holds any (irq_check may be true in vain, never false
+	 * while one is deliverable). */
+	v->irq_check = v->lapic.irr_sum != 0;
 	return true;
 }
 

@@ -284,19 +284,6 @@ int lapic_route(struct lapic *const *set, int n, const struct lapic *src,
 	return count;
 }
 
-int lapic_single_dest(struct lapic *const *set, int n, const struct lapic *src, const struct irq_msg *m)
-{
-	if (m->delivery == IRQ_DM_FIXED && m->shorthand == IRQ_SH_SELF && src)
-		return (int)src->id;
-	if (m->delivery != IRQ_DM_FIXED || m->shorthand != IRQ_SH_NONE || m->logical ||
-	    m->dest == (m->x2apic ? 0xFFFFFFFFu : 0xFFu))
-		return LAPIC_DEST_GENERAL;
-	if (m->dest >= (u32)n)
-		return LAPIC_DEST_NONE;            /* no APIC has that id */
-	int i = (int)array_index_nospec(m->dest, (u32)n);
-	return lapic_match_dest(set[i], m) ? i : LAPIC_DEST_NONE;
-}
-
 void lapic_raise_lvt(struct lapic *l, enum lapic_lvt which)
 {
 	u32 e = l->lvt[which];

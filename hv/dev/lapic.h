@@ -176,7 +176,18 @@ int lapic_route(struct lapic *const *set, int n, const struct lapic *src,
  */
 #define LAPIC_DEST_NONE    (-1)
 #define LAPIC_DEST_GENERAL (-2)
-int lapic_single_dest(struct lapic *const *set, int n, const struct lapic *src, const struct irq_msg *m);
+static inline int lapic_single_dest(struct lapic *const *set, int n, const struct lapic *src, const struct irq_msg *m)
+{
+	if (m->delivery == IRQ_DM_FIXED && m->shorthand == IRQ_SH_SELF && src)
+		return (int)src->id;
+	if (m->delivery != IRQ_DM_FIXED || m->shorthand != IRQ_SH_NONE || m->logical ||
+	    m->dest == (m->x2apic ? 0xFFFFFFFFu : 0xFFu))
+		return LAPIC_DEST_GENERAL;
+	if (m->dest >= (u32)n)
+		return LAPIC_DEST_NONE;            /* no APIC has that id */
+	int i = (int)array_index_nospec(m->dest, (u32)n);
+	return lapic_match_dest(set[i], m) ? i : LAPIC_DEST_NONE;
+}
 
 /* Raise local interrupt LINT0/LINT1 or another LVT source (SDM 11.5.1). */
 void lapic_raise_lvt(struct lapic *l, enum lapic_lvt which);
