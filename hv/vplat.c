@@ -238,6 +238,8 @@ static unsigned maxphyaddr;
  * have something to take (woken after the lock is dropped: wake_all). */
 static bool start_ap(struct vcpu *t);
 
+static __attribute__((noinline)) void route_general(struct vm *vm, const struct lapic *src, const struct irq_msg *m);
+
 static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_msg *m)
 {
 	struct vplat *pl = &vm->plat;
@@ -256,6 +258,12 @@ static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_m
 		}
 		return;
 	}
+	route_general(vm, src, m);
+}
+
+static void route_general(struct vm *vm, const struct lapic *src, const struct irq_msg *m)
+{
+	struct vplat *pl = &vm->plat;
 	bool ap_sipi = vm->cfg->ap_sipi;
 	lapic_route(pl->lapics, (int)vm->nvcpus, src, m);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
