@@ -451,8 +451,9 @@ static bool deliver_locked(struct vcpu *v)
 		vendor->irq_window(v, false);
 		return false;
 	}
+	v->irq_check = true;           /* (the window exit looks again) */
 	if (!vendor->irq_window(v, true))
-		return false;          /* the window exit comes back here */
+		return false;
 	lapic_ack(&v->lapic, (u8)vec);
 	vendor->inject_event(v, false, (u8)vec);
 	v->irqs_injected++;
