@@ -45,7 +45,7 @@ DEV_C := $(patsubst %,hv/dev/%.c,$(DEV_NAMES))
 
 HV_C := \
 	boot/efi/efi_main.c \
-	hv/main.c hv/mm.c hv/vm.c hv/vcpu.c hv/sched.c hv/guest_mem.c \
+	hv/main.c hv/core.c hv/vendor.c hv/end_report.c hv/mm.c hv/vm.c hv/vcpu.c hv/sched.c hv/sched_timer.c hv/guest_mem.c \
 	hv/policy.c hv/barrier.c hv/trace.c hv/report.c \
 	hv/config.c hv/insn.c hv/mmio.c hv/emulate.c hv/pagetable.c hv/spec.c hv/vplat.c \
 	hv/lib/string.c hv/lib/format.c \

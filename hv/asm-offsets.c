@@ -3,7 +3,7 @@
  * compiler (never copied by hand). The Makefile compiles this to assembly
  * and turns the "->NAME value" markers into build/asm-offsets.h.
  */
-#include "vm.h"
+#include "core.h"
 
 #define DEFINE(sym, val) __asm__ volatile("\n->" #sym " %0" ::"i"(val))
 #define OFFSET(sym, type, field) DEFINE(sym, __builtin_offsetof(type, field))

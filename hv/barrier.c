@@ -12,6 +12,7 @@ const char *const barrier_mode_names[] = {
 
 struct barrier_caps barrier_caps;
 struct barrier_ctx barrier_ctx;
+struct spinlock policy_lock;
 
 void barrier_init(const struct hv_config *cfg)
 {

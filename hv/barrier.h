@@ -9,7 +9,7 @@
 #ifndef HV_BARRIER_H
 #define HV_BARRIER_H
 
-#include "vm.h"
+#include "core.h"
 
 enum barrier_mode { BARRIER_HARDWARE, BARRIER_FORCED, BARRIER_VIRTUAL, BARRIER_UNAVAILABLE };
 extern const char *const barrier_mode_names[];
@@ -24,6 +24,8 @@ struct barrier_caps {
 };
 extern struct barrier_caps barrier_caps;
 extern struct barrier_ctx barrier_ctx;
+/* Held around each barrier decision and its trace record (sched.c, vcpu.c). */
+extern struct spinlock policy_lock;
 
 void barrier_init(const struct hv_config *cfg);
 /* Issue one IBPB now (or record it), with return-stack stuffing if needed. */

@@ -20,6 +20,8 @@
  */
 #include "emulate.h"
 #include "hv.h"
+#include "port_io.h"
+#include "vm.h"
 #include "vendor.h"
 #include "x86/cpu.h"
 
@@ -290,4 +292,18 @@ bool test_device_lookup(struct vcpu *v, u64 gpa, mmio_access_fn *fn, void **ctx)
 	*fn = test_device_access;
 	*ctx = &test_devices[vm->id];
 	return true;
+}
+
+/* port_access for INS/OUTS (vcpu_string_io), element by element. */
+u32 vcpu_port_in(struct vcpu *v, u16 port, unsigned size)
+{
+	u64 val = 0;
+	port_access(v, port, size, false, &val);
+	return (u32)(val & (size == 4 ? 0xffffffffull : size == 2 ? 0xffff : 0xff));
+}
+
+void vcpu_port_out(struct vcpu *v, u16 port, unsigned size, u32 val)
+{
+	u64 x = val;
+	port_access(v, port, size, true, &x);
 }

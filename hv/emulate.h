@@ -7,9 +7,9 @@
 #define HV_EMULATE_H
 
 #include "mmio.h"
-#include "vm.h"
+#include "core.h"
 
-/* The port handlers (hv/vcpu.c), shared by IN/OUT and INS/OUTS. `size` is
+/* The port handlers (emulate.c, over port_io.h's port_access, as IN/OUT). `size` is
  * 1, 2 or 4; port_in returns the value zero-extended. */
 u32 vcpu_port_in(struct vcpu *v, u16 port, unsigned size);
 void vcpu_port_out(struct vcpu *v, u16 port, unsigned size, u32 val);

@@ -8,7 +8,7 @@
 #ifndef HV_GUEST_MEM_H
 #define HV_GUEST_MEM_H
 
-#include "vm.h"
+#include "core.h"
 
 struct guest_paging {
 	u64 cr0, cr3, cr4, efer;
@@ -125,5 +125,8 @@ static inline __attribute__((always_inline)) u32 code_cache_insn_hit(const struc
 		   (*n->host & n->mask) == n->bytes && guest_walk_unchanged(&c->walk);
 	return hit ? n->len : 0;
 }
+
+/* Copy between guest-physical memory and hv; false if outside guest RAM. */
+bool guest_phys_ok(const struct vm *vm, u64 gpa, u64 len);
 
 #endif

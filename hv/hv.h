@@ -34,8 +34,7 @@ void panic(const char *file, int line, const char *fmt, ...)
 #define ASSERT(cond, ...) \
 	do { if (__builtin_expect(!(cond), 0)) panic(__FILE__, __LINE__, "assertion '" #cond "' failed: " __VA_ARGS__); } while (0)
 
-/* Platform: detect QEMU, leave the machine with a status. */
-bool platform_is_qemu(void);
+/* Platform: leave the machine with a status (platform_is_qemu: x86/cpu.h). */
 void platform_exit(enum hv_exit_code code) __attribute__((noreturn));
 void platform_set_end(enum on_end how, u64 acpi_rsdp);   /* the config's on_end */
 

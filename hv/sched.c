@@ -15,48 +15,18 @@
  * is issued right before the vCPU enters: nothing but hv runs in between.
  */
 #include "barrier.h"
+#include "end_report.h"
 #include "hv.h"
+#include "sched.h"
+#include "sched_timer.h"
 #include "trace.h"
+#include "vcpu.h"
 #include "vendor.h"
+#include "vm.h"
+#include "vplat.h"
 #include "x86/apic.h"
 #include "x86/cpu.h"
 #include "x86/trap.h"
-
-struct spinlock policy_lock;
-struct pcpu *pcpu_by_apic[256];
-
-struct pcpu *this_pcpu(void)
-{
-	u32 id = apic_id();
-	if (id < ARRAY_SIZE(pcpu_by_apic))
-		return pcpu_by_apic[id];
-	for (unsigned i = 0; i < npcpus; i++)   /* x2APIC ids of 256 and above */
-		if (pcpus[i] && pcpus[i]->apic_id == id)
-			return pcpus[i];
-	return NULL;
-}
-
-void sched_enqueue(struct pcpu *p, struct vcpu *v)
-{
-	bool wake;
-	spin_lock(&p->rq_lock);
-	if (v->queued || v->state != VCPU_RUNNABLE) {
-		spin_unlock(&p->rq_lock);
-		return;
-	}
-	v->queued = true;
-	v->rq_next = NULL;
-	if (p->rq_tail)
-		p->rq_tail->rq_next = v;
-	else
-		p->rq_head = v;
-	p->rq_tail = v;
-	p->rq_len++;
-	wake = p->idle;
-	spin_unlock(&p->rq_lock);
-	if (wake && p != this_pcpu())
-		apic_send_ipi(p->apic_id, VEC_WAKE);
-}
 
 /* Take the first runnable vCPU of p's queue (p locked); with `unpinned`, skip pinned ones. */
 static struct vcpu *rq_take(struct pcpu *p, bool unpinned)
@@ -167,80 +137,6 @@ static void xstate_save(struct pcpu *p, struct vcpu *v)
 	if (cpu_has_pku)
 		v->pkru = rdpkru();
 	p->fpu_gen = ++v->fpu_gen;
-}
-
-/*
- * Guest timers. Each pCPU has one hardware timer (hv/x86/apic.c); it is
- * armed for the earliest of: the running vCPU's slice end, the running
- * vCPU's APIC-timer deadline, and the deadlines of vCPUs halted on this pCPU
- * waiting for their APIC timer ("sleepers"). Deadlines are absolute guest
- * TSC values kept in each vCPU's LAPIC, so they survive migration: the pCPU
- * a vCPU is dispatched on arms for it.
- */
-
-static u64 tsc_to_us(u64 ticks)
-{
-	return ticks * 1000 / tsc_per_ms + 1;   /* round up: never fire early */
-}
-
-/* Fire the due timers of the vCPUs halted on p, waking those that got an
- * interrupt; returns the earliest deadline still ahead, 0 if none. */
-static u64 sleepers_tick(struct pcpu *p, u64 now)
-{
-	u64 next = 0;
-	if (!__atomic_load_n(&p->nsleepers, __ATOMIC_RELAXED))
-		return 0;
-	for (unsigned i = 0; i < nvms; i++) {
-		struct vm *vm = vms[i];
-		for (unsigned j = 0; j < vm->nvcpus; j++) {
-			struct vcpu *s = vm->vcpus[j];
-			if (__atomic_load_n(&s->timer_sleep, __ATOMIC_RELAXED) != p)
-				continue;
-			u64 dl = s->lapic.timer_deadline;
-			if (dl && now >= dl && vplat_timer_fire(s, now))
-				vplat_wake(s);
-			else if ((dl = s->lapic.timer_deadline) && (!next || dl < next))
-				next = dl;
-		}
-	}
-	return next;
-}
-
-/* Arm p's timer for the earliest of v's slice end, v's guest timer and
- * p's sleepers (next_sleeper, 0: none). */
-static void arm_timer(struct pcpu *p, struct vcpu *v, u64 now, u64 next_sleeper)
-{
-	u64 target = p->slice_end_tsc, dl = v->lapic.timer_deadline;
-	if (!dl && !next_sleeper) {
-		apic_timer_oneshot(target > now ? tsc_to_us(target - now) : 1);
-		return;
-	}
-	if (dl && dl < target)
-		target = dl;
-	if (next_sleeper && next_sleeper < target)
-		target = next_sleeper;
-	apic_timer_oneshot(target > now ? tsc_to_us(target - now) : 1);
-}
-
-bool sched_timer_tick(struct pcpu *p, struct vcpu *v)
-{
-	u64 now = rdtsc();
-	u64 dl = v->lapic.timer_deadline;
-	if (dl && now >= dl)
-		vplat_timer_fire(v, now);
-	u64 next = sleepers_tick(p, now);
-	/* The slice timer was armed just before slice_end_tsc was taken: allow
-	 * it to be 10 us early rather than re-arm for the crumb. */
-	if (now + tsc_per_ms / 100 >= p->slice_end_tsc)
-		return true;
-	arm_timer(p, v, now, next);
-	return false;
-}
-
-void sched_timer_rearm(struct pcpu *p, struct vcpu *v)
-{
-	u64 now = rdtsc();
-	arm_timer(p, v, now, sleepers_tick(p, now));
 }
 
 /* v halts with IF=1 and an armed, unmasked APIC timer: its home pCPU's

@@ -108,9 +108,7 @@ void spec_init(const struct hv_config *cfg);
 void spec_pcpu_init(void);
 /* The guest's CPUID speculation bits: leaf 7.0 EDX and 8000_0008h EBX. */
 void spec_cpuid_bits(u32 leaf, u32 sub, u32 *ebx, u32 *edx);
-/* A guest's IA32_SPEC_CTRL write: false = #GP. Stores it in v. */
 struct vcpu;
-bool spec_guest_write_spec_ctrl(struct vcpu *v, u64 val);
 /* SVM with V_SPEC_CTRL: the guest's value into its VMCB (svm.c). */
 void svm_set_v_spec_ctrl(struct vcpu *v, u64 val);
 /* One line for the guest's SPEC_CTRL handling ("switched ...", "virtual ..."). */

@@ -7,7 +7,7 @@
 #ifndef HV_TRACE_H
 #define HV_TRACE_H
 
-#include "vm.h"
+#include "core.h"
 
 enum trace_ev { TR_ENTRY, TR_IBPB, TR_YIELD, TR_HALT, TR_STOP, TR_VMEND, TR_PREEMPT, TR_MIGRATE };
 

@@ -9,9 +9,14 @@
 #include "emulate.h"
 #include "hv.h"
 #include "hypercall.h"
+#include "port_io.h"
+#include "sched_timer.h"
 #include "spec.h"
 #include "trace.h"
+#include "vcpu.h"
 #include "vendor.h"
+#include "vm.h"
+#include "vplat.h"
 #include "x86/apic.h"
 #include "x86/cpu.h"
 
@@ -23,49 +28,6 @@ static void skip(struct vcpu *v, const struct vm_exit *e)
 static void inject_gp(struct vcpu *v)
 {
 	vendor->inject_exception(v, EXC_GP, true, 0);
-}
-
-/* A guest interrupt may be deliverable now: inject it before the next entry. */
-static inline void irq_check(struct vcpu *v)
-{
-	if (v->irq_check)
-		vplat_deliver(v);
-}
-
-/* ---- ports: the VM's devices (vplat.c) ---- */
-
-/*
- * One port access through the VM's bus (vplat.c): *val in and out, a reset
- * request ends the VM (true). Most ports have no device near them: no lock,
- * no search (the bus never changes after vplat_init); they read all ones.
- */
-static inline bool port_access(struct vcpu *v, u16 port, unsigned size, bool write, u64 *val)
-{
-	if (vplat_port_unclaimed(&v->vm->plat, port, size)) {
-		*val = ~0ull;                  /* an empty bus reads all ones */
-		return false;
-	}
-	enum reset_reason why = vplat_port_io(v, port, size, write, val);
-	if (why != RESET_NONE) {
-		vm_end(v->vm, RESULT_SHUTDOWN, -1, "vCPU %u requested a %s", v->id, reset_reason_name(why));
-		return true;
-	}
-	irq_check(v);                          /* COM1's interrupt, through the IOAPIC */
-	return false;
-}
-
-/* The same for INS/OUTS (hv/emulate.c), element by element. */
-u32 vcpu_port_in(struct vcpu *v, u16 port, unsigned size)
-{
-	u64 val = 0;
-	port_access(v, port, size, false, &val);
-	return (u32)(val & (size == 4 ? 0xffffffffull : size == 2 ? 0xffff : 0xff));
-}
-
-void vcpu_port_out(struct vcpu *v, u16 port, unsigned size, u32 val)
-{
-	u64 x = val;
-	port_access(v, port, size, true, &x);
 }
 
 /* MMIO to a device page: the vCPU's own xAPIC page and the IOAPIC through
@@ -293,25 +255,22 @@ static inline __attribute__((always_inline)) void handle_cpuid(struct vcpu *v)
 	v->regs.rdx = r.edx;
 }
 
-/* CR4 bits a guest may set (both backends): what the CPU has, minus what hv hides. */
-u64 guest_cr4_allowed(void)
-{
-	static u64 ok;
-	if (!ok) {
-		struct cpuid_regs l1 = cpuid(1, 0), l7 = cpuid(7, 0);
-		u64 bits = 0x7ff;                             /* VME .. OSXMMEXCPT (SDM Vol. 3A 2.5) */
-		bits |= (l7.ecx & BIT(2)) ? BIT(11) : 0;      /* UMIP */
-		bits |= (l7.ebx & BIT(0)) ? BIT(16) : 0;      /* FSGSBASE */
-		bits |= (l1.ecx & BIT(17)) ? BIT(17) : 0;     /* PCIDE */
-		bits |= (l7.ebx & BIT(7)) ? BIT(20) : 0;      /* SMEP */
-		bits |= (l7.ebx & BIT(20)) ? BIT(21) : 0;     /* SMAP */
-		bits |= (l7.ecx & BIT(3)) ? BIT(22) : 0;      /* PKE: PKRU is switched per vCPU */
-		ok = bits;                                    /* not: LA57 VMXE SMXE OSXSAVE KL CET PKS UINTR LAM */
-	}
-	return ok;
-}
-
 /* ---- MSRs ---- */
+
+bool spec_guest_write_spec_ctrl(struct vcpu *v, u64 val)
+{
+	/* Where the CPU has the MSR, only its bits; else the virtual IBRS/STIBP/SSBD. */
+	u64 ok = spec_plan.has_spec_ctrl ? spec_plan.spec_ctrl_bits : 7;
+	if (val & ~ok)
+		return false;
+	v->spec_ctrl = val;
+	if (spec_plan.has_spec_ctrl) {
+		v->regs.spec_ctrl = val;   /* loaded at the next entry (svm_entry.S / vmx_entry.S) */
+		if (spec_plan.v_spec_ctrl)
+			svm_set_v_spec_ctrl(v, val);
+	}
+	return true;
+}
 
 static void guest_pred_cmd(struct pcpu *p, struct vcpu *v, u64 val)
 {

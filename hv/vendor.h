@@ -8,7 +8,7 @@
 
 #include "guest_mem.h"
 #include "mmio.h"
-#include "vm.h"
+#include "core.h"
 
 /* A segment register as emulation needs it (SDM Vol. 3A 3.4.5). */
 struct guest_segment {
@@ -75,7 +75,7 @@ struct vendor_ops {
 	void (*dump)(struct vcpu *v);
 };
 
-extern const struct vendor_ops *vendor;
+extern const struct vendor_ops *vendor;   /* chosen by hv_main (main.c) */
 extern const struct vendor_ops svm_ops;
 extern const struct vendor_ops vmx_ops;
 
@@ -86,5 +86,8 @@ extern const struct vendor_ops vmx_ops;
  */
 void static_call_vendor_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e);
 void static_call_vendor_advance_rip(struct vcpu *v, u32 len);
+
+/* CR4 bits a guest may set (both backends' CR4-write checks). */
+u64 guest_cr4_allowed(void);
 
 #endif

@@ -7,11 +7,9 @@
 #include "hv.h"
 #include "trace.h"
 #include "vendor.h"
+#include "vm.h"
+#include "vplat.h"
 #include "x86/apic.h"
-
-struct vm *vms[CFG_MAX_VMS];
-unsigned nvms;
-struct boot_info *hv_bootinfo;
 
 /* Long-mode start: a flat GDT and an identity map with 2 MiB pages (guest-abi.md). */
 static void build_long_mode_tables(struct vm *vm)

@@ -1,180 +1,19 @@
 /*
- * hv/vm.h - VMs, vCPUs and physical CPUs as the generic core sees them.
- * Vendor state (VMCB, VMCS, nested page tables) hangs off opaque pointers
- * that only hv/svm or hv/vmx look inside.
+ * hv/vm.h - creating VMs from the config and ending them (vm.c). The
+ * objects themselves: core.h.
  */
 #ifndef HV_VM_H
 #define HV_VM_H
 
-#include "config.h"
-#include "exits.h"
-#include "policy.h"
-#include "vplat.h"
-#include "x86/spinlock.h"
-
-struct vm_exit {
-	enum exit_reason reason;
-	u64 raw;          /* the vendor's own exit code, for messages */
-	u32 insn_len;     /* length of the exiting instruction, if it has one */
-	u8 cpl;           /* EXIT_HYPERCALL: the guest's CPL (calls from CPL > 0 are refused) */
-	const char *what; /* EXIT_OTHER: the instruction found, if hv knows it, else
-			   * NULL (run_vcpu zeroes it; set only when the VM then ends) */
-	union {
-		struct { u16 port; u8 size; bool in, string, rep; } io;
-		struct { u64 gpa, error; } npf;
-		struct { u8 vector; u32 error; } exc;
-	};
-};
-
-/* Guest general registers; RSP/RIP live in the vendor structure. */
-struct guest_regs {
-	u64 rax, rbx, rcx, rdx, rsi, rdi, rbp;
-	u64 r8, r9, r10, r11, r12, r13, r14, r15;
-	u64 spec_ctrl;   /* IA32_SPEC_CTRL while the guest runs (spec.h; hv's own on exit) */
-};
-
-enum vcpu_state { VCPU_RUNNABLE, VCPU_HALTED, VCPU_STOPPED };
-
-#define HV_COUNTERS 16
-#define CONSOLE_LINE_MAX 120
-
-struct vm;
-struct pcpu;
-
-struct vcpu {
-	struct guest_regs regs;          /* first: the entry asm uses offset 0 */
-	u8 fpu[512] __attribute__((aligned(16)));  /* FXSAVE image */
-	void *vendor;                    /* VMCB / VMCS and friends */
-	struct vm *vm;
-	unsigned id;                     /* within the VM */
-	unsigned gid;                    /* across all VMs, for traces */
-	enum vcpu_state state;
-	int pin;                         /* pCPU or -1 */
-	struct pcpu *home;               /* run queue it belongs to */
-	struct vcpu *rq_next;            /* run-queue link */
-	bool queued;
-	struct vcpu_barrier bar;         /* barrier-policy state (policy.h) */
-	u64 spec_ctrl;                   /* guest's IA32_SPEC_CTRL (virtual) */
-	u64 fpu_gen;                     /* bumped at each FXSAVE into fpu[] */
-	u64 dr[4], dr6;                  /* debug registers no VM-entry switches */
-	u32 pkru;                        /* protection-key rights, where the CPU has PKU */
-	u32 hv_bytes;                    /* hv memory this vCPU costs (report) */
-	u64 exits[EXIT_COUNT];
-	u64 slice_start_tsc;
-	unsigned line_len;
-	char line[CONSOLE_LINE_MAX + 1];
-	struct lapic lapic;              /* its local APIC (vplat.c; under vm->plat.lock) */
-	bool irq_check;                  /* the LAPIC may have something to deliver */
-	bool halt_if;                    /* halted with RFLAGS.IF = 1 (an interrupt wakes it) */
-	bool wait_sipi;                  /* ap_start = sipi: an AP in wait-for-SIPI (state
-	                                  * VCPU_HALTED, halt_if false; vm->lock) */
-	struct pcpu *timer_sleep;        /* halted waiting for its APIC timer: the pCPU
-	                                  * whose timer wakes it (vm->lock), else NULL */
-	u64 irqs_injected;
-};
-
-struct vm {
-	struct spinlock lock;            /* result, status, nstopped, vCPU states */
-	unsigned id;
-	const struct vm_config *cfg;
-	const char *name;
-	u64 mem_pa, mem_size;            /* guest-physical 0 maps to mem_pa */
-	void *vendor;                    /* nested page table root, ASID / VPID */
-	unsigned nvcpus, nstopped;
-	struct vcpu **vcpus;
-	enum vm_result result;
-	int status;                      /* exit status (RESULT_EXIT) */
-	bool status_set;                 /* a vCPU gave a nonzero status */
-	unsigned end_order;              /* 1 for the first VM to end, 2 ... */
-	char reason[128];                /* why it ended, for the report */
-	u64 run_tsc;                     /* run time so far (guest + hv handling its exits), TSC */
-	u64 limit_tsc;                   /* 0 = no limit */
-	u64 counters[HV_COUNTERS];
-	u32 counters_set;                /* bit i: counter i was reported */
-	struct vm_barrier bar;
-	struct bar_stats stats;
-	u64 pred_cmd_writes;             /* PRED_CMD writes that exited to hv */
-	u64 hypercalls_refused;          /* hypercalls from CPL > 0 */
-	u64 guest_tlb_flushes;           /* TLB flushes hv requested for guest CR writes */
-	struct vplat plat;               /* devices on the port bus (vplat.c) */
-};
-
-struct pcpu {
-	unsigned id;
-	u32 apic_id;
-	void *vendor;                    /* host save area etc. */
-	struct spinlock rq_lock;         /* rq_*, and queued/rq_next of queued vCPUs */
-	struct vcpu *rq_head, *rq_tail;  /* runnable vCPUs, round robin */
-	unsigned rq_len;
-	volatile bool idle;              /* in the idle loop, nothing to run */
-	u64 steals;                      /* vCPUs taken from other pCPUs' queues */
-	u64 migrations_in;               /* vCPUs that arrived by HC_MIGRATE */
-	struct vcpu *current;            /* vCPU entered last (NULL: none yet) */
-	struct vcpu *fpu_owner;          /* whose FPU state is in the registers */
-	struct pcpu_barrier bar;         /* whose predictions may be here */
-	struct bar_stats stats;
-	u64 pred_cmd_writes;
-	u64 fpu_gen;                     /* fpu_owner's fpu_gen when loaded */
-	u64 busy_tsc, start_tsc;
-	u64 slice_end_tsc;               /* when the running vCPU's slice ends */
-	unsigned nsleepers;              /* vCPUs with timer_sleep == this pCPU (atomic) */
-};
-
-extern struct vm *vms[CFG_MAX_VMS];
-extern unsigned nvms;
-extern struct pcpu *pcpus[CFG_MAX_PCPUS];
-extern unsigned npcpus;
-extern const struct hv_config *hv_cfg;
+#include "core.h"
 
 /* End a VM (all its vCPUs) with a result and a printf-style reason. */
 void vm_end(struct vm *vm, enum vm_result r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* A vCPU did something hv does not allow: end its VM as a fault, dump state. */
 void vm_fail(struct vcpu *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static inline bool vm_ended(const struct vm *vm)
-{
-	return __atomic_load_n(&vm->result, __ATOMIC_ACQUIRE) != RESULT_NONE;
-}
 /* End vm with result halt if every vCPU is halted or stopped. */
 void vm_check_halted(struct vm *vm);
 void vms_create(void);
-
-/* Copy between guest-physical memory and hv; false if outside guest RAM. */
-bool guest_phys_ok(const struct vm *vm, u64 gpa, u64 len);
-static inline void *guest_phys_ptr(const struct vm *vm, u64 gpa)
-{
-	return (void *)(uintptr_t)(vm->mem_pa + gpa);
-}
-
-/* What the exit handler tells the run loop. */
-enum exit_action {
-	ACTION_RESUME,    /* enter the same vCPU again at once */
-	ACTION_YIELD,     /* back of the run queue */
-	ACTION_PREEMPT,   /* slice used up: back of the run queue */
-	ACTION_BLOCK,     /* vCPU halted */
-	ACTION_STOP,      /* vCPU (or its whole VM) ended */
-};
-enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit *e);
-/* CR4 bits a guest may set (both backends' CR4-write checks). */
-u64 guest_cr4_allowed(void);
-
-/* Scheduler (sched.c). */
-void sched_enqueue(struct pcpu *p, struct vcpu *v);
-struct pcpu *this_pcpu(void);
-extern struct spinlock policy_lock;
-extern struct pcpu *pcpu_by_apic[256];
-void sched_run(struct pcpu *p) __attribute__((noreturn));
-/* Guest timers on hv's per-pCPU timer (sched.c). After hv's timer fired
- * with v running on p: fire due guest timers; true if v's slice is over. */
-bool sched_timer_tick(struct pcpu *p, struct vcpu *v);
-/* v's guest-timer deadline may have changed: re-arm p's timer. */
-void sched_timer_rearm(struct pcpu *p, struct vcpu *v);
-
-/* Report (report.c). */
-void report_print(void);
-bool report_all_ok(void);
-
-/* Trace (trace.c). */
-void trace_init(void);
 
 #endif

@@ -8,10 +8,10 @@
  * is an empty bus. The UART's interrupt line is not wired yet (no IOAPIC on
  * the exit path): the guest polls LSR, as the tiny guests do.
  */
+#include "core.h"
 #include "hv.h"
 #include "trace.h"
 #include "vendor.h"
-#include "vm.h"
 #include "vplat.h"
 #include "x86/apic.h"
 #include "x86/cpu.h"

@@ -8,14 +8,7 @@
 #ifndef HV_VPLAT_H
 #define HV_VPLAT_H
 
-#include "dev/bus.h"
-#include "dev/cmos.h"
-#include "dev/ioapic.h"
-#include "dev/lapic.h"
-#include "dev/pic.h"
-#include "dev/reset.h"
-#include "dev/uart16550.h"
-#include "x86/spinlock.h"
+#include "vplat_state.h"
 
 struct vm;
 struct vcpu;
@@ -23,21 +16,6 @@ struct vcpu;
 /* The RTC's time at VM start (2026-01-01 00:00:00 UTC, seconds since
  * 1970): every VM starts on the same date, so runs are reproducible. */
 #define VPLAT_RTC_START 1767225600ull
-
-struct vplat {
-	struct spinlock lock;     /* every device below and io_vcpu */
-	struct bus bus;
-	struct uart16550 com1;
-	struct cmos cmos;
-	struct pic_absent pic;
-	struct reset_dev reset;
-	struct ioapic ioapic;     /* MMIO 0xFEC00000; COM1's IRQ on pin 4 */
-	struct vcpu *io_vcpu;     /* whose access is being handled (lock held) */
-	u64 start_tsc;            /* the VM's creation, for the RTC */
-	struct lapic **lapics;    /* every vCPU's local APIC, by vCPU id (the
-	                           * LAPICs are guarded by `lock` too) */
-	u64 wake;                 /* vCPUs an IPI reached (lock held; bit = id) */
-};
 
 /* Register the devices on vm's bus. Returns false (message printed) if a
  * range could not be registered: a bug in the platform layout. */

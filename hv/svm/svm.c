@@ -476,7 +476,7 @@ static int cr0_check(struct vcpu *v, u64 val)
 }
 
 /*
- * CR4 bits the guest may set: guest_cr4_allowed() (hv/vcpu.c). A change of
+ * CR4 bits the guest may set: guest_cr4_allowed() (hv/vendor.c). A change of
  * PGE, PAE, PCIDE or SMEP flushes the guest's TLB on a CPU (SDM Vol. 3A
  * 4.10.4.1), so hv asks VMRUN to flush the guest's ASID (APM 15.16).
  */

@@ -615,7 +615,7 @@ static void guest_seg(unsigned seg, u16 sel, u32 ar, u32 limit, u64 base)
 static u64 cr0_forced(void) { return vmx.cr0_fixed0 & ~(CR0_PE | CR0_PG); }
 static u64 cr0_mask(void) { return cr0_forced() | ~vmx.cr0_fixed1 | CR0_PG; }
 /*
- * CR4: the guest owns only the bits of guest_cr4_allowed() (hv/vcpu.c, the
+ * CR4: the guest owns only the bits of guest_cr4_allowed() (hv/vendor.c, the
  * same list the SVM backend checks); every other bit (VMXE, SMXE, OSXSAVE,
  * LA57, CET, PKS, KL, UINTR, LAM, anything new) is hv's, so a MOV that would
  * change one exits and emulate_cr4 refuses it. Bits VMX fixes are hv's too.

@@ -4,6 +4,7 @@
  * checked against the table's own length.
  */
 #include "acpi_parse.h"
+#include "../hv.h"
 
 #define HDR_LEN 36                       /* the common table header (5.2.6) */
 
@@ -126,4 +127,9 @@ u64 cpuid15_tsc_khz(u32 eax, u32 ebx, u32 ecx, u32 base_mhz, u64 *crystal_hz)
 		return (u64)base_mhz * 1000;
 	}
 	return 0;
+}
+
+const void *acpi_find_table(u64 rsdp, const char *sig)
+{
+	return rsdp ? acpi_table_find(pa_to_va(rsdp), sig) : NULL;
 }

@@ -14,6 +14,10 @@
  * Addresses are used as pointers (hv maps physical memory 1:1). */
 const void *acpi_table_find(const void *rsdp, const char *sig);
 
+/* An ACPI table by signature ("FACP", "HPET", ...) from the RSDP's physical
+ * address (0: none); NULL if absent. */
+const void *acpi_find_table(u64 rsdp, const char *sig);
+
 /*
  * Enabled processors of a MADT (ACPI 6.x 5.2.12: type 0 local APIC, type 9
  * local x2APIC), appended to ids[*n..max) in table order, skipping self

@@ -164,4 +164,18 @@ static inline bool cpu_vendor_is(const char *v12)
 	return memcmp(s, v12, 12) == 0;
 }
 
+/* Under QEMU (TCG or KVM): the hypervisor CPUID leaf 0x40000000 signature. */
+static inline bool platform_is_qemu(void)
+{
+	if (!(cpuid(1, 0).ecx & BIT(31)))
+		return false;
+	struct cpuid_regs r = cpuid(0x40000000, 0);
+	char sig[13];
+	memcpy(sig, &r.ebx, 4);
+	memcpy(sig + 4, &r.ecx, 4);
+	memcpy(sig + 8, &r.edx, 4);
+	sig[12] = 0;
+	return memcmp(sig, "TCGTCGTCGTCG", 12) == 0 || memcmp(sig, "KVMKVMKVM", 9) == 0;
+}
+
 #endif

@@ -34,19 +34,6 @@
 #define COM1_LSR 0x3fd
 #define LSR_TEMT 0x40      /* transmitter empty: the last byte has left the UART */
 
-bool platform_is_qemu(void)
-{
-	if (!(cpuid(1, 0).ecx & BIT(31)))
-		return false;
-	struct cpuid_regs r = cpuid(0x40000000, 0);
-	char sig[13];
-	memcpy(sig, &r.ebx, 4);
-	memcpy(sig + 4, &r.ecx, 4);
-	memcpy(sig + 8, &r.edx, 4);
-	sig[12] = 0;
-	return memcmp(sig, "TCGTCGTCGTCG", 12) == 0 || memcmp(sig, "KVMKVMKVM", 9) == 0;
-}
-
 /* Bochs with port_e9_hack enabled (see the top of this file). */
 static bool platform_is_bochs(void)
 {

@@ -14,11 +14,6 @@
 #include "cpu.h"
 #include "smp.h"
 
-const void *acpi_find_table(u64 rsdp, const char *sig)
-{
-	return rsdp ? acpi_table_find(pa_to_va(rsdp), sig) : NULL;
-}
-
 unsigned acpi_madt_cpus(u64 rsdp, u32 *apic_ids, unsigned max)
 {
 	const void *madt = acpi_find_table(rsdp, "APIC");

@@ -4,9 +4,6 @@
 
 #include "../lib.h"
 
-/* An ACPI table by signature ("FACP", "HPET", ...) via the RSDT/XSDT; NULL if absent. */
-const void *acpi_find_table(u64 rsdp, const char *sig);
-
 /* APIC ids of the enabled processors in the ACPI MADT (local APIC and local
  * x2APIC entries), boot CPU first. */
 unsigned acpi_madt_cpus(u64 rsdp, u32 *apic_ids, unsigned max);

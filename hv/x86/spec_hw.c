@@ -225,21 +225,6 @@ void spec_cpuid_bits(u32 leaf, u32 sub, u32 *ebx, u32 *edx)
 	}
 }
 
-bool spec_guest_write_spec_ctrl(struct vcpu *v, u64 val)
-{
-	/* Where the CPU has the MSR, only its bits; else the virtual IBRS/STIBP/SSBD. */
-	u64 ok = spec_plan.has_spec_ctrl ? spec_plan.spec_ctrl_bits : 7;
-	if (val & ~ok)
-		return false;
-	v->spec_ctrl = val;
-	if (spec_plan.has_spec_ctrl) {
-		v->regs.spec_ctrl = val;   /* loaded at the next entry (svm_entry.S / vmx_entry.S) */
-		if (spec_plan.v_spec_ctrl)
-			svm_set_v_spec_ctrl(v, val);
-	}
-	return true;
-}
-
 const char *spec_ctrl_state(void)
 {
 	if (!spec_plan.has_spec_ctrl)

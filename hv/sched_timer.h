@@ -1,0 +1,20 @@
+/*
+ * hv/sched_timer.h - guest timers on hv's per-pCPU timer (sched_timer.c).
+ */
+#ifndef HV_SCHED_TIMER_H
+#define HV_SCHED_TIMER_H
+
+#include "core.h"
+
+/* After hv's timer fired with v running on p: fire due guest timers; true
+ * if v's slice is over. */
+bool sched_timer_tick(struct pcpu *p, struct vcpu *v);
+/* v's guest-timer deadline may have changed: re-arm p's timer. */
+void sched_timer_rearm(struct pcpu *p, struct vcpu *v);
+/* The run loop's parts of the same (sched.c): arm p's timer for v (next_sleeper:
+ * sleepers_tick's answer), fire p's due sleepers, TSC ticks to microseconds. */
+void arm_timer(struct pcpu *p, struct vcpu *v, u64 now, u64 next_sleeper);
+u64 sleepers_tick(struct pcpu *p, u64 now);
+u64 tsc_to_us(u64 ticks);
+
+#endif
