@@ -17,10 +17,12 @@ EFI_CRT0 := $(EFI_LIB)/crt0-efi-x86_64.o
 CONFIG   ?= tests/configs/demo.cfg
 
 # Debian packages hv needs to build and test (`make deps` installs the missing ones).
+# libc6-dev: the static workload programs of the Linux initramfs (tests/linux/; the
+# kernel and busybox-static are fetched with `apt-get download`, never installed).
 DEPS := gcc make binutils nasm gnu-efi qemu-system-x86 ovmf mtools dosfstools \
         libcmocka-dev python3 \
         grub-pc-bin grub-efi-amd64-bin grub-common xorriso bochs bochsbios vgabios \
-        acpica-tools python3-matplotlib
+        acpica-tools python3-matplotlib libc6-dev
 
 WARN     := -Wall -Wextra -Werror -Wmissing-prototypes
 # Every indirect branch through a retpoline thunk (hv/x86/thunks.S); no jump
@@ -40,7 +42,7 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin -nostdinc \
 HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Ihv
 
 # Device models (hv/dev/): hardware-free, also built into host unit tests.
-DEV_NAMES := lapic ioapic uart16550 cmos pic reset bus
+DEV_NAMES := lapic ioapic uart16550 cmos pic reset bus acpi_pm
 DEV_C := $(patsubst %,hv/dev/%.c,$(DEV_NAMES))
 
 HV_C := \
@@ -48,6 +50,7 @@ HV_C := \
 	hv/main.c hv/core.c hv/vendor.c hv/end_report.c hv/mm.c hv/vm.c hv/vcpu.c hv/sched.c hv/sched_timer.c hv/guest_mem.c \
 	hv/policy.c hv/barrier.c hv/trace.c hv/report.c \
 	hv/config.c hv/insn.c hv/mmio.c hv/emulate.c hv/pagetable.c hv/spec.c hv/vplat.c \
+	hv/linux.c hv/linux_load.c hv/acpi.c \
 	hv/lib/string.c hv/lib/format.c \
 	hv/x86/serial.c hv/x86/fbcon.c hv/x86/font8x16.c hv/x86/platform.c hv/x86/desc.c hv/x86/trap.c hv/x86/apic.c hv/x86/acpi_parse.c hv/x86/smp.c \
 	hv/x86/protect.c hv/x86/spec_hw.c \
@@ -66,6 +69,7 @@ UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_acpi_parse $(B)/unit/test_ins
 	$(B)/unit/test_spec $(B)/unit/test_spec_check $(B)/unit/test_bench_tools \
 	$(patsubst %,$(B)/unit/test_dev_%,$(DEV_NAMES))
 
+.PHONY: test-slow
 .PHONY: all deps run test unit compare bench bench-kvm timeline profile qemu-gdb clean help linux-initramfs linux-native linux-selfboot
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
 
@@ -76,6 +80,7 @@ help:
 	@echo "make run CONFIG=file.cfg   boot another config"
 	@echo "make test       unit tests, exhaustive policy check, all scenarios on $(TEST_PLATFORMS)"
 	@echo "                (also writes $(JUNIT) and $(TAP); JUNIT=file TAP=file)"
+	@echo "make test-slow  the slow scenarios (group slow: Linux on Bochs VT-x), which CI runs after make test"
 	@echo "make compare    run CONFIG under every barrier policy, print a comparison table (TRACKS=, QEMU_ARGS=)"
 	@echo "make bench      path lengths (SVM in QEMU -icount, VT-x in Bochs, KVM beside), the policy matrix,"
 	@echo "                charts; report in build/bench/report.md (docs/benchmarks.md)"
@@ -270,6 +275,13 @@ TAP   ?= $(B)/test-results/results.tap
 test: deps
 	@$(MAKE) --no-print-directory all
 	$(PYTHON) tests/run.py test --platform $(TEST_PLATFORMS) \
+		$(if $(JUNIT),--junit $(JUNIT)) $(if $(TAP),--tap $(TAP))
+
+# The slow scenarios (group slow: Linux on Bochs VT-x, minutes each); CI runs
+# them after make test (.ci/run). docs/testing.md.
+test-slow: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) tests/run.py test --group slow --platform $(TEST_PLATFORMS) \
 		$(if $(JUNIT),--junit $(JUNIT)) $(if $(TAP),--tap $(TAP))
 
 bench: deps

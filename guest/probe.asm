@@ -5,7 +5,7 @@
 ; printing "ok:" or "FAIL:" for each:
 ;   - CPUID.1:ECX: hypervisor bit set; VMX, MONITOR, XSAVE, OSXSAVE clear
 ;   - CPUID.80000001h:ECX: SVM clear
-;   - CPUID.40000000h: EAX = 0x40000000, signature "hvhypervisor"
+;   - CPUID.40000000h: EAX = 0x40000010, signature "hvhypervisor"
 ;   - rdmsr TSC (0x10) works twice and the value increases
 ;   - rdmsr of an MSR hv does not emulate (0x12345) raises exactly one #GP
 ; It also prints the CPU vendor string and the hypervisor signature.
@@ -29,7 +29,7 @@ FAIL_HV_BIT     equ 1   ; CPUID.1:ECX[31] (hypervisor) is clear
 FAIL_VMX        equ 2   ; CPUID.1:ECX[5] (VMX) is set
 FAIL_HIDDEN     equ 3   ; CPUID.1:ECX MONITOR[3], XSAVE[26] or OSXSAVE[27] is set
 FAIL_SVM        equ 4   ; CPUID.80000001h:ECX[2] (SVM) is set
-FAIL_HV_LEAF    equ 5   ; CPUID.40000000h:EAX is not 0x40000000
+FAIL_HV_LEAF    equ 5   ; CPUID.40000000h:EAX is not 0x40000010
 FAIL_HV_SIG     equ 6   ; CPUID.40000000h signature is not "hvhypervisor"
 FAIL_TSC_GP     equ 7   ; rdmsr TSC raised #GP
 FAIL_TSC        equ 8   ; TSC did not increase between two reads
@@ -89,7 +89,7 @@ start:
         test ecx, CPUID_80000001_ECX_SVM
         CHECK z, FAIL_SVM, 'CPUID.80000001h:ECX.SVM[2] is clear'
 
-        ; ---- hv's leaf: EAX = 0x40000000, "hvhypervisor" in EBX, ECX, EDX
+        ; ---- hv's leaf: EAX = 0x40000010 (the highest), "hvhypervisor" in EBX, ECX, EDX
         mov eax, CPUID_HV_LEAF
         xor ecx, ecx
         cpuid
@@ -100,8 +100,8 @@ start:
         HV_PRINT 'hypervisor signature: '
         HV_PUTS hv_sig
         HV_NEWLINE
-        cmp r12d, CPUID_HV_LEAF
-        CHECK e, FAIL_HV_LEAF, 'CPUID.40000000h:EAX = 0x40000000'
+        cmp r12d, CPUID_HV_MAX_LEAF
+        CHECK e, FAIL_HV_LEAF, 'CPUID.40000000h:EAX = 0x40000010'
         mov eax, [hv_sig]
         xor eax, HV_SIG_EBX
         mov edx, [hv_sig + 4]

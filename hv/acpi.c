@@ -215,6 +215,18 @@ static u32 build_fadt(const struct acpi_platform *p, u8 *t, u64 dsdt)
 		gas_io8(t + 244, ACPI_SLEEP_CONTROL_PORT);
 		gas_io8(t + 256, ACPI_SLEEP_STATUS_PORT);
 	}
+	if (p->pm_timer) {
+		/* PM_TMR_BLK (76), PM_TMR_LEN (91) and X_PM_TMR_BLK (208): a 32-bit
+		 * register in I/O space; TMR_VAL_EXT clear, so 24 bits count. */
+		wr32(t, 76, ACPI_PM_TIMER_PORT);
+		t[91] = 4;
+		u8 *g = t + 208;
+		g[0] = 1;                      /* system I/O */
+		g[1] = 32;
+		g[2] = 0;
+		g[3] = 3;                      /* access size: dword */
+		wr64(g, 4, ACPI_PM_TIMER_PORT);
+	}
 	memcpy(t + 268, "hv\0\0\0\0\0\0", 8);  /* hypervisor vendor identity */
 	finish(t, FADT_LEN);
 	return FADT_LEN;

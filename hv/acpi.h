@@ -2,8 +2,9 @@
  * hv/acpi.h - the ACPI tables that describe a VM's platform to Linux (pure
  * logic, host-tested in tests/unit/test_acpi.c; docs/platform.md).
  *
- * A hardware-reduced ACPI platform (ACPI 6.4 section 4.1): no PM timer, no
- * fixed-feature registers, no SCI, no 8259 or PIT implied. Linux reads:
+ * A hardware-reduced ACPI platform (ACPI 6.4 section 4.1): no fixed-feature
+ * registers but an optional PM timer (Linux reads its port from the FADT
+ * whatever the flags say, and calibrates its TSC against it), no SCI, no 8259 or PIT implied. Linux reads:
  *   RSDP (v2) -> XSDT (and an RSDT for 32-bit readers)
  *     -> FADT  flags HW_REDUCED_ACPI, the DSDT, optional RESET_REG and
  *              SLEEP_CONTROL/STATUS registers (power off, reboot)
@@ -23,6 +24,7 @@
 #define ACPI_RESET_VALUE 0x06          /* the PIIX "reset control" full-reset value */
 #define ACPI_SLEEP_CONTROL_PORT 0x600  /* SLEEP_CONTROL_REG: SLP_EN | SLP_TYP << 2 */
 #define ACPI_SLEEP_STATUS_PORT 0x601   /* SLEEP_STATUS_REG: WAK_STS (bit 7) */
+#define ACPI_PM_TIMER_PORT 0x608     /* PM_TMR_BLK: 4 bytes, 24-bit counter (hv/dev/acpi_pm.h) */
 #define ACPI_S5_SLP_TYP 5              /* \_S5's value: a write of 0x34 means "power off" */
 #define ACPI_SLP_EN BIT(5)             /* ACPI 6.4 4.8.3.7, sleep control register */
 #define ACPI_COM1_PORT 0x3f8
@@ -38,6 +40,7 @@ struct acpi_platform {
 	bool rtc;                      /* a CMOS RTC at 0x70/0x71 in the DSDT (else FADT says "none") */
 	bool reset;                    /* FADT RESET_REG: port 0xCF9, value 6 */
 	bool sleep;                    /* FADT sleep registers and \_S5: power off */
+	bool pm_timer;                 /* FADT PM_TMR_BLK / X_PM_TMR_BLK: the ACPI PM timer */
 };
 
 /* Where each table landed (guest-physical), and the bytes used from base. */

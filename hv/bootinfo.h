@@ -36,7 +36,8 @@ struct boot_info {
 	const char *loader;              /* "uefi", "multiboot2" */
 	const char *config_name;         /* file name, for messages */
 	struct hv_config *config;        /* parsed and validated */
-	struct boot_image images[CFG_MAX_VMS]; /* image of config->vms[i] */
+	struct boot_image images[CFG_MAX_VMS]; /* image (or Linux kernel) of config->vms[i] */
+	struct boot_image initrds[CFG_MAX_VMS]; /* a Linux VM's initrd; size 0: none */
 	u64 pool_pa, pool_size;          /* 2 MiB-aligned memory for hv and guests */
 	u64 phys_top;                    /* highest RAM address + 1 */
 	u64 image_start, image_end;      /* hv's own loaded image */

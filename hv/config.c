@@ -131,6 +131,9 @@ enum key_id {
 	K_ARG,
 	K_TEST_DEVICE,
 	K_AP_START,
+	K_KERNEL,
+	K_INITRD,
+	K_CMDLINE,
 	K_COUNT
 };
 
@@ -167,11 +170,15 @@ static const struct key keys[K_COUNT] = {
 	[K_ARG] = { "arg", NULL, 0, ~0ull },
 	[K_TEST_DEVICE] = { "test_device", "on or off", 0, 0 },
 	[K_AP_START] = { "ap_start", "entry or sipi", 0, 0 },
+	[K_KERNEL] = { "kernel", "a file name", 0, 0 },
+	[K_INITRD] = { "initrd", "a file name", 0, 0 },
+	[K_CMDLINE] = { "cmdline", "the kernel's command line", 0, 0 },
 };
 
 #define GLOBAL_KEY_LIST "policy, track, slice_us, trace, virtual_ibpb, force_wrmsr, mitigations, pcpus, " \
 	"console, clock, on_end, host_x2apic"
-#define VM_KEY_LIST "image, mode, memory, vcpus, pin, ibpb, limit_ms, expect, arg, test_device, ap_start"
+#define VM_KEY_LIST "image, mode, memory, vcpus, pin, ibpb, limit_ms, expect, arg, test_device, ap_start, " \
+	"kernel, initrd, cmdline"
 
 /* ---- parser state --------------------------------------------------------- */
 
@@ -457,23 +464,43 @@ static int value_memory(struct parser *ps, struct span v, u64 *out)
 	return 0;
 }
 
-static int value_image(struct parser *ps, struct span v, char *out)
+/* A file name on the boot medium; what is "image", "kernel" or "initrd". */
+static int value_file(struct parser *ps, struct span v, char *out, const char *what)
 {
 	char q[QUOTE_BUF];
 
 	if (v.n > CFG_PATH_MAX - 1)
 		return fail(ps, ps->line,
-			    "image name '%s' is too long (%llu characters; expected at most %u)",
-			    quote(q, v), (unsigned long long)v.n, CFG_PATH_MAX - 1);
+			    "%s name '%s' is too long (%llu characters; expected at most %u)",
+			    what, quote(q, v), (unsigned long long)v.n, CFG_PATH_MAX - 1);
 	for (size_t i = 0; i < v.n; i++) {
 		char c = v.p[i];
 		if (!is_alnum(c) && c != '.' && c != '_' && c != '-' && c != '/')
 			return fail(ps, ps->line,
-				    "bad image name '%s' (expected letters, digits, '.', '_', '-' or '/')",
-				    quote(q, v));
+				    "bad %s name '%s' (expected letters, digits, '.', '_', '-' or '/')",
+				    what, quote(q, v));
 	}
 	memcpy(out, v.p, v.n);
 	out[v.n] = '\0';
+	return 0;
+}
+
+/* The kernel's command line: printable ASCII ('#' starts a comment, so none). */
+static int value_cmdline(struct parser *ps, struct span v)
+{
+	char q[QUOTE_BUF];
+	struct vm_config *vm = ps->vm;
+
+	if (v.n > CFG_CMDLINE_MAX - 1)
+		return fail(ps, ps->line, "cmdline '%s' is too long (%llu characters; expected at most %u)",
+			    quote(q, v), (unsigned long long)v.n, CFG_CMDLINE_MAX - 1);
+	for (size_t i = 0; i < v.n; i++)
+		if (v.p[i] == '\t')
+			return fail(ps, ps->line, "cmdline '%s' contains a tab at column %llu (expected spaces)",
+				    quote(q, v), (unsigned long long)i + 1);
+	vm->cmdline_line = ps->line;
+	memcpy(vm->cmdline, v.p, v.n);
+	vm->cmdline[v.n] = '\0';
 	return 0;
 }
 
@@ -715,7 +742,7 @@ static int set_value(struct parser *ps, enum key_id k, struct span v)
 			return bad_value(ps, k, v);
 		return 0;
 	case K_IMAGE:
-		return value_image(ps, v, vm->image);
+		return value_file(ps, v, vm->image, "image");
 	case K_MODE:
 		if (span_eq(v, "long"))
 			vm->mode = GUEST_MODE_LONG;
@@ -762,6 +789,14 @@ static int set_value(struct parser *ps, enum key_id k, struct span v)
 		else
 			return bad_value(ps, k, v);
 		return 0;
+	case K_KERNEL:
+		vm->kernel_line = ps->line;
+		return value_file(ps, v, vm->kernel, "kernel");
+	case K_INITRD:
+		vm->initrd_line = ps->line;
+		return value_file(ps, v, vm->initrd, "initrd");
+	case K_CMDLINE:
+		return value_cmdline(ps, v);
 	case K_COUNT:
 		break;
 	}
@@ -793,9 +828,34 @@ static int finish_vm(struct parser *ps)
 	if (!vm)
 		return 0;
 	ps->vm = NULL;
-	if (!(ps->vm_seen & BIT(K_IMAGE)))
-		return fail(ps, vm->line, "vm '%s' has no image (expected 'image = FILE')",
-			    vm->name);
+	if (ps->vm_seen & BIT(K_KERNEL)) {
+		/* A Linux VM: hv builds the platform and boots the kernel (hv/linux_load.c). */
+		if (ps->vm_seen & BIT(K_IMAGE))
+			return fail(ps, vm->kernel_line, "vm '%s' has both 'image' and 'kernel' (expected one: "
+				    "'image' for an hv guest, 'kernel' for Linux)", vm->name);
+		if (ps->vm_seen & BIT(K_MODE))
+			return fail(ps, vm->kernel_line, "vm '%s': 'mode' does not apply to a Linux VM "
+				    "(the kernel's boot protocol sets the start mode)", vm->name);
+		if ((ps->vm_seen & BIT(K_AP_START)) && !vm->ap_sipi)
+			return fail(ps, vm->kernel_line, "vm '%s': a Linux VM starts its APs with INIT-SIPI-SIPI "
+				    "(expected no 'ap_start' or 'ap_start = sipi')", vm->name);
+		if (ps->vm_seen & BIT(K_ARG))
+			return fail(ps, vm->kernel_line, "vm '%s': 'arg' does not apply to a Linux VM "
+				    "(expected 'cmdline = ...')", vm->name);
+		vm->ap_sipi = true;
+		if (!(ps->vm_seen & BIT(K_MEMORY)))
+			vm->memory = CFG_LINUX_MEMORY;
+	} else {
+		if (ps->vm_seen & BIT(K_INITRD))
+			return fail(ps, vm->initrd_line, "vm '%s' has an initrd but no kernel (expected "
+				    "'kernel = FILE')", vm->name);
+		if (ps->vm_seen & BIT(K_CMDLINE))
+			return fail(ps, vm->cmdline_line, "vm '%s' has a cmdline but no kernel (expected "
+				    "'kernel = FILE')", vm->name);
+		if (!(ps->vm_seen & BIT(K_IMAGE)))
+			return fail(ps, vm->line, "vm '%s' has no image (expected 'image = FILE')",
+				    vm->name);
+	}
 	if (ps->vm_seen & BIT(K_PIN)) {
 		if (ps->pin_count) {
 			if (ps->pin_count != vm->vcpus)

@@ -16,6 +16,8 @@
 #define CFG_MIN_MEMORY MiB(2)
 #define CFG_MAX_MEMORY GiB(1)
 #define CFG_MAX_IMAGE_SIZE MiB(16)
+#define CFG_LINUX_MEMORY MiB(128) /* a Linux VM's default memory (Debian's kernel needs 88 MiB) */
+#define CFG_CMDLINE_MAX 2048 /* Linux command line, including NUL (x86 COMMAND_LINE_SIZE) */
 
 enum barrier_policy { POLICY_NEVER, POLICY_SWITCH, POLICY_SWITCH_MIGRATE, POLICY_GUEST };
 enum barrier_track { TRACK_PASSTHROUGH, TRACK_TRAP };
@@ -47,7 +49,18 @@ struct vm_config {
 	u64 arg;                      /* passed to the guest in RBX at start; default 0 */
 	bool ap_sipi;                 /* ap_start = sipi: APs wait for INIT-SIPI-SIPI; default entry */
 	bool test_device;             /* hv's MMIO test device (hv/emulate.c); default off */
+	/* A Linux VM (docs/config.md, docs/platform.md "Linux"): `kernel` instead
+	 * of `image`; hv/linux_load.c boots it. Empty strings when not given. */
+	char kernel[CFG_PATH_MAX];    /* bzImage or ELF vmlinux with a PVH note */
+	char initrd[CFG_PATH_MAX];    /* optional */
+	char cmdline[CFG_CMDLINE_MAX];/* optional; the kernel's command line */
+	unsigned kernel_line, initrd_line, cmdline_line;  /* for messages */
 };
+
+static inline bool vm_is_linux(const struct vm_config *vm)
+{
+	return vm->kernel[0] != '\0';
+}
 
 /* console = ...: a mask; 0 (no key) = every console the machine has. */
 #define CONSOLE_SERIAL 1u

@@ -56,6 +56,8 @@ struct vcpu {
 	bool queued;
 	struct vcpu_barrier bar;         /* barrier-policy state (policy.h) */
 	u64 spec_ctrl;                   /* guest's IA32_SPEC_CTRL (virtual) */
+	u64 tsc_aux;                     /* guest's IA32_TSC_AUX (kept only: no RDTSCP/RDPID) */
+	u64 misc_enable;                 /* guest's IA32_MISC_ENABLE (kept only; starts FAST_STRING) */
 	u64 fpu_gen;                     /* bumped at each FXSAVE into fpu[] */
 	u64 dr[4], dr6;                  /* debug registers no VM-entry switches */
 	u32 pkru;                        /* protection-key rights, where the CPU has PKU */
@@ -87,7 +89,7 @@ struct vm {
 	int status;                      /* exit status (RESULT_EXIT) */
 	bool status_set;                 /* a vCPU gave a nonzero status */
 	unsigned end_order;              /* 1 for the first VM to end, 2 ... */
-	char reason[128];                /* why it ended, for the report */
+	char reason[200];                /* why it ended, for the report (a line of at most 255 with its prefix) */
 	u64 run_tsc;                     /* run time so far (guest + hv handling its exits), TSC */
 	u64 limit_tsc;                   /* 0 = no limit */
 	u64 counters[HV_COUNTERS];

@@ -31,6 +31,8 @@ static inline u64 guest_load_addr(const struct vm_config *vm)
 /* Largest image that fits: below the stacks in long mode, below 640K in real mode. */
 static inline u64 guest_image_max(const struct vm_config *vm)
 {
+	if (vm_is_linux(vm))
+		return vm->memory;     /* a kernel or initrd: hv/linux_load.c checks the fit */
 	if (vm->mode == GUEST_MODE_REAL)
 		return GUEST_REAL_END - GUEST_REAL_LOAD;
 	u64 stacks = (u64)vm->vcpus * GUEST_LONG_STACK;

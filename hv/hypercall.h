@@ -13,5 +13,7 @@ enum hypercall {
 
 #define HV_CONSOLE_PORT 0x3f8
 #define HV_CPUID_SIGNATURE "hvhypervisor"
+#define HV_CPUID_MAX_LEAF 0x40000010u  /* EAX of 4000_0000h: the highest hv leaf */
+#define HV_CPUID_TIMING_LEAF 0x40000010u /* EAX TSC kHz, EBX LAPIC timer kHz */
 
 #endif

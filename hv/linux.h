@@ -136,6 +136,7 @@ int linux_probe(const void *file, size_t size, struct linux_image *img, char *er
 #define LINUX_LOW_RAM_END 0x9f000     /* RAM below; EBDA/VGA/BIOS hole above */
 #define LINUX_ACPI 0xe0000            /* ACPI tables: RSDP first, in the legacy scan area */
 #define LINUX_ACPI_ROOM 0x20000       /* to 1 MiB */
+#define LINUX_RESET_VECTOR 0xffff0    /* F000:FFF0: hv/linux_load.c's reset stub (16 bytes) */
 #define LINUX_PT_COVER GiB(4)         /* what the 64-bit entry's identity map covers */
 #define LINUX_RAM_MAX 0xc0000000ull   /* RAM is one range from 0; MMIO sits above 3 GiB */
 #define LINUX_IOAPIC_BASE 0xfec00000ull

@@ -28,6 +28,10 @@ static inline bool port_access(struct vcpu *v, u16 port, unsigned size, bool wri
 		return false;
 	}
 	enum reset_reason why = vplat_port_io(v, port, size, write, val);
+	if (why == RESET_ACPI_S5) {             /* a normal end: the guest powered off */
+		vm_end(v->vm, RESULT_EXIT, 0, "vCPU %u: %s", v->id, reset_reason_name(why));
+		return true;
+	}
 	if (why != RESET_NONE) {
 		vm_end(v->vm, RESULT_SHUTDOWN, -1, "vCPU %u requested a %s", v->id, reset_reason_name(why));
 		return true;

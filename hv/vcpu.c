@@ -163,6 +163,31 @@ static __attribute__((noinline)) struct cpuid_regs topology_leaf(const struct vc
 	return r;
 }
 
+/*
+ * The TSC rate where guests look for it (docs/guest-abi.md): the virtual
+ * LAPIC timer counts at the TSC rate (hv/dev/lapic.h), so one clock
+ * answers all three leaves.
+ *  - 15h (Intel SDM Vol. 2A CPUID, "Time Stamp Counter and Nominal Core
+ *    Crystal Clock"): TSC = ECX * EBX / EAX; ECX (the crystal) = the TSC
+ *    rate itself, ratio 1/1 (or ECX = half of it, 2/1, above 4 GHz). Linux
+ *    on an Intel vendor takes its TSC rate and its APIC timer period (the
+ *    crystal) from here (arch/x86/kernel/tsc.c native_calibrate_tsc).
+ *  - 16h: base, maximum and bus (reference) frequency in MHz.
+ *  - 4000_0010h (the VMware/ACRN convention): EAX = TSC kHz, EBX = LAPIC
+ *    timer kHz.
+ */
+static __attribute__((noinline)) struct cpuid_regs timing_leaf(u32 leaf)
+{
+	u64 khz = tsc_per_ms, hz = khz * 1000;
+	u32 mhz = (u32)(khz / 1000);
+	if (leaf == 0x15)
+		return hz <= 0xffffffffull ? (struct cpuid_regs){ 1, 1, (u32)hz, 0 }
+					   : (struct cpuid_regs){ 1, 2, (u32)(hz / 2), 0 };
+	if (leaf == 0x16)
+		return (struct cpuid_regs){ mhz & 0xffff, mhz & 0xffff, mhz & 0xffff, 0 };
+	return (struct cpuid_regs){ (u32)khz, (u32)khz, 0, 0 };
+}
+
 /* Four bytes of a signature string as CPUID returns them (little endian),
  * without taking a local's address (no stack canary on the exit path). */
 static inline u32 sig_word(const char *s)
@@ -190,9 +215,12 @@ static inline __attribute__((always_inline)) void handle_cpuid(struct vcpu *v)
 		r.ecx |= BIT(21) | BIT(24);  /* x2APIC, TSC-deadline: hv's virtual LAPIC (vplat.c, docs/platform.md) */
 		r.edx = h.edx & CPUID_1_EDX;
 		break;
-	case 2:                                                      /* cache descriptors */
 	case 0x15:                                                   /* TSC / crystal clock */
 	case 0x16:                                                   /* frequencies */
+	case 0x40000010:                                             /* hv: TSC and APIC timer kHz */
+		r = timing_leaf(leaf);
+		break;
+	case 2:                                                      /* cache descriptors */
 	case 0x80000002:
 	case 0x80000003:
 	case 0x80000004:                                             /* brand string */
@@ -240,13 +268,13 @@ static inline __attribute__((always_inline)) void handle_cpuid(struct vcpu *v)
 		r = (struct cpuid_regs){ spec_821_eax(h.eax), 0, 0, 0 };
 		break;
 	case 0x40000000:                                             /* hv's own leaves */
-		r.eax = 0x40000000;
+		r.eax = HV_CPUID_MAX_LEAF;
 		r.ebx = sig_word(HV_CPUID_SIGNATURE);
 		r.ecx = sig_word(HV_CPUID_SIGNATURE + 4);
 		r.edx = sig_word(HV_CPUID_SIGNATURE + 8);
 		break;
 	default:
-		r = (struct cpuid_regs){ 0 };                        /* not listed (and 4000_0001h-4000_00FFh): zeros */
+		r = (struct cpuid_regs){ 0 };                        /* not listed (4000_0001h-4000_000Fh too): zeros */
 		break;
 	}
 	v->regs.rax = r.eax;
@@ -306,6 +334,20 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 			if (ok)
 				guest_pred_cmd(p, v, val);
 			break;
+		case MSR_MISC_ENABLE:
+			/* Kept only (nothing it controls is switched): Linux's
+			 * verify_cpu reads and may write it on an Intel vendor with
+			 * no IDT yet, so a #GP here is a triple fault. */
+			v->misc_enable = val;
+			break;
+		case MSR_TSC_AUX:
+			/* Kept, never loaded: RDTSCP and RDPID stay hidden (CPUID), but
+			 * Linux writes TSC_AUX on every CPU as it starts (setup_getcpu),
+			 * where an AP has no #GP handler yet. 32 bits (AMD APM 2 17.1). */
+			ok = !(val >> 32);
+			if (ok)
+				v->tsc_aux = val;
+			break;
 		case MSR_SPEC_CTRL:
 			/* IBRS, STIBP, SSBD: applied while the guest runs where the CPU has them (spec.h) */
 			ok = (spec_plan.has_spec_ctrl || barrier_caps.offer_guest) && spec_guest_write_spec_ctrl(v, val);
@@ -324,6 +366,12 @@ static enum exit_action handle_msr(struct pcpu *p, struct vcpu *v, struct vm_exi
 		switch (msr) {
 		case MSR_TSC:
 			val = rdtsc();
+			break;
+		case MSR_TSC_AUX:
+			val = v->tsc_aux;
+			break;
+		case MSR_MISC_ENABLE:
+			val = v->misc_enable;
 			break;
 		case MSR_SPEC_CTRL:       /* (VT-x reads the real MSR without an exit: spec.h) */
 			ok = spec_plan.has_spec_ctrl || barrier_caps.offer_guest;

@@ -29,6 +29,8 @@ struct guest_state {
 	struct guest_segment seg[SEG_COUNT];
 };
 
+struct linux_cpu_state;   /* hv/linux.h */
+
 struct vendor_ops {
 	const char *name;
 	/* Can this CPU run hv? NULL if yes, else a message for the user. */
@@ -44,6 +46,10 @@ struct vendor_ops {
 	 * cs_sel with base cs_sel << 4, IP 0. General registers are the
 	 * caller's (struct guest_regs). Not on any hot path. */
 	void (*start_real)(struct vcpu *v, u16 cs_sel);
+	/* Load a whole start state (segments in the VMX access-rights layout,
+	 * control registers, EFER, GDTR, RIP/RSI/RBX) into v, which runs
+	 * nowhere yet: a Linux kernel's entry (hv/linux_load.c). */
+	void (*set_boot_state)(struct vcpu *v, const struct linux_cpu_state *s);
 	/* Enter v on p until the next exit; fill *e. Interrupts enabled inside. */
 	void (*run)(struct pcpu *p, struct vcpu *v, struct vm_exit *e);
 	/* Registers kept in the vendor structure. */

@@ -5,11 +5,13 @@
 #include "bootinfo.h"
 #include "guest_layout.h"
 #include "hv.h"
+#include "linux_load.h"
 #include "trace.h"
 #include "vendor.h"
 #include "vm.h"
 #include "vplat.h"
 #include "x86/apic.h"
+#include "x86/cpu.h"
 
 /* Long-mode start: a flat GDT and an identity map with 2 MiB pages (guest-abi.md). */
 static void build_long_mode_tables(struct vm *vm)
@@ -53,9 +55,18 @@ void vms_create(void)
 		vplat_init(vm);
 
 		const struct boot_image *img = &hv_bootinfo->images[i];
-		memcpy(guest_phys_ptr(vm, guest_load_addr(c)), pa_to_va(img->pa), img->size);
-		if (c->mode == GUEST_MODE_LONG)
-			build_long_mode_tables(vm);
+		/* A Linux VM: hv/linux_load.c; a failure ends this VM only (below). */
+		static struct linux_cpu_state boot;
+		static char lerr[sizeof(vm->reason)];
+		bool linux_ok = false;
+		lerr[0] = '\0';
+		if (vm_is_linux(c)) {
+			linux_ok = linux_load(vm, img, &hv_bootinfo->initrds[i], &boot, lerr, sizeof(lerr)) == 0;
+		} else {
+			memcpy(guest_phys_ptr(vm, guest_load_addr(c)), pa_to_va(img->pa), img->size);
+			if (c->mode == GUEST_MODE_LONG)
+				build_long_mode_tables(vm);
+		}
 		vendor->vm_init(vm);
 
 		vm->vcpus = kzalloc(sizeof(struct vcpu *) * c->vcpus);
@@ -72,10 +83,13 @@ void vms_create(void)
 			v->regs.rsi = c->vcpus;
 			v->regs.rdx = c->memory;
 			v->regs.rbx = c->arg;
+			v->misc_enable = MISC_ENABLE_FAST_STRING;   /* as firmware leaves it (LINUX.md: Linux keeps FSRM) */
 			vcpu_fpu_init(v);
 			vplat_vcpu_init(v);
 			barrier_vcpu_init(&v->bar, v->gid, vm->id);
 			vendor->vcpu_init(v);
+			if (j == 0 && linux_ok)
+				vendor->set_boot_state(v, &boot);
 			v->home = pcpus[v->pin >= 0 ? (unsigned)v->pin : v->gid % npcpus];
 			if (c->ap_sipi && j > 0) {
 				/* An AP waits for INIT-SIPI-SIPI from another vCPU
@@ -87,10 +101,19 @@ void vms_create(void)
 			}
 		}
 		vms[nvms++] = vm;
-		printk("hv: vm %s: %u vCPU(s), %llu MiB at 0x%llx, %s mode, image %s (%llu bytes), ibpb %s\n",
-		       vm->name, vm->nvcpus, (unsigned long long)(vm->mem_size >> 20),
-		       (unsigned long long)vm->mem_pa, c->mode == GUEST_MODE_REAL ? "real" : "long",
-		       c->image, (unsigned long long)img->size, vm_ibpb_name(c->ibpb));
+		if (vm_is_linux(c))
+			printk("hv: vm %s: %u vCPU(s), %llu MiB at 0x%llx, Linux kernel %s (%llu bytes), "
+			       "initrd %s (%llu bytes), ibpb %s\n", vm->name, vm->nvcpus,
+			       (unsigned long long)(vm->mem_size >> 20), (unsigned long long)vm->mem_pa,
+			       c->kernel, (unsigned long long)img->size, c->initrd[0] ? c->initrd : "none",
+			       (unsigned long long)hv_bootinfo->initrds[i].size, vm_ibpb_name(c->ibpb));
+		else
+			printk("hv: vm %s: %u vCPU(s), %llu MiB at 0x%llx, %s mode, image %s (%llu bytes), ibpb %s\n",
+			       vm->name, vm->nvcpus, (unsigned long long)(vm->mem_size >> 20),
+			       (unsigned long long)vm->mem_pa, c->mode == GUEST_MODE_REAL ? "real" : "long",
+			       c->image, (unsigned long long)img->size, vm_ibpb_name(c->ibpb));
+		if (lerr[0])
+			vm_end(vm, RESULT_FAULT, -1, "%s", lerr);
 	}
 }
 

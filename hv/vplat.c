@@ -137,6 +137,27 @@ static int ioapic_wr(void *dev, u64 off, unsigned size, u64 val, u64 now)
 	return 0;
 }
 
+/* The ACPI sleep registers and PM timer of a Linux VM (hv/dev/acpi_pm.c). */
+static int acpi_pm_rd(void *dev, u64 off, unsigned size, u64 *val, u64 now)
+{
+	(void)size, (void)now;
+	struct port_dev *d = dev;
+	*val = acpi_pm_read(&d->pl->acpi_pm, (u16)(d->base + off), rdtsc());
+	return 0;
+}
+
+static int acpi_pm_wr(void *dev, u64 off, unsigned size, u64 val, u64 now)
+{
+	(void)size, (void)now;
+	struct port_dev *d = dev;
+	switch (acpi_pm_write(&d->pl->acpi_pm, (u16)(d->base + off), (u8)val)) {
+	case ACPI_PM_POWER_OFF: return RESET_ACPI_S5;
+	case ACPI_PM_SLEEP: return RESET_ACPI_SLEEP;
+	default: return 0;
+	}
+}
+
+static const struct bus_handler acpi_pm_h = { acpi_pm_rd, acpi_pm_wr };
 static const struct bus_handler com1_h = { com1_read, com1_write };
 static const struct bus_handler ioapic_h = { ioapic_rd, ioapic_wr };
 static const struct bus_handler cmos_h = { cmos_rd, cmos_wr };
@@ -195,6 +216,19 @@ void vplat_init(struct vm *vm)
 		d->base = port_layout[i].base;
 		rc = bus_register(&pl->bus, BUS_IO, port_layout[i].base, port_layout[i].len,
 				  port_layout[i].name, port_layout[i].h, d);
+	}
+	if (vm_is_linux(vm->cfg)) {
+		/* The ports the FADT names (hv/acpi.c, hv/linux_load.c). */
+		acpi_pm_init(&pl->acpi_pm, pl->start_tsc, tsc_per_ms * 1000);
+		static const u16 base[] = { ACPI_PM_SLEEP_CONTROL, ACPI_PM_TIMER };
+		static const u16 len[] = { 2, 4 };
+		static const char *const name[] = { "ACPI sleep control/status", "ACPI PM timer" };
+		for (unsigned i = 0; rc == BUS_OK && i < 2; i++) {
+			struct port_dev *d = kzalloc(sizeof(*d));
+			d->pl = pl;
+			d->base = base[i];
+			rc = bus_register(&pl->bus, BUS_IO, base[i], len[i], name[i], &acpi_pm_h, d);
+		}
 	}
 	ASSERT(rc == BUS_OK, "vm %s: %s", vm->name, pl->bus.err);
 }

@@ -6,6 +6,7 @@
 #ifndef HV_VPLAT_STATE_H
 #define HV_VPLAT_STATE_H
 
+#include "dev/acpi_pm.h"
 #include "dev/bus.h"
 #include "dev/cmos.h"
 #include "dev/ioapic.h"
@@ -25,6 +26,7 @@ struct vplat {
 	struct pic_absent pic;
 	struct reset_dev reset;
 	struct ioapic ioapic;     /* MMIO 0xFEC00000; COM1's IRQ on pin 4 */
+	struct acpi_pm acpi_pm;   /* a Linux VM's sleep registers and PM timer (0x600-0x60B) */
 	struct vcpu *io_vcpu;     /* whose access is being handled (lock held) */
 	u64 start_tsc;            /* the VM's creation, for the RTC */
 	struct lapic **lapics;    /* every vCPU's local APIC, by vCPU id (the

@@ -272,20 +272,33 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	for (unsigned i = 0; i < config.nvms; i++) {
 		struct vm_config *vm = &config.vms[i];
 		u64 max = guest_image_max(vm);
-		s = read_file(root, vm->image, max, &pa, &size, &too_big);
-		if (too_big) {
-			efi_print("hv: config error: %s:%u: image '%s' of vm '%s' is %llu bytes; "
-				  "at most %llu fit in its memory\n", CONFIG_FILE, vm->line, vm->image,
-				  vm->name, (unsigned long long)size, (unsigned long long)max);
-			return fail(EFI_LOAD_ERROR);
+		/* A Linux VM: its kernel in place of the image, then the initrd (hv/linux_load.c). */
+		bool is_linux = vm_is_linux(vm);
+		const char *what = is_linux ? "kernel" : "image";
+		const char *name = is_linux ? vm->kernel : vm->image;
+		unsigned line = is_linux ? vm->kernel_line : vm->line;
+		for (int f = 0; f < 2; f++) {
+			s = read_file(root, name, max, &pa, &size, &too_big);
+			if (too_big) {
+				efi_print("hv: config error: %s:%u: %s '%s' of vm '%s' is %llu bytes; "
+					  "at most %llu fit in its memory\n", CONFIG_FILE, line, what, name,
+					  vm->name, (unsigned long long)size, (unsigned long long)max);
+				return fail(EFI_LOAD_ERROR);
+			}
+			if (EFI_ERROR(s)) {
+				efi_print("hv: config error: %s:%u: %s '%s' of vm '%s': %s on the boot volume\n",
+					  CONFIG_FILE, line, what, name, vm->name, efi_status_name(s));
+				return fail(EFI_LOAD_ERROR);
+			}
+			struct boot_image *bi = f == 0 ? &bootinfo.images[i] : &bootinfo.initrds[i];
+			bi->pa = pa;
+			bi->size = size;
+			if (!is_linux || !vm->initrd[0])
+				break;
+			what = "initrd";
+			name = vm->initrd;
+			line = vm->initrd_line;
 		}
-		if (EFI_ERROR(s)) {
-			efi_print("hv: config error: %s:%u: image '%s' of vm '%s': %s on the boot volume\n",
-				  CONFIG_FILE, vm->line, vm->image, vm->name, efi_status_name(s));
-			return fail(EFI_LOAD_ERROR);
-		}
-		bootinfo.images[i].pa = pa;
-		bootinfo.images[i].size = size;
 	}
 
 	/* One pool, 2 MiB aligned, for hv's structures and all guest memory. */

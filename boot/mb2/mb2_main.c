@@ -6,7 +6,7 @@
  * 4 GiB. Here we read the Multiboot2 boot information (spec 3.6): the memory
  * map, the modules and the ACPI RSDP. The config is the module whose command
  * line is `hv.cfg`; each VM's image is the module whose command line equals
- * the config's `image` value. GRUB has already put every module in memory,
+ * the config's `image` value (a Linux VM: `kernel`, and `initrd` if given). GRUB has already put every module in memory,
  * so nothing is copied: the core copies each image into its VM's memory.
  * Then we pick one 2 MiB-aligned pool from free RAM that overlaps neither hv
  * nor a module nor the boot information, and call hv_main().
@@ -340,23 +340,36 @@ void mb2_main(u32 magic, u64 info_pa)
 
 	for (unsigned i = 0; i < config.nvms; i++) {
 		const struct vm_config *vm = &config.vms[i];
-		const struct module *m = find_module(vm->image);
 		u64 max = guest_image_max(vm);
-		if (!m) {
-			printk("hv: config error: %s:%u: image '%s' of vm '%s': not among the boot "
-			       "modules; expected a line `module2 /boot/%s %s` in grub.cfg\n",
-			       CONFIG_MODULE, vm->line, vm->image, vm->name, vm->image, vm->image);
-			fail();
+		/* A Linux VM: its kernel in place of the image, then the initrd (hv/linux_load.c). */
+		bool is_linux = vm_is_linux(vm);
+		const char *what = is_linux ? "kernel" : "image";
+		const char *name = is_linux ? vm->kernel : vm->image;
+		unsigned line = is_linux ? vm->kernel_line : vm->line;
+		for (int f = 0; f < 2; f++) {
+			const struct module *m = find_module(name);
+			if (!m) {
+				printk("hv: config error: %s:%u: %s '%s' of vm '%s': not among the boot "
+				       "modules; expected a line `module2 /boot/%s %s` in grub.cfg\n",
+				       CONFIG_MODULE, line, what, name, vm->name, name, name);
+				fail();
+			}
+			size = m->end > m->start ? m->end - m->start : 0;
+			if (size > max) {
+				printk("hv: config error: %s:%u: %s '%s' of vm '%s' is %llu bytes; "
+				       "at most %llu fit in its memory\n", CONFIG_MODULE, line, what, name,
+				       vm->name, (unsigned long long)size, (unsigned long long)max);
+				fail();
+			}
+			struct boot_image *bi = f == 0 ? &bootinfo.images[i] : &bootinfo.initrds[i];
+			bi->pa = m->start;
+			bi->size = size;
+			if (!is_linux || !vm->initrd[0])
+				break;
+			what = "initrd";
+			name = vm->initrd;
+			line = vm->initrd_line;
 		}
-		size = m->end > m->start ? m->end - m->start : 0;
-		if (size > max) {
-			printk("hv: config error: %s:%u: image '%s' of vm '%s' is %llu bytes; "
-			       "at most %llu fit in its memory\n", CONFIG_MODULE, vm->line, vm->image,
-			       vm->name, (unsigned long long)size, (unsigned long long)max);
-			fail();
-		}
-		bootinfo.images[i].pa = m->start;
-		bootinfo.images[i].size = size;
 	}
 
 	/* One pool, 2 MiB aligned, for hv's structures and all guest memory. */

@@ -78,6 +78,8 @@ const char *reset_reason_name(enum reset_reason why)
 	case RESET_CF9_HARD: return "hard reset through port 0xCF9";
 	case RESET_CF9_FULL: return "full reset (power cycle) through port 0xCF9";
 	case RESET_KBC_PULSE: return "keyboard controller reset pulse (0xFE to port 0x64)";
+	case RESET_ACPI_S5: return "power off (ACPI S5 through the sleep control register 0x600)";
+	case RESET_ACPI_SLEEP: return "sleep state other than S5 through the ACPI sleep control register (hv offers none)";
 	case RESET_PORT92: return "fast reset through port 0x92";
 	}
 	return "unknown reset";

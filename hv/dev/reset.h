@@ -20,6 +20,9 @@ enum reset_reason {
 	RESET_CF9_FULL,   /* 0xCF9 RST_CPU with FULL_RST = 1: power cycle */
 	RESET_KBC_PULSE,  /* 0xFE written to the keyboard controller */
 	RESET_PORT92,     /* fast reset through port 0x92 bit 0 */
+	/* Not resets, but the same path out of a port write (hv/vplat.c): */
+	RESET_ACPI_S5,    /* ACPI sleep control SLP_EN, SLP_TYP 5: power off (hv/dev/acpi_pm.c) */
+	RESET_ACPI_SLEEP, /* ACPI sleep control SLP_EN, another state: hv offers none */
 };
 
 struct reset_dev {

@@ -11,6 +11,7 @@
 #include "../guest_mem.h"
 #include "../hv.h"
 #include "../insn.h"
+#include "../linux.h"
 #include "../pagetable.h"
 #include "../spec.h"
 #include "../vendor.h"
@@ -184,6 +185,36 @@ static void svm_start_real(struct vcpu *v, u16 cs_sel)
 	vmcb->control.event_inj = 0;
 	vmcb->control.interrupt_shadow = 0;
 	svm_irq_window(v, false);
+}
+
+/* vendor->set_boot_state: a Linux entry state (hv/linux.h). VMX access
+ * rights compress to the VMCB's 12-bit attrib (APM Vol. 2 15.5.1). */
+static void boot_seg(struct vmcb_seg *d, const struct linux_seg *s)
+{
+	seg(d, s->sel, (u16)((s->attr & 0xff) | ((s->attr >> 4) & 0xf00)), s->limit, s->base);
+}
+
+static void svm_set_boot_state(struct vcpu *v, const struct linux_cpu_state *st)
+{
+	struct vmcb_save *g = &sv(v)->vmcb->save;
+	boot_seg(&g->cs, &st->cs);
+	boot_seg(&g->ds, &st->ds);
+	boot_seg(&g->es, &st->es);
+	boot_seg(&g->ss, &st->ss);
+	boot_seg(&g->fs, &st->fs);
+	boot_seg(&g->gs, &st->gs);
+	boot_seg(&g->tr, &st->tr);
+	seg(&g->gdtr, 0, 0, st->gdt_limit, st->gdt_base);
+	seg(&g->idtr, 0, 0, 0, 0);
+	g->cr0 = st->cr0;
+	g->cr3 = st->cr3;
+	g->cr4 = st->cr4;
+	g->efer = st->efer | EFER_SVME;
+	g->rip = st->rip;
+	g->rsp = 0;
+	g->rflags = st->rflags;
+	v->regs.rsi = st->rsi;
+	v->regs.rbx = st->rbx;
 }
 
 static void svm_vcpu_init(struct vcpu *v)
@@ -835,6 +866,7 @@ const struct vendor_ops svm_ops = {
 	.vm_init = svm_vm_init,
 	.vcpu_init = svm_vcpu_init,
 	.start_real = svm_start_real,
+	.set_boot_state = svm_set_boot_state,
 	.run = svm_run,
 	.get_rip = svm_get_rip,
 	.set_rip = svm_set_rip,

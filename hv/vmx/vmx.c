@@ -22,6 +22,7 @@
 #include "../guest_mem.h"
 #include "../hv.h"
 #include "../insn.h"
+#include "../linux.h"
 #include "../pagetable.h"
 #include "../spec.h"
 #include "../vendor.h"
@@ -778,6 +779,42 @@ static void vmx_start_real(struct vcpu *v, u16 cs_sel)
 	vmcs_clear(s->vmcs_pa, "AP VMCS");
 	if (prev != ~0ull)
 		vmcs_load(prev, "previous VMCS");
+}
+
+/*
+ * vendor->set_boot_state: a Linux entry state (hv/linux.h) in v's VMCS,
+ * which is active nowhere yet (as in vmx_vcpu_init). The IA-32e mode guest
+ * entry control follows EFER.LMA (26.2.4: they must agree).
+ */
+static void vmx_set_boot_state(struct vcpu *v, const struct linux_cpu_state *st)
+{
+	struct vmx_vcpu *s = v->vendor;
+	ASSERT(!s->active_on, "vCPU %u: boot state while its VMCS is active", v->id);
+	u64 prev = vmptrst();
+	vmcs_load(s->vmcs_pa, "boot VMCS");
+	bool lma = (st->efer & EFER_LMA) != 0;
+	vmcs_write(VMCS_ENTRY_CONTROLS, vmx.entry | (lma ? ENTRY_IA32E_GUEST : 0));
+	const struct linux_seg *segs[] = { [SEG_ES] = &st->es, [SEG_CS] = &st->cs, [SEG_SS] = &st->ss,
+					   [SEG_DS] = &st->ds, [SEG_FS] = &st->fs, [SEG_GS] = &st->gs };
+	for (unsigned sg = SEG_ES; sg <= SEG_GS; sg++)
+		guest_seg(sg, segs[sg]->sel, segs[sg]->attr, segs[sg]->limit, segs[sg]->base);
+	guest_seg(SEG_TR, st->tr.sel, st->tr.attr, st->tr.limit, st->tr.base);
+	vmcs_write(VMCS_GUEST_GDTR_BASE, st->gdt_base);
+	vmcs_write(VMCS_GUEST_GDTR_LIMIT, st->gdt_limit);
+	vmcs_write(VMCS_GUEST_IDTR_BASE, 0);
+	vmcs_write(VMCS_GUEST_IDTR_LIMIT, 0);
+	vmcs_write(VMCS_GUEST_CR3, st->cr3);
+	vmcs_write(VMCS_GUEST_EFER, st->efer);
+	vmcs_write(VMCS_GUEST_RFLAGS, st->rflags);
+	vmcs_write(VMCS_GUEST_RSP, 0);
+	write_cr0_cr4(st->cr0, st->cr4);
+	s->rip = st->rip;
+	vmcs_write(VMCS_GUEST_RIP, s->rip);
+	vmcs_clear(s->vmcs_pa, "boot VMCS");
+	if (prev != ~0ull)
+		vmcs_load(prev, "previous VMCS");
+	v->regs.rsi = st->rsi;
+	v->regs.rbx = st->rbx;
 }
 
 /* ---- which VMCS is where (24.11.1) ---- */
@@ -1680,6 +1717,7 @@ const struct vendor_ops vmx_ops = {
 	.vm_init = vmx_vm_init,
 	.vcpu_init = vmx_vcpu_init,
 	.start_real = vmx_start_real,
+	.set_boot_state = vmx_set_boot_state,
 	.run = vmx_run,
 	.get_rip = vmx_get_rip,
 	.set_rip = vmx_set_rip,

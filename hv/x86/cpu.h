@@ -25,6 +25,9 @@
 #define RFLAGS_IF BIT(9)
 
 #define MSR_TSC 0x10
+#define MSR_TSC_AUX 0xc0000103
+#define MSR_MISC_ENABLE 0x1a0
+#define MISC_ENABLE_FAST_STRING BIT(0)
 #define MSR_APIC_BASE 0x1b
 #define MSR_SPEC_CTRL 0x48
 #define MSR_PRED_CMD 0x49

@@ -355,10 +355,14 @@ def unit_job(path, printer):
 
 # ------------------------------------------------------------- selection
 
+SLOW_GROUP = "slow"     # run only when asked for (by name or `-g slow`: make test-slow)
+
+
 def select(names, groups, all_scenarios, binaries):
-    """Returns (scenarios, unit binaries) to run, or raises ValueError."""
+    """Returns (scenarios, unit binaries) to run, or raises ValueError.
+    Everything by default, except the scenarios of group `slow`."""
     if not names and not groups:
-        return list(all_scenarios), list(binaries)
+        return [sc for sc in all_scenarios if SLOW_GROUP not in sc.groups], list(binaries)
     chosen_sc, chosen_bin = [], []
     for sc in all_scenarios:
         if any(fnmatch.fnmatchcase(sc.name, n) for n in names) or \

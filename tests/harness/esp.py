@@ -8,15 +8,23 @@
     DIR/NAME.bin           <- `image = DIR/NAME.bin` (docs/config.md allows
                               directories): taken from build/guest/DIR/NAME.bin,
                               or else build/guest/NAME.bin
+    linux/NAME             <- `kernel = linux/NAME`, `initrd = linux/NAME` (a Linux
+                              VM; NAME may be bad/NAME): taken from build/linux/NAME, which
+                              tests/linux/initramfs.py builds when it is missing
 """
 
+import fcntl
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
-from .common import ESP_DIR, GUEST_DIR, rel, run_captured
+from .common import BUILD, ESP_DIR, GUEST_DIR, ROOT, rel, run_captured
 
-IMAGE_RE = re.compile(r"^\s*image\s*=\s*([^#]*)")
+IMAGE_RE = re.compile(r"^\s*(?:image|kernel|initrd)\s*=\s*([^#]*)")
+LINUX_DIR = BUILD / "linux"
+LINUX_BUILD_TIMEOUT = 900            # apt-get download + unpack + initramfs, first time only
 IMAGE_NAME_RE = re.compile(r"^[A-Za-z0-9._/-]+$")       # docs/config.md, `image`
 MIN_KIB = 16384                      # mkfs.fat -C IMG 16384
 TOOL_TIMEOUT = 30
@@ -41,6 +49,22 @@ def images_in_config(text):
     return names
 
 
+def ensure_linux(name):
+    """build/linux/NAME, built by tests/linux/initramfs.py (Debian packages
+    through apt-get download) when missing; one build at a time."""
+    target = LINUX_DIR.joinpath(*name.split("/"))
+    if target.is_file():
+        return target
+    LINUX_DIR.mkdir(parents=True, exist_ok=True)
+    with open(LINUX_DIR / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not target.is_file():
+            subprocess.run([sys.executable, str(ROOT / "tests" / "linux" / "initramfs.py"), "build"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=LINUX_BUILD_TIMEOUT, check=False)
+    return target
+
+
 def source(image, guest_dir):
     """The build/guest file for an image name, or None. Names hv would
     reject, or that would escape the ESP, are never copied."""
@@ -48,6 +72,9 @@ def source(image, guest_dir):
     if not IMAGE_NAME_RE.match(image) or any(p in ("", ".", "..") for p in parts) \
             or image.lower() == "hv.cfg" or parts[0].lower() == "efi":
         return None
+    if parts[0] == "linux" and len(parts) >= 2:     # a Linux VM's kernel or initrd
+        src = ensure_linux("/".join(parts[1:]))
+        return src if src.is_file() else None
     for src in (guest_dir.joinpath(*parts), guest_dir / parts[-1]):
         try:
             if src.is_file():

@@ -64,6 +64,10 @@ def check_expect(expect, kv):
         values = list(dict.fromkeys(got))
         if len(values) > 1:
             return "%s: expected %s, got conflicting values %s" % (key, want, ", ".join(values))
+        if want.startswith(">") and want[1:].isdigit():     # KEY=>N: a count above N
+            if not values[0].isdigit() or int(values[0]) <= int(want[1:]):
+                return "%s: expected more than %s, got %s" % (key, want[1:], values[0])
+            continue
         if values[0] != want:
             return "%s: expected %s, got %s" % (key, want, values[0])
     return None

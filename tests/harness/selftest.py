@@ -108,6 +108,16 @@ class Images(unittest.TestCase):
             """)
         self.assertEqual(esp.images_in_config(text), ["a.bin", "b.bin", "guests/d.bin"])
 
+    def test_linux_files_in_config(self):
+        text = textwrap.dedent("""\
+            [vm l]
+            kernel = linux/bzImage
+            initrd = linux/initramfs.cpio.gz  # comment
+            cmdline = console=ttyS0 initrd=x.bin
+            kernelx = y.bin
+            """)
+        self.assertEqual(esp.images_in_config(text), ["linux/bzImage", "linux/initramfs.cpio.gz"])
+
     @unittest.skipUnless(shutil.which("mcopy") and (shutil.which("mkfs.fat")
                                                     or os.path.exists("/usr/sbin/mkfs.fat")),
                          "mtools/dosfstools not installed")
@@ -188,6 +198,8 @@ class Judge(unittest.TestCase):
         kv = {"a": ["1"], "b": ["2", "2"], "c": ["x", "y"]}
         self.assertIsNone(judge.check_expect([("a", "1"), ("b", "2")], kv))
         self.assertEqual(judge.check_expect([("a", "2")], kv), "a: expected 2, got 1")
+        self.assertIsNone(judge.check_expect([("a", ">0")], kv))
+        self.assertEqual(judge.check_expect([("a", ">1")], kv), "a: expected more than 1, got 1")
         self.assertEqual(judge.check_expect([("z", "0")], kv), "z: missing (expected 0)")
         self.assertEqual(judge.check_expect([("c", "y")], kv),
                          "c: expected y, got conflicting values x, y")

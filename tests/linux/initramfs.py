@@ -8,6 +8,10 @@ Builds, under build/linux/ only (nothing is installed on the host):
   vmlinux                the ELF kernel cut out of the bzImage's XZ payload (PVH entry)
   initramfs.cpio.gz      busybox + guest/linux/init + the static workload programs
   bin/                   the workload programs (guest/linux/*.c, gcc -static)
+  bad/                   broken inputs for hv's bad-input scenarios:
+    bzImage-truncated      the first half of bzImage (its payload ends past the file)
+    bzImage-ud2            bzImage with UD2 at the 64-bit entry (no IDT yet: triple fault)
+    initramfs-corrupt.cpio.gz  the initramfs with 4 KiB of its middle zeroed
 
 Commands:
   initramfs.py build                   fetch what is missing, build everything
@@ -186,8 +190,27 @@ def build():
     c.file("init", open(os.path.join(GUEST, "init"), "rb").read())
     with open(os.path.join(OUT, "initramfs.cpio.gz"), "wb") as f:
         f.write(gzip.compress(c.finish(), 9, mtime=0))
+    build_bad()
     for name in ["bzImage", "vmlinux", "initramfs.cpio.gz"]:
         print(f"build/linux/{name}: {os.path.getsize(os.path.join(OUT, name))} bytes")
+
+
+def build_bad():
+    """Broken inputs (bad/), derived from the good ones."""
+    bad = os.path.join(OUT, "bad")
+    os.makedirs(bad, exist_ok=True)
+    bz = open(os.path.join(OUT, "bzImage"), "rb").read()
+    with open(os.path.join(bad, "bzImage-truncated"), "wb") as f:
+        f.write(bz[:len(bz) // 2])
+    # The 64-bit entry is at load address + 0x200: file offset (setup_sects + 1) * 512 + 0x200.
+    entry = ((bz[0x1F1] or 4) + 1) * 512 + 0x200
+    with open(os.path.join(bad, "bzImage-ud2"), "wb") as f:
+        f.write(bz[:entry] + b"\x0f\x0b" + bz[entry + 2:])
+    rd = bytearray(open(os.path.join(OUT, "initramfs.cpio.gz"), "rb").read())
+    mid = len(rd) // 2
+    rd[mid:mid + 4096] = bytes(4096)
+    with open(os.path.join(bad, "initramfs-corrupt.cpio.gz"), "wb") as f:
+        f.write(bytes(rd))
 
 
 def boot(args):

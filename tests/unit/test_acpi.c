@@ -197,6 +197,21 @@ static void full_platform(void **state)
 	assert_int_equal(get16(t.fadt + 109) & BIT(1), 0);     /* no 8042 */
 	assert_int_equal(get32(t.fadt + 76), 0);               /* no PM timer */
 	assert_int_equal(get16(t.fadt + 46), 0);               /* no SCI */
+	/* With pm_timer: PM_TMR_BLK 0x608, 4 bytes, X_PM_TMR_BLK a dword in I/O space. */
+	p.pm_timer = true;
+	assert_int_equal(acpi_build(&p, mem, sizeof(mem), &lay, err, sizeof(err)), 0);
+	parse(&t);
+	assert_int_equal(get32(t.fadt + 76), 0x608);
+	assert_int_equal(t.fadt[91], 4);
+	assert_int_equal(t.fadt[208], 1);
+	assert_int_equal(t.fadt[209], 32);
+	assert_int_equal(t.fadt[211], 3);
+	assert_int_equal(get64(t.fadt + 212), 0x608);
+	assert_int_equal(get32(t.fadt + 112) & BIT(8), 0);     /* TMR_VAL_EXT clear: 24 bits */
+	assert_int_equal(acpi_sum(t.fadt, get32(t.fadt + 4)), 0);
+	p.pm_timer = false;
+	assert_int_equal(acpi_build(&p, mem, sizeof(mem), &lay, err, sizeof(err)), 0);
+	parse(&t);
 	/* MADT: two local APICs 0 and 1, one IOAPIC at 0xFEC00000 from GSI 0, IRQ 4 -> GSI 4 */
 	assert_int_equal(t.lapics, 2);
 	assert_int_equal(t.x2apics, 0);

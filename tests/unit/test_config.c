@@ -104,6 +104,10 @@ static void dump_config(const struct hv_config *c, char *buf, size_t n)
 		OUT(" ibpb=%s limit_ms=%llu expect=%s %d%s\n", vm_ibpb_name(vm->ibpb),
 		    (unsigned long long)vm->limit_ms, result_name(vm->expect), vm->expect_status,
 		    vm->ap_sipi ? " ap_start=sipi" : "");
+		if (vm_is_linux(vm))      /* a Linux VM only: the older .ok files stay valid */
+			OUT("  linux kernel=%s (line %u) initrd=%s (line %u) cmdline='%s' (line %u)\n",
+			    vm->kernel, vm->kernel_line, vm->initrd, vm->initrd_line, vm->cmdline,
+			    vm->cmdline_line);
 	}
 #undef OUT
 }
