@@ -264,8 +264,12 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 			v->state = VCPU_HALTED;
 		spin_unlock(&vm->lock);
 		/* An IPI that came between the HLT exit and HALTED found the vCPU
-		 * running and did not wake it: look again (vplat_wake). */
-		if ((v->halt_if || v->lapic.nmi_pending) && vplat_irq_pending(v))
+		 * running and did not wake it: look again (vplat_wake). Its
+		 * sender set irq_check (under the platform lock) before it took
+		 * vm->lock to look at the state, so after HALTED was set under
+		 * vm->lock, irq_check clear means no such IPI. */
+		if (((v->halt_if && __atomic_load_n(&v->irq_check, __ATOMIC_ACQUIRE)) || v->lapic.nmi_pending) &&
+		    vplat_irq_pending(v))
 			vplat_wake(v);
 		else if (v->halt_if && vplat_timer_can_wake(&v->lapic))
 			sleep_on_timer(v);

@@ -527,6 +527,36 @@ static __attribute__((noinline)) enum exit_action cpuid_exit(struct vcpu *v, u32
 static __attribute__((noinline)) enum exit_action handle_exit_other(struct vcpu *v, struct pcpu *p,
 								    struct vm_exit *e);
 
+/* HLT with IF=1 waits for an interrupt; one already deliverable ends it at
+ * once, injected here (the vCPU does not pass through the scheduler). With
+ * IF=0 only a reset would end it. */
+static __attribute__((noinline)) enum exit_action hlt_exit(struct vcpu *v, struct pcpu *p, struct vm_exit *e)
+{
+	skip(v, e);
+	/* (it injects only if the guest can take it: IF=1, and skipping HLT
+	 * ended any STI shadow; one look at the window, not two) */
+	if ((v->irq_check || v->lapic.nmi_pending) && vplat_deliver(v))
+		return ACTION_RESUME;
+	v->halt_if = vendor->irq_window(v, WINDOW_NONE);
+	trace_add(p, TR_HALT, v->gid, 0, 0, 0);
+	return ACTION_BLOCK;
+}
+
+/* WRMSR: the x2APIC writes of an interrupt's round trip (EOI, ICR, SELF
+ * IPI) on a straight path, done and the interrupt they let through already
+ * delivered (vplat_x2apic_fast_write); the rest, and any of those the APIC
+ * refuses, through handle_msr. */
+static __attribute__((noinline)) enum exit_action msr_write_exit(struct vcpu *v, struct pcpu *p, struct vm_exit *e)
+{
+	u32 msr = (u32)v->regs.rcx;
+	if (vplat_x2apic_fast_msr(msr) &&
+	    vplat_x2apic_fast_write(v, msr, (v->regs.rax & 0xffffffffull) | (v->regs.rdx << 32))) {
+		skip(v, e);
+		return ACTION_RESUME;
+	}
+	return handle_msr(p, v, e, true);
+}
+
 /*
  * The fast exits first, on a straight path: CPUID, a hypercall, a port
  * with no device. Nothing here takes a local's address, so this function
@@ -553,6 +583,10 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		skip(v, e);
 		return ACTION_RESUME;
 	}
+	if (why == EXIT_MSR_WRITE)
+		return msr_write_exit(v, p, e);      /* tail calls */
+	if (why == EXIT_HLT)
+		return hlt_exit(v, p, e);
 	return handle_exit_other(v, p, e);
 }
 
@@ -569,17 +603,8 @@ static enum exit_action handle_exit_other(struct vcpu *v, struct pcpu *p, struct
 		return handle_msr(p, v, e, true);
 	case EXIT_HYPERCALL:
 		return handle_hypercall(p, v, e);
-	case EXIT_HLT:
-		skip(v, e);
-		/* HLT with IF=1 waits for an interrupt; one already pending
-		 * ends it at once. With IF=0 only a reset would. */
-		v->halt_if = vendor->irq_window(v, WINDOW_NONE);
-		if ((v->halt_if || v->lapic.nmi_pending) && v->irq_check && vplat_irq_pending(v)) {
-			vplat_deliver(v);
-			return ACTION_RESUME;
-		}
-		trace_add(p, TR_HALT, v->gid, 0, 0, 0);
-		return ACTION_BLOCK;
+	case EXIT_HLT:                     /* (vcpu_handle_exit takes these) */
+		return hlt_exit(v, p, e);
 	case EXIT_IRQ_WINDOW:
 		irq_check(v);
 		return ACTION_RESUME;

@@ -341,7 +341,30 @@ static unsigned maxphyaddr;
  * have something to take (woken after the lock is dropped: wake_all). */
 static bool start_ap(struct vcpu *t);
 
+static __attribute__((noinline)) void route_general(struct vm *vm, const struct lapic *src, const struct irq_msg *m);
+
 static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_msg *m)
+{
+	struct vplat *pl = &vm->plat;
+	/* A fixed IPI to self or to one physical id: only that vCPU can take
+	 * it (what lapic_route would do, without the walk over every APIC:
+	 * tests/unit/test_dev_lapic.c checks the two agree). */
+	int one = lapic_single_dest(pl->lapics, (int)vm->nvcpus, src, m);
+	if (one != LAPIC_DEST_GENERAL) {
+		if (one >= 0) {
+			struct vcpu *t = vm->vcpus[one];
+			lapic_accept_msg(&t->lapic, m);
+			if (lapic_pending_vector(&t->lapic) >= 0) {
+				t->irq_check = true;
+				pl->wake |= 1ull << one;
+			}
+		}
+		return;
+	}
+	route_general(vm, src, m);
+}
+
+static void route_general(struct vm *vm, const struct lapic *src, const struct irq_msg *m)
 {
 	struct vplat *pl = &vm->plat;
 	bool ap_sipi = vm->cfg->ap_sipi;
@@ -524,6 +547,30 @@ int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 	return rc == LAPIC_OK ? LAPIC_OK : LAPIC_GP;
 }
 
+static bool deliver_locked(struct vcpu *v);
+
+bool vplat_x2apic_fast_write(struct vcpu *v, u32 msr, u64 val)
+{
+	struct vplat *pl = &v->vm->plat;
+	spin_lock(&pl->lock);
+	/* Anything but a write the x2APIC accepts goes the general way (#GP
+	 * there; none of these three registers changes state before it). */
+	if (lapic_x2apic_irq_write(&v->lapic, msr, val) != LAPIC_OK) {
+		spin_unlock(&pl->lock);
+		return false;
+	}
+	u64 wake = pl->wake & ~(1ull << v->id);
+	pl->wake = 0;
+	/* The EOI may let a waiting vector through, the IPI may be to self:
+	 * deliver now, under the same lock (what irq_check would do next). */
+	if (v->irq_check || lapic_pending_vector(&v->lapic) >= 0)
+		deliver_locked(v);
+	spin_unlock(&pl->lock);
+	if (wake)
+		wake_all(v->vm, wake);
+	return true;
+}
+
 bool vplat_timer_fire(struct vcpu *v, u64 now)
 {
 	struct vplat *pl = &v->vm->plat;
@@ -546,10 +593,9 @@ bool vplat_irq_pending(struct vcpu *v)
 	return r;
 }
 
-void vplat_deliver(struct vcpu *v)
+/* vplat_deliver with pl->lock held; true if it injected a vector. */
+static bool deliver_locked(struct vcpu *v)
 {
-	struct vplat *pl = &v->vm->plat;
-	spin_lock(&pl->lock);
 	/* An NMI first (SDM 6.9: NMI before maskable interrupts). One that
 	 * cannot go in yet (the last NMI's handler has not executed IRET, a
 	 * shadow, an event queued) waits for the window the backend opens;
@@ -558,19 +604,36 @@ void vplat_deliver(struct vcpu *v)
 		v->lapic.nmi_pending = false;
 		vendor->inject_event(v, true, 2);
 		v->nmis_injected++;
-		spin_unlock(&pl->lock);
-		return;                        /* irq_check stays: a vector may wait */
+		v->irq_check = true;           /* a vector may wait */
+		return true;
 	}
 	int vec = lapic_pending_vector(&v->lapic);
 	if (vec < 0) {
 		v->irq_check = v->lapic.nmi_pending;
 		vendor->irq_window(v, WINDOW_NONE);
-	} else if (vendor->irq_window(v, WINDOW_INTR)) {
-		lapic_ack(&v->lapic, (u8)vec);
-		vendor->inject_event(v, false, (u8)vec);
-		v->irqs_injected++;
+		return false;
 	}
+	v->irq_check = true;           /* (the window exit looks again) */
+	if (!vendor->irq_window(v, WINDOW_INTR))
+		return false;
+	lapic_ack(&v->lapic, (u8)vec);
+	vendor->inject_event(v, false, (u8)vec);
+	v->irqs_injected++;
+	/* One event per entry: a second deliverable vector (a higher class
+	 * than the one now in service) is looked at after the next exit;
+	 * only if IRR holds any (irq_check may be true in vain, never false
+	 * while one is deliverable), or an NMI waits. */
+	v->irq_check = v->lapic.irr_sum != 0 || v->lapic.nmi_pending;
+	return true;
+}
+
+bool vplat_deliver(struct vcpu *v)
+{
+	struct vplat *pl = &v->vm->plat;
+	spin_lock(&pl->lock);
+	bool r = deliver_locked(v);
 	spin_unlock(&pl->lock);
+	return r;
 }
 
 /* ---- MMIO: the nested-page-fault hook ---- */

@@ -38,7 +38,7 @@ struct svm_vcpu {
 	u8 *msrpm;
 	u64 asid_gen;          /* generation of vmcb->control.asid ... */
 	struct pcpu *asid_pcpu;/* ... on this pCPU */
-	/* The code TLB and the last decoded exiting instruction (hv/guest_mem.h). */
+	/* The code TLB and the last decoded exiting instructions (hv/guest_mem.h). */
 	struct code_cache cc;
 	/* NMI blocking, which SVM leaves to the hypervisor (APM 15.21.3: an
 	 * NMI injected through EVENTINJ is taken whatever the CPU's own NMI
@@ -506,8 +506,9 @@ static __attribute__((noinline)) u32 insn_len_decode(struct vcpu *v, enum insn_k
 
 /*
  * Length of the instruction that caused this exit: the CPU's nRIP when it
- * has NRIPS, else decoded. Fast path: the same instruction as the last
- * decoded exit (a loop of CPUIDs, hypercalls or MSR accesses): same RIP and
+ * has NRIPS, else decoded. Fast path: the same instruction as one of the
+ * last few decoded exits in this code page (a loop of CPUIDs, hypercalls or
+ * MSR accesses; an interrupt's ICR write, HLT and EOI): same RIP and
  * CS (so the same linear address and code size), same paging registers and
  * paging-structure entries (so the same guest-physical bytes), and those
  * bytes unchanged: then it is the same instruction, of the same length.
@@ -522,8 +523,9 @@ static inline __attribute__((always_inline)) u32 insn_len(struct vcpu *v, enum i
 	if (has_nrips && vmcb->control.next_rip > g->rip)
 		return (u32)(vmcb->control.next_rip - g->rip);
 	struct guest_paging now = { g->cr0, g->cr3, g->cr4, g->efer };
-	if (code_cache_insn_hit(&s->cc, g->rip, g->cs.base, g->cs.attrib, &now))
-		return s->cc.insn_len;
+	u32 len = code_cache_insn_hit(&s->cc, g->rip, g->cs.base, g->cs.attrib, &now);
+	if (len)
+		return len;
 	return insn_len_decode(v, kind);
 }
 
@@ -727,8 +729,10 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		 * instruction intercepts above never interrupt a delivery. */
 		if (__builtin_expect(vmcb->control.exit_int_info & EVENTINJ_VALID, 0))
 			vmcb->control.event_inj = vmcb->control.exit_int_info;
-		switch (code) {
-		case SVM_EXIT_IOIO:
+		/* The exits of ports and of an interrupt's round trip (WRMSR
+		 * to the x2APIC, HLT) by compares in that order, the rest by
+		 * the switch (docs/benchmarks.md). */
+		if (code == SVM_EXIT_IOIO) {
 			e->reason = EXIT_IO;
 			e->io.port = (u16)(info1 >> 16);
 			e->io.size = info1 & IOIO_SZ32 ? 4 : info1 & IOIO_SZ16 ? 2 : 1;
@@ -736,12 +740,24 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 			e->io.string = info1 & IOIO_STR;
 			e->io.rep = info1 & IOIO_REP;
 			e->insn_len = (u32)(vmcb->control.exit_info2 - vmcb->save.rip);
-			break;
-		case SVM_EXIT_MSR:
+			return;
+		}
+		if (code == SVM_EXIT_MSR) {
 			e->reason = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
 			kind = info1 ? INSN_WRMSR : INSN_RDMSR;
 			need_len = true;
-			break;
+			goto length;
+		}
+		if (code == SVM_EXIT_HLT) {
+			/* Skipping HLT ends the STI shadow it may sit in (sti; hlt),
+			 * so the interrupt window is open at once (vplat.c). */
+			vmcb->control.interrupt_shadow = 0;
+			e->reason = EXIT_HLT;
+			kind = INSN_HLT;
+			need_len = true;
+			goto length;
+		}
+		switch (code) {
 		case SVM_EXIT_IRET:
 			/* Before the NMI handler's IRET: it executes at the next
 			 * entry; svm_nmi_window sees RIP move past it. */
@@ -774,14 +790,6 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 			e->reason = EXIT_IRQ_WINDOW;
 			vmcb->control.v_intr &= ~(u64)V_IRQ;
 			vmcb->control.intercept_misc1 &= ~INTERCEPT_VINTR;
-			break;
-		case SVM_EXIT_HLT:
-			/* Skipping HLT ends the STI shadow it may sit in (sti; hlt),
-			 * so the interrupt window is open at once (vplat.c). */
-			vmcb->control.interrupt_shadow = 0;
-			e->reason = EXIT_HLT;
-			kind = INSN_HLT;
-			need_len = true;
 			break;
 		case SVM_EXIT_INVD:
 		case SVM_EXIT_WBINVD:
@@ -851,6 +859,7 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 			break;
 		}
 	}
+length:
 	if (need_len) {                   /* one call site: the fast path is inlined once */
 		e->insn_len = insn_len(v, kind);
 		if (!e->insn_len && e->reason == EXIT_CACHE)
