@@ -537,7 +537,7 @@ static __attribute__((noinline)) enum exit_action hlt_exit(struct vcpu *v, struc
 	 * ended any STI shadow; one look at the window, not two) */
 	if ((v->irq_check || v->lapic.nmi_pending) && vplat_deliver(v))
 		return ACTION_RESUME;
-	v->halt_if = vendor->irq_window(v, WINDOW_NONE);
+	v->halt_if = static_call_vendor_irq_window(v, WINDOW_NONE);
 	trace_add(p, TR_HALT, v->gid, 0, 0, 0);
 	return ACTION_BLOCK;
 }

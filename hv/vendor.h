@@ -106,6 +106,10 @@ extern const struct vendor_ops vmx_ops;
  */
 void static_call_vendor_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e);
 void static_call_vendor_advance_rip(struct vcpu *v, u32 len);
+/* vendor->irq_window and vendor->inject_event the same way (hv/vplat.c's
+ * delivery and the HLT exit: two or three on every guest interrupt). */
+bool static_call_vendor_irq_window(struct vcpu *v, unsigned want);
+void static_call_vendor_inject_event(struct vcpu *v, bool nmi, u8 vector);
 
 /* CR4 bits a guest may set (both backends' CR4-write checks). */
 u64 guest_cr4_allowed(void);

@@ -549,26 +549,57 @@ int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 
 static bool deliver_locked(struct vcpu *v);
 
-bool vplat_x2apic_fast_write(struct vcpu *v, u32 msr, u64 val)
+/* The end of a straight x2APIC write (pl->lock held): the EOI may let a
+ * waiting vector through, the IPI may be to self: deliver now, under the
+ * same lock (what irq_check would do next); then wake the targets. */
+static inline bool x2apic_write_done(struct vcpu *v, struct vplat *pl)
 {
-	struct vplat *pl = &v->vm->plat;
-	spin_lock(&pl->lock);
-	/* Anything but a write the x2APIC accepts goes the general way (#GP
-	 * there; none of these three registers changes state before it). */
-	if (lapic_x2apic_irq_write(&v->lapic, msr, val) != LAPIC_OK) {
-		spin_unlock(&pl->lock);
-		return false;
-	}
 	u64 wake = pl->wake & ~(1ull << v->id);
 	pl->wake = 0;
-	/* The EOI may let a waiting vector through, the IPI may be to self:
-	 * deliver now, under the same lock (what irq_check would do next). */
 	if (v->irq_check || lapic_pending_vector(&v->lapic) >= 0)
 		deliver_locked(v);
 	spin_unlock(&pl->lock);
 	if (wake)
 		wake_all(v->vm, wake);
 	return true;
+}
+
+/* An ICR write: a fixed IPI to self or one x2APIC id is the ICR write and
+ * the IRR of its target in one step (lapic_x2apic_icr_single), no message
+ * built and routed; anything else takes lapic_x2apic_irq_write. */
+static __attribute__((noinline)) bool x2apic_icr_write(struct vcpu *v, u64 val)
+{
+	struct vm *vm = v->vm;
+	struct vplat *pl = &vm->plat;
+	spin_lock(&pl->lock);
+	int one = lapic_x2apic_icr_single(&v->lapic, val, pl->lapics, (int)vm->nvcpus);
+	if (one >= 0) {
+		struct vcpu *t = vm->vcpus[one];
+		if (t != v && lapic_pending_vector(&t->lapic) >= 0) {
+			t->irq_check = true;
+			pl->wake |= 1ull << one;
+		}
+	} else if (one == LAPIC_DEST_GENERAL &&
+		   lapic_x2apic_irq_write(&v->lapic, MSR_X2APIC_FIRST + (LAPIC_ICR_LO >> 4), val) != LAPIC_OK) {
+		spin_unlock(&pl->lock);
+		return false;
+	}
+	return x2apic_write_done(v, pl);
+}
+
+bool vplat_x2apic_fast_write(struct vcpu *v, u32 msr, u64 val)
+{
+	if (msr == MSR_X2APIC_FIRST + (LAPIC_ICR_LO >> 4))
+		return x2apic_icr_write(v, val);
+	struct vplat *pl = &v->vm->plat;
+	spin_lock(&pl->lock);
+	/* Anything but a write the x2APIC accepts goes the general way (#GP
+	 * there; none of these registers changes state before it). */
+	if (lapic_x2apic_irq_write(&v->lapic, msr, val) != LAPIC_OK) {
+		spin_unlock(&pl->lock);
+		return false;
+	}
+	return x2apic_write_done(v, pl);
 }
 
 bool vplat_timer_fire(struct vcpu *v, u64 now)
@@ -600,9 +631,9 @@ static bool deliver_locked(struct vcpu *v)
 	 * cannot go in yet (the last NMI's handler has not executed IRET, a
 	 * shadow, an event queued) waits for the window the backend opens;
 	 * maskable interrupts may still go in meanwhile. */
-	if (v->lapic.nmi_pending && vendor->irq_window(v, WINDOW_NMI)) {
+	if (v->lapic.nmi_pending && static_call_vendor_irq_window(v, WINDOW_NMI)) {
 		v->lapic.nmi_pending = false;
-		vendor->inject_event(v, true, 2);
+		static_call_vendor_inject_event(v, true, 2);
 		v->nmis_injected++;
 		v->irq_check = true;           /* a vector may wait */
 		return true;
@@ -610,14 +641,14 @@ static bool deliver_locked(struct vcpu *v)
 	int vec = lapic_pending_vector(&v->lapic);
 	if (vec < 0) {
 		v->irq_check = v->lapic.nmi_pending;
-		vendor->irq_window(v, WINDOW_NONE);
+		static_call_vendor_irq_window(v, WINDOW_NONE);
 		return false;
 	}
 	v->irq_check = true;           /* (the window exit looks again) */
-	if (!vendor->irq_window(v, WINDOW_INTR))
+	if (!static_call_vendor_irq_window(v, WINDOW_INTR))
 		return false;
 	lapic_ack(&v->lapic, (u8)vec);
-	vendor->inject_event(v, false, (u8)vec);
+	static_call_vendor_inject_event(v, false, (u8)vec);
 	v->irqs_injected++;
 	/* One event per entry: a second deliverable vector (a higher class
 	 * than the one now in service) is looked at after the next exit;

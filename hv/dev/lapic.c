@@ -579,6 +579,43 @@ int lapic_x2apic_irq_write(struct lapic *l, u32 msr, u64 val)
 	}
 }
 
+int lapic_x2apic_icr_single(struct lapic *l, u64 val, struct lapic *const *set, int n)
+{
+	u32 lo = (u32)val & ICR_LO_MASK, dest = (u32)(val >> 32);
+	u32 sh = (lo >> 18) & 3, vec = lo & 0xFF;
+	/* delivery mode 000 (fixed), physical, edge, no shorthand or self */
+	if ((lo & (0x700u | BIT(11) | ICR_TRIGGER_LEVEL)) || vec < 16 || sh > IRQ_SH_SELF ||
+	    lapic_mode(l) != LAPIC_MODE_X2APIC)
+		return LAPIC_DEST_GENERAL;
+	struct lapic *t;
+	int i;
+	if (sh == IRQ_SH_SELF) {
+		if (l->id >= (u32)n)
+			return LAPIC_DEST_GENERAL;
+		t = l;
+		i = (int)l->id;
+	} else {
+		if (dest == 0xFFFFFFFFu)
+			return LAPIC_DEST_GENERAL;     /* broadcast */
+		if (dest < (u32)n) {
+			i = (int)array_index_nospec(dest, (u32)n);
+			t = set[i];
+			if (lapic_mode(t) != LAPIC_MODE_X2APIC || t->id != dest)
+				return LAPIC_DEST_GENERAL;
+		} else {
+			t = NULL;
+			i = LAPIC_DEST_NONE;
+		}
+	}
+	l->icr_lo = lo;
+	l->icr_hi = dest;
+	if (t && sw_enabled(t)) {
+		sum_set(t->irr, &t->irr_sum, vec);
+		vec_clear(t->tmr, vec);
+	}
+	return i;
+}
+
 int lapic_msr_write(struct lapic *l, u32 msr, u64 val, u64 now)
 {
 	if (msr == MSR_IA32_TSC_DEADLINE) {

@@ -152,6 +152,18 @@ int lapic_msr_write(struct lapic *l, u32 msr, u64 val, u64 now);
  * time (x2APIC EOI, ICR, SELF IPI), EOI and ICR on a short path: LAPIC_OK
  * or LAPIC_GP (also outside x2APIC mode), as lapic_msr_write. */
 int lapic_x2apic_irq_write(struct lapic *l, u32 msr, u64 val);
+/*
+ * The common x2APIC ICR write (SDM 11.12.9, 11.6.1): a fixed, edge-triggered
+ * IPI with a vector of 16 or more, by the self shorthand or to one physical
+ * x2APIC id, written by an APIC in x2APIC mode. Takes it whole: ICR
+ * updated, the target's IRR set (dropped if the target is software-disabled,
+ * SDM 11.4.7.2) and returns the target's index in `set` (APIC id = index),
+ * or LAPIC_DEST_NONE if no APIC has that id. Any other write, or a target
+ * not in x2APIC mode with that id, returns LAPIC_DEST_GENERAL with nothing
+ * changed: the caller takes lapic_x2apic_irq_write and the router.
+ * tests/unit/test_dev_lapic.c checks both ways agree.
+ */
+int lapic_x2apic_icr_single(struct lapic *l, u64 val, struct lapic *const *set, int n);
 
 /* Does a message with this destination reach this APIC (SDM 11.6.2)?
  * Shorthands are the router's business (they do not use `dest`). */

@@ -159,6 +159,13 @@ static void patch_text(const struct spec_plan *p)
 	rel = (s32)((u8 *)vendor->advance_rip - (adv + 5));
 	adv[0] = 0xe9;
 	memcpy(adv + 1, &rel, 4);
+	u8 *win = (u8 *)static_call_vendor_irq_window, *inj = (u8 *)static_call_vendor_inject_event;
+	rel = (s32)((u8 *)vendor->irq_window - (win + 5));
+	win[0] = 0xe9;
+	memcpy(win + 1, &rel, 4);
+	rel = (s32)((u8 *)vendor->inject_event - (inj + 5));
+	inj[0] = 0xe9;
+	memcpy(inj + 1, &rel, 4);
 
 	write_cr0(cr0);
 	(void)cpuid(0, 0);             /* serializing: no stale prefetched bytes (SDM Vol. 3A 9.1.3) */

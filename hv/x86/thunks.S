@@ -57,7 +57,8 @@ __x86_indirect_thunk_\reg:
 spec_thunks_end:
 
 /*
- * Static calls: the two vendor calls every VM exit makes (vendor.h) as
+ * Static calls: the two vendor calls every VM exit makes and the two of
+ * every guest interrupt's delivery (vendor.h) as
  * direct calls to a 5-byte `jmp` that spec_init() points at the backend's
  * function at boot (Linux's static_call). A direct call and a direct jmp
  * instead of a load and a retpoline: nothing for a guest to steer, and 4
@@ -73,5 +74,7 @@ static_call_\name:
 .endm
 	STATIC_CALL vendor_run
 	STATIC_CALL vendor_advance_rip
+	STATIC_CALL vendor_irq_window
+	STATIC_CALL vendor_inject_event
 
 	.section .note.GNU-stack, "", @progbits

@@ -791,6 +791,73 @@ static void test_single_dest_agrees(void **state)
 	}
 }
 
+/* lapic_x2apic_icr_single against the general way (lapic_x2apic_irq_write,
+ * the message it sends, lapic_route): same ICR, IRR, TMR, summaries and
+ * ESR on every APIC, for random ICR values from random APICs in mixed
+ * modes; and the short way takes every fixed, edge, physical IPI to self
+ * or to an x2APIC whose id is in the set. */
+static void test_icr_single_agrees(void **state)
+{
+	(void)state;
+	struct lapic a[N], b[N];
+	struct lapic *sa[N], *sb[N];
+	int taken = 0;
+	for (int round = 0; round < 4000; round++) {
+		for (int i = 0; i < N; i++) {
+			enabled(&a[i], (u32)i);
+			u32 mode = rnd() % 5;                 /* x2APIC twice as often */
+			if (mode <= 1)
+				to_x2apic(&a[i]);
+			else if (mode == 2)
+				assert_int_equal(lapic_base_write(&a[i], LAPIC_BASE_DEFAULT, 39), LAPIC_OK);
+			else if (mode == 3)
+				wr(&a[i], LAPIC_SVR, 0xFF, 0);
+			if (rnd() % 2) {                      /* something already in IRR */
+				struct irq_msg p = { .vector = (u8)(16 + rnd() % 240), .assert = true,
+						     .level = rnd() % 2 };
+				lapic_accept_msg(&a[i], &p);
+			}
+			b[i] = a[i];
+			sa[i] = &a[i];
+			sb[i] = &b[i];
+		}
+		int src = (int)(rnd() % N);
+		u32 dests[] = { 0, 1, 2, 3, 4, 5, 0xFF, 0xFFFFFFFFu, 0x100, 1u << 16 | 1 };
+		u32 lo = (u32)rnd();
+		if (rnd() % 2)
+			lo &= ~(0x700u | BIT(11) | BIT(15) | (2u << 18));  /* mostly the common case */
+		if (rnd() % 4 == 0)
+			lo &= ~0xF0u;                         /* vectors below 16 too */
+		u64 val = (u64)dests[rnd() % (sizeof(dests) / sizeof(dests[0]))] << 32 | lo;
+		int one = lapic_x2apic_icr_single(&b[src], val, sb, N);
+		n_sent = 0;
+		int rc = lapic_x2apic_irq_write(&a[src], MSR_X2APIC_FIRST + (LAPIC_ICR_LO >> 4), val);
+		if (one == LAPIC_DEST_GENERAL) {
+			u32 sh = (lo >> 18) & 3, dest = (u32)(val >> 32);
+			bool common = lapic_mode(&a[src]) == LAPIC_MODE_X2APIC &&
+				!(lo & (0x700u | BIT(11) | BIT(15))) && (lo & 0xFF) >= 16 &&
+				(sh == IRQ_SH_SELF || (sh == IRQ_SH_NONE && dest < N &&
+				 lapic_mode(&a[dest]) == LAPIC_MODE_X2APIC));
+			assert_false(common);
+			continue;
+		}
+		taken++;
+		assert_int_equal(rc, LAPIC_OK);
+		assert_int_equal(n_sent, 1);
+		int count = lapic_route(sa, N, sa[src], &sent[0]);
+		assert_int_equal(count, one >= 0 ? 1 : 0);
+		for (int i = 0; i < N; i++) {
+			assert_memory_equal(a[i].irr, b[i].irr, sizeof(a[i].irr));
+			assert_memory_equal(a[i].tmr, b[i].tmr, sizeof(a[i].tmr));
+			assert_int_equal(a[i].irr_sum, b[i].irr_sum);
+			assert_int_equal(a[i].esr_pending, b[i].esr_pending);
+			assert_int_equal(a[i].icr_lo, b[i].icr_lo);
+			assert_int_equal(a[i].icr_hi, b[i].icr_hi);
+		}
+	}
+	assert_true(taken > 200);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -811,6 +878,7 @@ int main(void)
 		cmocka_unit_test_setup(test_summaries_random, setup),
 		cmocka_unit_test_setup(test_x2apic_irq_write, setup),
 		cmocka_unit_test_setup(test_single_dest_agrees, setup),
+		cmocka_unit_test_setup(test_icr_single_agrees, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
