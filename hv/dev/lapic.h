@@ -228,8 +228,10 @@ static inline int lapic_sum_highest(const u32 *r, u8 sum)
 {
 	if (!sum)
 		return -1;
-	unsigned i = 31 - (unsigned)__builtin_clz(sum);
-	return (int)(i * 32 + 31 - (unsigned)__builtin_clz(r[i]));
+	/* 31 ^ clz = 31 - clz for a non-zero word, and GCC makes it one BSR
+	 * (31 - clz came out as BSR, XOR, MOV and SUB). */
+	unsigned i = (unsigned)__builtin_clz(sum) ^ 31;
+	return (int)(i * 32 + ((unsigned)__builtin_clz(r[i]) ^ 31));
 }
 
 /* Highest IRR vector the priority rules let through (SDM 11.8.3.1), or -1:
