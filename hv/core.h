@@ -74,6 +74,8 @@ struct vcpu {
 	struct pcpu *timer_sleep;        /* halted waiting for its APIC timer: the pCPU
 	                                  * whose timer wakes it (vm->lock), else NULL */
 	u64 irqs_injected;
+	u32 running_on;                  /* pCPU id + 1 from dispatch until its state is
+	                                  * saved, else 0 (atomic: run_vcpu's check) */
 };
 
 struct vm {
