@@ -70,7 +70,7 @@ UNIT_TESTS := $(B)/unit/test_config $(B)/unit/test_acpi_parse $(B)/unit/test_ins
 	$(patsubst %,$(B)/unit/test_dev_%,$(DEV_NAMES))
 
 .PHONY: test-slow
-.PHONY: all deps run test unit compare bench bench-kvm timeline profile qemu-gdb clean help linux-initramfs linux-native linux-selfboot
+.PHONY: all deps run test unit compare linux-table bench bench-kvm timeline profile qemu-gdb clean help linux-initramfs linux-native linux-selfboot
 all: $(B)/hv.efi $(GUESTS) $(UNIT_TESTS) $(B)/oracle
 
 help:
@@ -81,7 +81,10 @@ help:
 	@echo "make test       unit tests, exhaustive policy check, all scenarios on $(TEST_PLATFORMS)"
 	@echo "                (also writes $(JUNIT) and $(TAP); JUNIT=file TAP=file)"
 	@echo "make test-slow  the slow scenarios (group slow: Linux on Bochs VT-x), which CI runs after make test"
-	@echo "make compare    run CONFIG under every barrier policy, print a comparison table (TRACKS=, QEMU_ARGS=)"
+	@echo "make compare    run CONFIG under every barrier policy, print a comparison table (TRACKS=, QEMU_ARGS=,"
+	@echo "                SPECTRE=on,prctl,off for a Linux VM's spectre_v2_user=, JOBS=)"
+	@echo "make linux-table  the research table: 4 Linux workloads x spectre_v2_user x policies x tracks"
+	@echo "                (build/compare/linux-table.md, about 30 min with JOBS=2; docs/barriers.md)"
 	@echo "make bench      path lengths (SVM in QEMU -icount, VT-x in Bochs, KVM beside), the policy matrix,"
 	@echo "                charts; report in build/bench/report.md (docs/benchmarks.md)"
 	@echo "make bench-kvm  only KVM's figures (Debian's kernel in QEMU, build/bench/kvm.txt)"
@@ -303,7 +306,14 @@ profile: deps
 
 compare: deps
 	@$(MAKE) --no-print-directory all
-	$(PYTHON) tests/compare.py $(CONFIG) $(if $(TRACKS),--tracks $(TRACKS)) $(if $(QEMU_ARGS),--qemu-args "$(QEMU_ARGS)")
+	$(PYTHON) tests/compare.py $(CONFIG) $(if $(TRACKS),--tracks $(TRACKS)) $(if $(QEMU_ARGS),--qemu-args "$(QEMU_ARGS)") \
+		$(if $(SPECTRE),--spectre-v2-user $(SPECTRE)) $(if $(JOBS),--jobs $(JOBS))
+
+# The research table: Linux workloads x spectre_v2_user x policy x track
+# (tests/compare.py --linux-matrix; build/compare/linux-table.md; docs/barriers.md).
+linux-table: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) tests/compare.py --linux-matrix --jobs $(or $(JOBS),2)
 
 qemu-gdb: deps
 	@$(MAKE) --no-print-directory all

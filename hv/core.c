@@ -10,6 +10,7 @@
 #include "x86/trap.h"
 
 const struct hv_config *hv_cfg;
+bool tsc_split;
 struct boot_info *hv_bootinfo;
 struct vm *vms[CFG_MAX_VMS];
 unsigned nvms;

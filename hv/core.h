@@ -63,6 +63,8 @@ struct vcpu {
 	u32 pkru;                        /* protection-key rights, where the CPU has PKU */
 	u32 hv_bytes;                    /* hv memory this vCPU costs (report) */
 	u64 exits[EXIT_COUNT];
+	u64 enter_tsc;                   /* TSC inside the vendor's entry call (svm_enter,
+	                                  * vmx_enter): the guest plus that glue (vm->guest_tsc) */
 	u64 slice_start_tsc;
 	unsigned line_len;
 	char line[CONSOLE_LINE_MAX + 1];
@@ -93,6 +95,13 @@ struct vm {
 	unsigned end_order;              /* 1 for the first VM to end, 2 ... */
 	char reason[200];                /* why it ended, for the report (a line of at most 255 with its prefix) */
 	u64 run_tsc;                     /* run time so far (guest + hv handling its exits), TSC */
+	/* Where that time went (make bench, docs/benchmarks.md): TSC inside the
+	 * vendor's entry call (the guest, plus VMRUN/VMRESUME and the register
+	 * switch of svm_entry.S/vmx_entry.S: a fixed number of instructions per
+	 * exit) and TSC in the rest of hv (the scheduler's dispatch of the vCPU
+	 * and every exit's handling in C). */
+	u64 guest_tsc, hv_tsc;
+	u64 first_entry_tsc;             /* TSC at the VM's first entry, 0 before */
 	u64 limit_tsc;                   /* 0 = no limit */
 	u64 counters[HV_COUNTERS];
 	u32 counters_set;                /* bit i: counter i was reported */
@@ -148,6 +157,10 @@ enum exit_action {
 /* The tables of the run (core.c): the config, the boot-info record, the VMs
  * and the pCPUs (pcpu_by_apic: by local APIC id below 256). */
 extern const struct hv_config *hv_cfg;
+/* Split each VM's run time into guest and hv (vm->guest_tsc, hv_tsc): set
+ * by hv_main when the config traces (`trace = on`), so that a run measured
+ * for its path lengths pays only a test per exit. */
+extern bool tsc_split;
 struct boot_info;
 extern struct boot_info *hv_bootinfo;
 extern struct vm *vms[CFG_MAX_VMS];

@@ -14,6 +14,7 @@
 #include "x86/trap.h"
 
 u64 vcpu_bytes_total;
+u64 hv_start_tsc;
 /*
  * hv's code and constants must be the same at the end of a run as at the
  * start, whatever the guests did: checksum them (FNV-1a) at both ends.
@@ -61,6 +62,8 @@ static void snapshot(struct report_run *run)
 			.hypercalls_refused = vm->hypercalls_refused,
 			.guest_tlb_flushes = vm->guest_tlb_flushes,
 			.run_ms = tsc_per_ms ? vm->run_tsc / tsc_per_ms : 0,
+			.guest_tsc = vm->guest_tsc, .hv_tsc = vm->hv_tsc,
+			.first_entry_tsc = vm->first_entry_tsc,
 			.opted_in = barrier_vm_opted(&vm->bar),
 			.end_order = vm->end_order,
 		};
@@ -91,6 +94,7 @@ static void snapshot(struct report_run *run)
 		.image_checksum = hv_image_checksum(),
 		.image_intact = hv_image_checksum() == image_checksum_start,
 		.host_nmis = __atomic_load_n(&host_nmis, __ATOMIC_RELAXED),
+		.start_tsc = hv_start_tsc,
 	};
 }
 

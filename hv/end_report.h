@@ -10,6 +10,10 @@
 /* Set by hv_main: hv's image checksum at the start (hv_image_checksum(),
  * bootinfo.h), and the hv memory all vCPUs cost. */
 extern u64 image_checksum_start, vcpu_bytes_total;
+/* Set by hv_main: the TSC when the core started (under QEMU -icount,
+ * 2^shift x the instructions since power-on: firmware and hv's loader);
+ * kv hv.tsc.start, which make bench reads. */
+extern u64 hv_start_tsc;
 
 /* Print the report (report.c's lines) of the run so far. */
 void report_print(void);

@@ -158,6 +158,7 @@ static void boot_line(void *ctx, const char *line)
 
 void hv_main(struct boot_info *bi)
 {
+	hv_start_tsc = rdtsc();
 	serial_init();
 	if (bi->magic != BOOTINFO_MAGIC)
 		PANIC("bad boot-info magic 0x%x", bi->magic);
@@ -166,6 +167,7 @@ void hv_main(struct boot_info *bi)
 	printk("\nhv: core started by the %s loader\n", bi->loader);
 	hv_bootinfo = bi;
 	hv_cfg = bi->config;
+	tsc_split = hv_cfg->trace;
 	page_alloc_init(bi->pool_pa, bi->pool_size);
 
 	vendor = pick_vendor();

@@ -156,6 +156,9 @@ void report_format(const struct report_run *run, report_emit_fn emit, void *ctx)
 		emitf(&e, "kv %s.vcpus=%u", prefix, vm->vcpus);
 		emitf(&e, "kv %s.end_order=%u", prefix, vm->end_order);
 		emitf(&e, "kv %s.run_ms=%llu", prefix, (unsigned long long)vm->run_ms);
+		emitf(&e, "kv %s.tsc.guest=%llu", prefix, (unsigned long long)vm->guest_tsc);
+		emitf(&e, "kv %s.tsc.hv=%llu", prefix, (unsigned long long)vm->hv_tsc);
+		emitf(&e, "kv %s.tsc.first_entry=%llu", prefix, (unsigned long long)vm->first_entry_tsc);
 		u64 t = total_exits(vm->exits);
 		exits_all += t;
 		emitf(&e, "kv %s.exits.total=%llu", prefix, (unsigned long long)t);
@@ -185,6 +188,7 @@ void report_format(const struct report_run *run, report_emit_fn emit, void *ctx)
 	emitf(&e, "kv hv.bytes_per_vcpu=%llu", (unsigned long long)run->bytes_per_vcpu);
 	emitf(&e, "kv hv.image_intact=%d", run->image_intact);
 	emitf(&e, "kv hv.host_nmis=%llu", (unsigned long long)run->host_nmis);
+	emitf(&e, "kv hv.tsc.start=%llu", (unsigned long long)run->start_tsc);
 	if (run->mitigations_kv)
 		run->mitigations_kv(e.fn, e.ctx);
 	emitf(&e, "kv run.ok=%u", ok_count);

@@ -24,6 +24,8 @@ struct report_vm {
 	u64 hypercalls_refused;   /* from CPL > 0 */
 	u64 guest_tlb_flushes;    /* TLB flushes hv requested for the guest's CR writes */
 	u64 run_ms;
+	u64 guest_tsc, hv_tsc;    /* TSC in the vendor run call / in hv's C code (vm.h) */
+	u64 first_entry_tsc;      /* TSC at the VM's first entry */
 	bool opted_in;
 	unsigned end_order;       /* 1 = ended first */
 };
@@ -51,6 +53,7 @@ struct report_run {
 	u64 image_checksum;       /* FNV-1a of hv's code and constants at the end */
 	bool image_intact;        /* ... equal to the value at boot */
 	u64 host_nmis;            /* NMIs hv took (counted, not fatal) */
+	u64 start_tsc;            /* TSC when hv's core started (after its loader) */
 };
 
 typedef void (*report_emit_fn)(void *ctx, const char *line);

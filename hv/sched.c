@@ -169,6 +169,7 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	struct vm_exit e = { 0 };       /* e.what stays NULL unless a backend sets it */
 	enum exit_action action;
 	bool switched = p->current != v;
+	u64 t_start = tsc_split ? rdtsc() : 0, in_guest = v->enter_tsc;
 
 	/* A vCPU runs on one pCPU at a time: a second dispatch while another
 	 * pCPU still runs it (or is saving its state) would mix two copies of
@@ -203,6 +204,9 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	if (v->irq_check)
 		vplat_deliver(v);              /* a guest interrupt came while it was away */
 	unsigned fast_left = FAST_EXIT_BUDGET;
+	if (__builtin_expect(!vm->first_entry_tsc, 0))
+		__atomic_compare_exchange_n(&vm->first_entry_tsc, &(u64){ 0 }, dispatched, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 	for (;;) {
 		static_call_vendor_run(p, v, &e);
 		action = vcpu_handle_exit(v, p, &e);
@@ -266,6 +270,11 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 		break;
 	default:
 		break;
+	}
+	if (__builtin_expect(tsc_split, 0)) {
+		in_guest = v->enter_tsc - in_guest;
+		__atomic_add_fetch(&vm->guest_tsc, in_guest, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&vm->hv_tsc, rdtsc() - t_start - in_guest, __ATOMIC_RELAXED);
 	}
 }
 

@@ -17,6 +17,11 @@ Everything is counted in emulated instructions, deterministic run to run:
    CPU with the same -icount, running the same loops through the KVM API;
    skipped, with the reason in the report, when the packages cannot be
    fetched. KVM loops hv cannot run yet show "hv: not yet".
+2b. A Linux boot (Debian's kernel, hv's initramfs): instructions from
+   power-on to /init, hv's share of the VM's run (the report's TSC
+   counters, svm_enter's glue from the profile machinery), exits per
+   reason during the boot and the pingpong workload.
+   (--only-linux: this section alone, build/bench/linux.md.)
 3. The policy matrix (guest/matrix.asm): POLICIES x WORKLOADS with tracing
    on; per cell the switches, barriers, the oracle's required minimum and
    violations (build/oracle), guest PRED_CMD exits and instructions per unit
@@ -213,6 +218,106 @@ def hv_paths(backend, platform_name, variant, extra, timeout):
     return res
 
 
+# ---- 2b. a Linux boot ----------------------------------------------------------
+# Debian's kernel with hv's initramfs (tests/linux/initramfs.py), under QEMU
+# -icount: the TSC is 2^SHIFT x the instructions since power-on, hv does not
+# offset the guest's TSC, and /init's first command (guest/linux/tsc.c)
+# prints it. hv's report splits the VM's run into TSC inside the vendor's
+# entry call (svm_enter: the guest, plus svm_enter's own instructions once
+# per exit) and TSC in the rest of hv; svm_enter's length per exit comes
+# from the profile machinery (tests/profile.py) on the bench guest.
+# (name, kernel, vCPUs, workload, extra command line, extra global lines)
+LINUX_RUNS = [
+    ("pvh-hello", "vmlinux", 1, "hello", "", []),
+    ("bzimage-hello", "bzImage", 1, "hello", "", []),
+    ("pvh-hello-2vcpu-on", "vmlinux", 2, "hello", "spectre_v2_user=on", ["virtual_ibpb = on"]),
+    ("pvh-pingpong-2vcpu-on", "vmlinux", 2, "pingpong", "spectre_v2_user=on hv.n=1000", ["virtual_ibpb = on"]),
+]
+LINUX_EXITS = ["io", "npf", "wrmsr", "rdmsr", "cpuid", "hlt", "intr", "irq-window", "emulated",
+               "exception", "cache", "other"]
+
+
+def linux_config(kernel, vcpus, workload, cmdline, extra):
+    # trace = on: hv splits the VM's run into guest and hv time only when
+    # tracing (tsc_split, hv/core.h), so the path figures above pay no RDTSC
+    return "\n".join(["policy = guest", "trace = on"] + extra + [
+        "", "[vm linux]", "kernel = linux/%s" % kernel, "initrd = linux/initramfs.cpio.gz",
+        "cmdline = console=ttyS0 panic=-1 hv.workload=%s %s" % (workload, cmdline),
+        # under -icount a virtual second is 7.8 M instructions: a bzImage
+        # boot is about 900 s of the VM's run time (docs/platform.md)
+        "vcpus = %d" % vcpus, "memory = 128M", "limit_ms = 3600000", ""])
+
+
+def enter_length(timeout):
+    """Instructions of svm_enter per exit (the entry/exit glue the report's
+    guest TSC includes), from a profile of the bench guest: the most
+    frequent exit path's instructions inside svm_enter, plus the call."""
+    import profile as prof
+    syms = prof.symbols()
+    vmruns = prof.vmrun_offsets()
+    size = max(a for a, _ in syms) + 0x1000
+    with tempfile.TemporaryDirectory() as d:
+        cfg = Path(d) / "hv.cfg"
+        cfg.write_text(config(1, 2, "2M"))
+        image, _, _ = esp.build("profile", cfg, HV_EFI)
+    base = prof.image_base(image, timeout)
+    pieces, _ = prof.trace(image, base, size, vmruns, timeout)
+    if not pieces:
+        raise SystemExit("bench: the profile saw no VMRUN")
+    key, _ = pieces.most_common(1)[0]
+    # svm_enter's whole extent (its speculation sites carry global labels of
+    # their own, so name lookup would split it): nm -S gives start and size
+    out = subprocess.run(["nm", "-S", str(prof.HV_SO)], capture_output=True, text=True, check=True).stdout
+    m = re.search(r"^([0-9a-f]+) ([0-9a-f]+) T svm_enter$", out, re.M)
+    if not m:
+        raise SystemExit("bench: no svm_enter with a size in nm -S of %s" % rel(prof.HV_SO))
+    lo, n = int(m.group(1), 16), int(m.group(2), 16)
+    return sum(1 for off in key if lo <= off < lo + n) + 1
+
+
+def linux_boot(timeout):
+    """{run name: figures} and svm_enter's length, or raises SystemExit."""
+    k = enter_length(timeout)
+    res = {"enter_len": k}
+    for name, kernel, vcpus, workload, cmdline, extra in LINUX_RUNS:
+        try:
+            res[name] = linux_run(name, kernel, vcpus, workload, cmdline, extra, k, timeout)
+        except SystemExit as e:
+            res[name] = dict(error=str(e))
+    if all("error" in res[n[0]] for n in LINUX_RUNS):
+        raise SystemExit("; ".join(res[n[0]]["error"] for n in LINUX_RUNS))
+    return res
+
+
+def linux_run(name, kernel, vcpus, workload, cmdline, extra, k, timeout):
+    """One Linux boot's figures (instructions), or raises SystemExit."""
+    log, log_path = boot("qemu", "bench-linux-" + name, linux_config(kernel, vcpus, workload, cmdline, extra),
+                         1, timeout, ICOUNT)
+    unit = 1 << SHIFT
+    m = [re.search(r"hv-linux: tsc=(\d+)", l) for l in log.lines]
+    m = [x for x in m if x]
+    if not m:
+        raise SystemExit("bench linux %s: no 'hv-linux: tsc=' line (initramfs without "
+                         "guest/linux/tsc.c? make linux-initramfs); log %s" % (name, rel(log_path)))
+    if kv(log, "vm.linux.status") != 0:
+        raise SystemExit("bench linux %s: the VM did not end with status 0; log %s" % (name, rel(log_path)))
+    exits = {r: kv(log, "vm.linux.exits.%s" % r, 0) for r in LINUX_EXITS}
+    n_exits = kv(log, "vm.linux.exits.total")
+    guest_raw = kv(log, "vm.linux.tsc.guest") / unit
+    hv_c = kv(log, "vm.linux.tsc.hv") / unit
+    # every exit ran svm_enter once; the report counted it with the guest
+    glue = k * n_exits
+    r = dict(
+        kernel=kernel, vcpus=vcpus, workload=workload, log=rel(log_path),
+        to_init=int(m[0].group(1)) / unit,
+        before_hv=kv(log, "hv.tsc.start") / unit,
+        hv_boot=(kv(log, "vm.linux.tsc.first_entry") - kv(log, "hv.tsc.start")) / unit,
+        guest=guest_raw - glue, hv_run=hv_c + glue, hv_c=hv_c, exits=exits, n_exits=n_exits,
+        messages=sum(int(x.group(1)) for x in (re.search(r"messages=(\d+) ok", l) for l in log.lines) if x))
+    r["share"] = r["hv_run"] / (r["hv_run"] + r["guest"])
+    return r
+
+
 # ---- 3. the matrix ----------------------------------------------------------
 def matrix_config(workload, policy, track):
     _, _, pcpus, vms = workload
@@ -352,7 +457,59 @@ def charts(out_dir, paths_res, kvm, cells):
     return made, None
 
 
-def report(out_dir, paths_res, kvm, kvm_err, cells, made, chart_err, seconds, checks, repeat):
+def linux_report(linux, linux_err, kvm):
+    """The report's Linux section (lines)."""
+    L = ["", "## A Linux boot under hv", ""]
+    if not linux:
+        return L + ["not measured: %s" % linux_err]
+    k = linux["enter_len"]
+    L += ["Debian's kernel and hv's initramfs (tests/linux/initramfs.py), QEMU TCG `-icount shift=%d`, "
+          "one pCPU, policy guest. Instructions (millions): *to /init* = the TSC that /init's first "
+          "command reads / 2^%d, from power-on; *before hv* = firmware and hv's UEFI loader; *hv boot* "
+          "= hv's core start to the VM's first entry (copying kernel and initrd included); *guest* and "
+          "*hv* = the VM's whole run (first entry to power-off) split by hv's TSC counters, with "
+          "svm_enter's %d instructions per exit (the entry/exit glue, from the profile of the bench "
+          "guest) moved from the guest's side to hv's." % (SHIFT, SHIFT, k), "",
+          "| run | vCPUs | to /init | before hv | hv boot | guest | hv | hv share | exits | exits per reason |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for name, _, _, _, _, _ in LINUX_RUNS:
+        r = linux[name]
+        if "error" in r:
+            L.append("| %s | – | not measured: %s |||||||| " % (name, r["error"]))
+            continue
+        ex = ", ".join("%s %d" % (x, n) for x, n in sorted(r["exits"].items(), key=lambda t: -t[1]) if n)
+        L.append("| %s | %d | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f%% | %d | %s |" % (
+            name, r["vcpus"], r["to_init"] / 1e6, r["before_hv"] / 1e6, r["hv_boot"] / 1e6, r["guest"] / 1e6,
+            r["hv_run"] / 1e6, 100 * r["share"], r["n_exits"], ex))
+    a, b = linux.get("pvh-hello-2vcpu-on"), linux.get("pvh-pingpong-2vcpu-on")
+    if a and b and "error" not in a and "error" not in b:
+        msgs = b["messages"] or 1
+        diff = {x: b["exits"][x] - a["exits"][x] for x in LINUX_EXITS}
+        L += ["", "The pingpong run minus the hello run of the same setup (%d messages): exits %+d (%s), "
+              "hv %+.1f M and guest %+.1f M instructions. Two boots differ by tens of millions of "
+              "instructions (to /init above), so this only roughly indicates the pingpong's exits (about %.1f per message) "
+              "rather than measuring its instructions." % (
+                  b["messages"], b["n_exits"] - a["n_exits"],
+                  ", ".join("%s %+d" % (x, n) for x, n in sorted(diff.items(), key=lambda t: -t[1]) if n),
+                  (b["hv_run"] - a["hv_run"]) / 1e6, (b["guest"] - a["guest"]) / 1e6,
+                  (b["n_exits"] - a["n_exits"]) / msgs)]
+    r = linux["pvh-hello"]
+    L += ["", "KVM on the same kernel and initramfs: not measured. tests/kvm/kvmbench.c runs a real-mode "
+          "program as its L2 guest; booting Linux there needs a loader in the runner (ELF segments, "
+          "hvm_start_info or boot_params, ACPI or MP tables, a user-space UART for the console), which "
+          "it does not have."]
+    if kvm and "cpuid" in kvm["loops"] and "pio-kernel" in kvm["loops"] and "error" not in r:
+        lo = min(kvm["loops"][x]["per_event"] for x in ("cpuid", "pio-kernel"))
+        L += ["For scale only (not a measurement of KVM booting Linux): the PVH hello's %d exits at KVM's "
+              "cheapest measured exit (%.0f instructions, everything included) would be %.0f M "
+              "instructions; hv spent %.1f M on them (%.1f%%)." % (
+                  r["n_exits"], lo, r["n_exits"] * lo / 1e6, r["hv_run"] / 1e6,
+                  100.0 * r["hv_run"] / (r["n_exits"] * lo))]
+    return L
+
+
+def report(out_dir, paths_res, kvm, kvm_err, cells, made, chart_err, seconds, checks, repeat,
+           linux=None, linux_err="not run"):
     L = ["# hv benchmark report", "",
          "Written by `make bench` (tests/bench.py). Every figure is a count of emulated",
          "instructions, deterministic run to run; docs/benchmarks.md explains the method.", "",
@@ -416,6 +573,7 @@ def report(out_dir, paths_res, kvm, kvm_err, cells, made, chart_err, seconds, ch
         L += ["", "KVM: not measured: %s" % kvm_err]
     if "paths" in made:
         L += ["", "![hv vs KVM](paths.png)"]
+    L += linux_report(linux, linux_err, kvm)
     L += ["", "## The policy matrix", ""]
     if cells:
         L.append("Workloads (guest/matrix.asm, %d steps per vCPU; trace on; virtual IBPB: QEMU TCG "
@@ -539,7 +697,11 @@ def main():
     ap.add_argument("--no-kvm", action="store_true")
     ap.add_argument("--no-bochs", action="store_true")
     ap.add_argument("--no-matrix", action="store_true")
+    ap.add_argument("--no-linux", action="store_true", help="skip the Linux boot (section 2b)")
+    ap.add_argument("--only-linux", action="store_true", help="only the Linux boot (no paths, KVM, matrix)")
     args = ap.parse_args()
+    if args.only_linux:
+        args.no_kvm = args.no_bochs = args.no_matrix = True
     # first, before any work: this may re-run the script under the system's
     # python3 (the one that sees python3-matplotlib)
     sys.path.insert(0, str(ROOT / "tests"))
@@ -580,6 +742,8 @@ def main():
 
     paths_res = {}
     for backend, plat in BACKENDS:
+        if args.only_linux:
+            break
         if plat != "qemu" and args.no_bochs:
             continue
         if plat != "qemu":
@@ -593,6 +757,30 @@ def main():
             print("bench: hv %s %s paths: %s (%.0f s)" % (backend, variant, ", ".join(
                 "%s %.1f" % (k, v) for k, v in paths_res[(backend, variant)].items()
                 if isinstance(v, float) and k not in ("tsc_per_insn",)), time.time() - t))
+
+    linux, linux_err = None, "--no-linux"
+    if not args.no_linux:
+        t = time.time()
+        try:
+            linux = linux_boot(args.timeout)
+            for name, _, _, _, _, _ in LINUX_RUNS:
+                r = linux[name]
+                if "error" in r:
+                    print("bench: linux %-22s not measured: %s" % (name, r["error"]))
+                    continue
+                print("bench: linux %-22s to /init %.0f M instructions; VM run: guest %.0f M, hv %.0f M "
+                      "(%.2f%%), %d exits" % (name, r["to_init"] / 1e6, r["guest"] / 1e6, r["hv_run"] / 1e6,
+                                             100 * r["share"], r["n_exits"]))
+        except SystemExit as e:
+            linux_err = str(e)
+            print("bench: Linux boot not measured: %s" % linux_err)
+        print("bench: Linux boot section %.0f s" % (time.time() - t))
+    if args.only_linux:
+        text = "\n".join(linux_report(linux, linux_err, None)[1:]) + "\n"
+        (out_dir / "linux.md").write_text(text)
+        print(text)
+        print("bench: %s" % rel(out_dir / "linux.md"))
+        return 0 if linux else 1
 
     cells = []
     if not args.no_matrix:
@@ -632,7 +820,7 @@ def main():
     checks = acceptance(cells)
     repeat = compare_runs(out_dir / "counts.json", counts(paths_res, kvm, cells))
     text = report(out_dir, paths_res, kvm, kvm_err, cells, made, chart_err, time.time() - start, checks,
-                  repeat)
+                  repeat, linux, linux_err)
     print(text)
     print("bench: report %s (%.0f s)" % (rel(out_dir / "report.md"), time.time() - start))
     return 0 if all(ok for ok, _ in checks) else 1

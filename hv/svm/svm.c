@@ -630,7 +630,13 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 	    (vmcb->control.event_inj & (EVENTINJ_VALID | EVENTINJ_TYPE_MASK)) == (EVENTINJ_VALID | EVENTINJ_TYPE_INTR))
 		apic_send_ipi(p->apic_id, VEC_WAKE);   /* hv runs with IF=0: it waits for VMRUN */
 	vmcb->save.rax = v->regs.rax;
-	svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
+	if (__builtin_expect(tsc_split, 0)) {    /* the guest's time, for the report (core.h) */
+		u64 t0 = rdtsc();
+		svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
+		v->enter_tsc += rdtsc() - t0;
+	} else {
+		svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
+	}
 	v->regs.rax = vmcb->save.rax;
 	vmcb->control.tlb_control = 0;   /* done; the exit's handling may request the next */
 

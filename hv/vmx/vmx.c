@@ -1436,7 +1436,14 @@ static void vmx_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 
 	for (;;) {
 		arm_preemption_timer(p);
-		int st = vmx_enter(&v->regs, s->launched);
+		int st;
+		if (__builtin_expect(tsc_split, 0)) {    /* the guest's time, for the report (core.h) */
+			u64 t0 = rdtsc();
+			st = vmx_enter(&v->regs, s->launched);
+			v->enter_tsc += rdtsc() - t0;
+		} else {
+			st = vmx_enter(&v->regs, s->launched);
+		}
 		if (st != VMX_OK) {
 			/* VMfail: the CPU never left hv (26.1, 26.2); dump() says why. */
 			s->fail = st;

@@ -40,7 +40,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "build", "linux")
 GUEST = os.path.join(ROOT, "guest", "linux")
-PROGRAMS = ["hello", "pingpong", "pingpong-same-mm"]
+PROGRAMS = ["hello", "pingpong", "pingpong-same-mm", "tsc"]
 # busybox applets /init uses (and a few for the interactive shell); created as
 # symlinks so /init can run before `busybox --install`.
 APPLETS = ["sh", "mount", "cat", "echo", "poweroff", "setsid", "cttyhack", "ls",

@@ -283,6 +283,9 @@ static void make_run(void)
 	a->bar.switches = 4;
 	a->pred_cmd_writes = 5;
 	a->run_ms = 12345678901ull;
+	a->guest_tsc = 900000000001ull;
+	a->hv_tsc = 42;
+	a->first_entry_tsc = 7;
 	a->opted_in = true;
 
 	struct report_vm *b = &vms[1];
@@ -563,6 +566,10 @@ static void test_format_kv_vm(void **state)
 	EXPECT_KV("vm.a.reason", "every vCPU called exit");
 	EXPECT_KV("vm.a.vcpus", "2");
 	EXPECT_KV("vm.a.run_ms", "12345678901");
+	EXPECT_KV("vm.a.tsc.guest", "900000000001");
+	EXPECT_KV("vm.a.tsc.hv", "42");
+	EXPECT_KV("vm.a.tsc.first_entry", "7");
+	EXPECT_KV("vm.b_2-x.tsc.hv", "0");
 	EXPECT_KV("vm.a.pred_cmd_writes", "5");
 	EXPECT_KV("vm.a.opted_in", "1");
 
