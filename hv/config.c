@@ -119,6 +119,7 @@ enum key_id {
 	K_CLOCK,
 	K_ON_END,
 	K_HOST_X2APIC,
+	K_CONSOLE_INPUT,
 	/* per VM */
 	K_IMAGE,
 	K_MODE,
@@ -159,6 +160,7 @@ static const struct key keys[K_COUNT] = {
 	[K_CLOCK] = { "clock", "auto, cpuid, acpi-pm, hpet or pit", 0, 0 },
 	[K_ON_END] = { "on_end", "auto, halt or reset", 0, 0 },
 	[K_HOST_X2APIC] = { "host_x2apic", "keep or enable", 0, 0 },
+	[K_CONSOLE_INPUT] = { "console_input", "the name of a VM defined below", 0, 0 },
 	[K_IMAGE] = { "image", "a file name", 0, 0 },
 	[K_MODE] = { "mode", "long or real", 0, 0 },
 	[K_MEMORY] = { "memory", "", 0, 0 },  /* built by key_expect() */
@@ -176,7 +178,7 @@ static const struct key keys[K_COUNT] = {
 };
 
 #define GLOBAL_KEY_LIST "policy, track, slice_us, trace, virtual_ibpb, force_wrmsr, mitigations, pcpus, " \
-	"console, clock, on_end, host_x2apic"
+	"console, clock, on_end, host_x2apic, console_input"
 #define VM_KEY_LIST "image, mode, memory, vcpus, pin, ibpb, limit_ms, expect, arg, test_device, ap_start, " \
 	"kernel, initrd, cmdline"
 
@@ -195,6 +197,8 @@ struct parser {
 	unsigned pin_line;
 	unsigned pin_count;     /* entries in a pin list; 0 = single form */
 	int pin_single;         /* the single form's pCPU */
+	char input_vm[CFG_NAME_MAX]; /* console_input = NAME, resolved at the end */
+	unsigned input_line;
 };
 
 static int fail(struct parser *ps, unsigned line, const char *fmt, ...)
@@ -741,6 +745,16 @@ static int set_value(struct parser *ps, enum key_id k, struct span v)
 		else
 			return bad_value(ps, k, v);
 		return 0;
+	case K_CONSOLE_INPUT: {
+		char q[QUOTE_BUF];
+		if (v.n > CFG_NAME_MAX - 1)
+			return fail(ps, ps->line, "console_input names VM '%s', longer than any VM name "
+				    "(at most %u characters)", quote(q, v), CFG_NAME_MAX - 1);
+		memcpy(ps->input_vm, v.p, v.n);
+		ps->input_vm[v.n] = '\0';
+		ps->input_line = ps->line;
+		return 0;
+	}
 	case K_IMAGE:
 		return value_file(ps, v, vm->image, "image");
 	case K_MODE:
@@ -1029,5 +1043,13 @@ int config_parse(const char *text, size_t len, const char *filename,
 		return -1;
 	if (!cfg->nvms)
 		return fail(&ps, 1, "no VM defined (expected at least one '[vm NAME]' section)");
+	if (ps.input_line) {
+		for (unsigned i = 0; i < cfg->nvms; i++)
+			if (!strcmp(cfg->vms[i].name, ps.input_vm))
+				cfg->console_input = (int)i + 1;
+		if (!cfg->console_input)
+			return fail(&ps, ps.input_line, "console_input names VM '%s', but no '[vm %s]' "
+				    "section defines it", ps.input_vm, ps.input_vm);
+	}
 	return 0;
 }

@@ -86,6 +86,7 @@ struct hv_config {
 	enum clock_source clock;      /* default auto */
 	enum on_end on_end;           /* default auto */
 	bool host_x2apic_enable;      /* test aid: loader turns x2APIC on; default off (keep) */
+	int console_input;            /* 1 + index of the VM that gets hv's COM1 input; 0: none */
 	unsigned nvms;
 	struct vm_config vms[CFG_MAX_VMS];
 };

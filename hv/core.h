@@ -73,9 +73,14 @@ struct vcpu {
 	bool halt_if;                    /* halted with RFLAGS.IF = 1 (an interrupt wakes it) */
 	bool wait_sipi;                  /* ap_start = sipi: an AP in wait-for-SIPI (state
 	                                  * VCPU_HALTED, halt_if false; vm->lock) */
+	bool init_req;                   /* an INIT reached it while it ran: it goes to
+	                                  * wait-for-SIPI when next switched out (vm->lock) */
 	struct pcpu *timer_sleep;        /* halted waiting for its APIC timer: the pCPU
 	                                  * whose timer wakes it (vm->lock), else NULL */
 	u64 irqs_injected;
+	u64 nmis_injected;               /* NMIs delivered (vplat_deliver) */
+	unsigned pause_run;              /* PAUSE exits since the last yield (vcpu.c) */
+	u64 pause_yields;                /* yields because of PAUSE loops */
 	u32 running_on;                  /* pCPU id + 1 from dispatch until its state is
 	                                  * saved, else 0 (atomic: run_vcpu's check) */
 };

@@ -26,6 +26,7 @@ enum exit_reason {
 	EXIT_INVALID,     /* VM entry failed: hv built a bad guest state */
 	EXIT_EMULATED,    /* the backend emulated it (CR4 write, RDPMC); skip insn_len */
 	EXIT_IRQ_WINDOW,  /* the guest can take an interrupt now (vendor->irq_window) */
+	EXIT_PAUSE,       /* PAUSE (SVM pause filter / VT-x PAUSE-loop exiting, or each PAUSE) */
 	EXIT_OTHER,
 	EXIT_COUNT
 };

@@ -87,9 +87,16 @@ static bool walk(const struct vm *vm, const struct guest_paging *g, u64 la, u64 
 	return true;
 }
 
+void code_cache_forget_insn(struct code_cache *c)
+{
+	for (unsigned i = 0; i < CODE_INSNS; i++)
+		c->insn[i] = (struct code_insn){ .rip = CODE_NO_INSN };
+}
+
 void code_cache_init(struct code_cache *c)
 {
-	*c = (struct code_cache){ .insn_rip = CODE_NO_INSN };
+	*c = (struct code_cache){ .valid = false };
+	code_cache_forget_insn(c);
 }
 
 void code_cache_set_page(struct code_cache *c, const struct guest_paging *pg, u64 la_page, u64 gpa_page,
@@ -100,23 +107,19 @@ void code_cache_set_page(struct code_cache *c, const struct guest_paging *pg, u6
 	c->gpa_page = gpa_page;
 	c->walk = *w;
 	c->valid = true;
-	c->insn_rip = CODE_NO_INSN;     /* it was read through the old translation */
-}
-
-void code_cache_forget_insn(struct code_cache *c)
-{
-	c->insn_rip = CODE_NO_INSN;
+	code_cache_forget_insn(c);      /* they were read through the old translation */
 }
 
 void code_cache_remember(struct code_cache *c, u64 rip, u64 cs_base, u16 cs_attrib, const u8 *host, u32 len)
 {
-	c->insn_rip = rip;
-	c->insn_cs_base = cs_base;
-	c->insn_cs_attrib = cs_attrib;
-	c->insn_len = len;
-	c->insn_host = (const u64 *)host;
-	c->insn_mask = len >= 8 ? ~0ull : (1ull << (8 * len)) - 1;
-	c->insn_bytes = *c->insn_host & c->insn_mask;
+	struct code_insn *n = &c->insn[code_slot(rip)];
+	n->rip = rip;
+	n->cs_base = cs_base;
+	n->cs_attrib = cs_attrib;
+	n->len = len;
+	n->host = (const u64 *)host;
+	n->mask = len >= 8 ? ~0ull : (1ull << (8 * len)) - 1;
+	n->bytes = *n->host & n->mask;
 }
 
 size_t guest_read_linear(const struct vm *vm, const struct guest_paging *g, u64 la, void *buf, size_t n)

@@ -62,27 +62,35 @@ size_t guest_read_linear(const struct vm *vm, const struct guest_paging *g, u64 
  * The decode cache of hv/svm/svm.c (SVM without NRIPS): a one-entry code TLB
  * (the translation of the page of the last exiting instruction, with the
  * paging registers it was made under and the entries it read) and the last
- * decoded exiting instruction in that page (at most 8 bytes: where, its
- * bytes as read through that translation, its length).
+ * few decoded exiting instructions in that page (CODE_INSNS of them, at most
+ * 8 bytes each: where, their bytes as read through that translation, their
+ * length). A few, not one: an interrupt's round trip exits on three
+ * instructions in turn (WRMSR ICR, HLT, WRMSR EOI in the handler), and one
+ * entry missed on every one of them (docs/benchmarks.md).
  *
- * Invariant: the remembered instruction always belongs to the current
+ * Invariant: every remembered instruction belongs to the current
  * translation. code_cache_set_page() replaces the translation and so forgets
- * the instruction; it is the only way to change it (docs/security.md I8: a
+ * them all; it is the only way to change it (docs/security.md I8: a
  * CR-write decode that found the page remapped used to keep the instruction
  * of the old frame, whose bytes then still matched).
  */
 #define CODE_NO_INSN 0x8000000000000000ull   /* no RIP a guest can have: not canonical */
+#define CODE_INSNS 16                         /* a power of two */
+
+struct code_insn {
+	u64 rip, cs_base;               /* rip = CODE_NO_INSN: an empty slot */
+	const u64 *host;                /* its 8 bytes in hv's view of guest RAM */
+	u64 bytes, mask;
+	u16 cs_attrib;
+	u32 len;
+} __attribute__((aligned(64)));        /* a slot's address is one shift away */
 
 struct code_cache {
 	struct guest_paging pg;
 	struct guest_walk walk;
 	u64 la_page, gpa_page;
 	bool valid;                     /* the translation above */
-	u16 insn_cs_attrib;
-	u32 insn_len;
-	u64 insn_rip, insn_cs_base;     /* insn_rip = CODE_NO_INSN: no instruction */
-	const u64 *insn_host;           /* its 8 bytes in hv's view of guest RAM */
-	u64 insn_bytes, insn_mask;
+	struct code_insn insn[CODE_INSNS];   /* by code_slot(rip) */
 };
 
 void code_cache_init(struct code_cache *c);
@@ -90,20 +98,32 @@ void code_cache_init(struct code_cache *c);
 void code_cache_set_page(struct code_cache *c, const struct guest_paging *pg, u64 la_page, u64 gpa_page,
 			 const struct guest_walk *w);
 /* Remember the instruction at rip (CS base and attributes), len <= 8 bytes at
- * host, which lie inside the current translation's page; or forget it. */
+ * host, which lie inside the current translation's page, in its slot (the
+ * one instruction there before is forgotten); or forget them all. */
 void code_cache_remember(struct code_cache *c, u64 rip, u64 cs_base, u16 cs_attrib, const u8 *host, u32 len);
 void code_cache_forget_insn(struct code_cache *c);
 
-/* Is the instruction at rip the remembered one: same RIP and CS (so the same
- * linear address and code size), same paging registers and entries (so the
- * same guest-physical bytes), bytes unchanged? Then its length is
- * c->insn_len. Inline: every decoded exit asks (hv/svm/svm.c insn_len). */
-static inline __attribute__((always_inline)) bool code_cache_insn_hit(const struct code_cache *c, u64 rip, u64 cs_base,
-								      u16 cs_attrib, const struct guest_paging *now)
+/* The one slot an instruction can be in: direct-mapped by the low bits of
+ * its RIP (the instructions of one loop lie a few bytes apart: those bits
+ * are the ones that differ), so a hit costs one compare chain whatever
+ * CODE_INSNS is. */
+static inline unsigned code_slot(u64 rip)
 {
-	return c->insn_rip == rip && c->pg.cr3 == now->cr3 && c->pg.cr0 == now->cr0 && c->pg.cr4 == now->cr4 &&
-	       c->pg.efer == now->efer && c->insn_cs_base == cs_base && c->insn_cs_attrib == cs_attrib &&
-	       (*c->insn_host & c->insn_mask) == c->insn_bytes && guest_walk_unchanged(&c->walk);
+	return (unsigned)rip & (CODE_INSNS - 1);
+}
+
+/* Is the instruction at rip a remembered one: same RIP and CS (so the same
+ * linear address and code size), same paging registers and entries (so the
+ * same guest-physical bytes), bytes unchanged? Then its length, else 0.
+ * Inline: every decoded exit asks (hv/svm/svm.c insn_len). */
+static inline __attribute__((always_inline)) u32 code_cache_insn_hit(const struct code_cache *c, u64 rip, u64 cs_base,
+								     u16 cs_attrib, const struct guest_paging *now)
+{
+	const struct code_insn *n = &c->insn[code_slot(rip)];
+	bool hit = n->rip == rip && c->pg.cr3 == now->cr3 && c->pg.cr0 == now->cr0 && c->pg.cr4 == now->cr4 &&
+		   c->pg.efer == now->efer && n->cs_base == cs_base && n->cs_attrib == cs_attrib &&
+		   (*n->host & n->mask) == n->bytes && guest_walk_unchanged(&c->walk);
+	return hit ? n->len : 0;
 }
 
 /* Copy between guest-physical memory and hv; false if outside guest RAM. */

@@ -24,6 +24,8 @@ void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vprintk(const char *fmt, va_list ap);
 void console_write(const char *s, size_t n);
 void serial_init(void);
+void serial_input_init(void);   /* x86/serial.c: COM1's receive side, polled */
+bool serial_getc(u8 *byte);      /* a byte COM1 received, if any (no wait) */
 void console_force_unlock(void);
 struct boot_fb;
 void console_setup(const struct boot_fb *fb, unsigned mask);   /* x86/serial.c */

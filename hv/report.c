@@ -6,7 +6,8 @@ const char *const exit_reason_names[EXIT_COUNT] = {
 	[EXIT_CPUID] = "cpuid", [EXIT_HLT] = "hlt", [EXIT_HYPERCALL] = "hypercall",
 	[EXIT_INTR] = "intr", [EXIT_SLICE] = "slice", [EXIT_SHUTDOWN] = "shutdown", [EXIT_NPF] = "npf",
 	[EXIT_VIRT_INSN] = "virt-insn", [EXIT_CACHE] = "cache", [EXIT_XSETBV] = "xsetbv",
-	[EXIT_EXCEPTION] = "exception", [EXIT_INVALID] = "invalid", [EXIT_EMULATED] = "emulated", [EXIT_IRQ_WINDOW] = "irq-window", [EXIT_OTHER] = "other",
+	[EXIT_EXCEPTION] = "exception", [EXIT_INVALID] = "invalid", [EXIT_EMULATED] = "emulated", [EXIT_IRQ_WINDOW] = "irq-window",
+	[EXIT_PAUSE] = "pause", [EXIT_OTHER] = "other",
 };
 
 bool report_vm_ok(const struct report_vm *vm)

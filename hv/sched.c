@@ -171,6 +171,12 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	bool switched = p->current != v;
 	u64 t_start = tsc_split ? rdtsc() : 0, in_guest = v->enter_tsc;
 
+	if (__builtin_expect(v->init_req, 0)) {
+		if (!vplat_init_ap(v))         /* an INIT came: to wait-for-SIPI, not run */
+			vm_check_halted(vm);
+		return;
+	}
+
 	/* A vCPU runs on one pCPU at a time: a second dispatch while another
 	 * pCPU still runs it (or is saving its state) would mix two copies of
 	 * its registers. Never seen; ends the VM with the reason if it ever is. */
@@ -223,6 +229,15 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 				     !vm_ended(vm), 1))
 			continue;
 		fast_left = FAST_EXIT_BUDGET;
+		/* An INIT came (vplat.c start_ap) and this exit lets the vCPU leave
+		 * the pCPU (VT-x: its VMCS is clear after these): switch it out;
+		 * its next dispatch takes it to wait-for-SIPI. */
+		if (__builtin_expect(v->init_req, 0) && (e.reason == EXIT_INTR || e.reason == EXIT_SLICE ||
+							  e.reason == EXIT_HLT)) {
+			action = ACTION_YIELD;
+			t1 = rdtsc();
+			break;
+		}
 		t1 = rdtsc();
 		/* hv's handling of its exits counts as the VM's time */
 		__atomic_add_fetch(&vm->run_tsc, t1 - t0, __ATOMIC_RELAXED);
@@ -261,8 +276,12 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 			v->state = VCPU_HALTED;
 		spin_unlock(&vm->lock);
 		/* An IPI that came between the HLT exit and HALTED found the vCPU
-		 * running and did not wake it: look again (vplat_wake). */
-		if (v->halt_if && vplat_irq_pending(v))
+		 * running and did not wake it: look again (vplat_wake). Its
+		 * sender set irq_check (under the platform lock) before it took
+		 * vm->lock to look at the state, so after HALTED was set under
+		 * vm->lock, irq_check clear means no such IPI. */
+		if (((v->halt_if && __atomic_load_n(&v->irq_check, __ATOMIC_ACQUIRE)) || v->lapic.nmi_pending) &&
+		    vplat_irq_pending(v))
 			vplat_wake(v);
 		else if (v->halt_if && vplat_timer_can_wake(&v->lapic))
 			sleep_on_timer(v);
@@ -325,6 +344,7 @@ void sched_run(struct pcpu *p)
 			apic_timer_oneshot(us);
 			sti_hlt();
 			apic_timer_take();
+			vplat_input_poll();    /* console_input: polled once a slice at least */
 		}
 		p->idle = false;
 	}

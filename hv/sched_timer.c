@@ -69,6 +69,7 @@ bool sched_timer_tick(struct pcpu *p, struct vcpu *v)
 	if (dl && now >= dl)
 		vplat_timer_fire(v, now);
 	u64 next = sleepers_tick(p, now);
+	vplat_input_poll();                    /* console_input: what hv's COM1 got */
 	/* The slice timer was armed just before slice_end_tsc was taken: allow
 	 * it to be 10 us early rather than re-arm for the crumb. */
 	if (now + tsc_per_ms / 100 >= p->slice_end_tsc)

@@ -473,11 +473,37 @@ static enum exit_action handle_hypercall(struct pcpu *p, struct vcpu *v, struct 
 	}
 }
 
+/* ---- PAUSE loops ---- */
+
+/*
+ * A vCPU spinning with PAUSE on a lock another vCPU holds (Linux's AP
+ * call-in, TSC sync, stop_machine) would burn its whole slice while the
+ * holder waits in the same pCPU's queue. The backend intercepts PAUSE in
+ * VMs of more than one vCPU: SVM with the pause filter (an exit after
+ * 3000 PAUSEs less than 128 cycles apart) where CPUID 8000_000Ah EDX[10,12]
+ * has it, VT-x with PAUSE-loop exiting (a loop longer than 4096 TSC ticks,
+ * PAUSEs at most 128 apart), else every PAUSE exits and hv counts
+ * (pause_exits_per_yield). When the count is reached and another vCPU waits
+ * in this pCPU's queue, this one yields to it (vendor.c owns the count).
+ */
+static __attribute__((noinline)) enum exit_action pause_exit(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
+{
+	skip(v, e);
+	if (++v->pause_run < pause_exits_per_yield)
+		return ACTION_RESUME;
+	v->pause_run = 0;
+	if (!__atomic_load_n(&p->rq_head, __ATOMIC_RELAXED))
+		return ACTION_RESUME;          /* nobody here to give the pCPU to */
+	v->pause_yields++;
+	trace_add(p, TR_YIELD, v->gid, 1, 0, 0);
+	return ACTION_YIELD;
+}
+
 /* ---- the dispatcher ---- */
 
 /* Exits handled by skipping the instruction: the backend must have its length. */
 #define NEEDS_LENGTH (BIT(EXIT_IO) | BIT(EXIT_MSR_READ) | BIT(EXIT_MSR_WRITE) | BIT(EXIT_CPUID) | \
-		      BIT(EXIT_HLT) | BIT(EXIT_HYPERCALL) | BIT(EXIT_CACHE))
+		      BIT(EXIT_HLT) | BIT(EXIT_HYPERCALL) | BIT(EXIT_CACHE) | BIT(EXIT_PAUSE))
 
 static bool needs_length(enum exit_reason r)
 {
@@ -500,6 +526,36 @@ static __attribute__((noinline)) enum exit_action cpuid_exit(struct vcpu *v, u32
 
 static __attribute__((noinline)) enum exit_action handle_exit_other(struct vcpu *v, struct pcpu *p,
 								    struct vm_exit *e);
+
+/* HLT with IF=1 waits for an interrupt; one already deliverable ends it at
+ * once, injected here (the vCPU does not pass through the scheduler). With
+ * IF=0 only a reset would end it. */
+static __attribute__((noinline)) enum exit_action hlt_exit(struct vcpu *v, struct pcpu *p, struct vm_exit *e)
+{
+	skip(v, e);
+	/* (it injects only if the guest can take it: IF=1, and skipping HLT
+	 * ended any STI shadow; one look at the window, not two) */
+	if ((v->irq_check || v->lapic.nmi_pending) && vplat_deliver(v))
+		return ACTION_RESUME;
+	v->halt_if = vendor->irq_window(v, WINDOW_NONE);
+	trace_add(p, TR_HALT, v->gid, 0, 0, 0);
+	return ACTION_BLOCK;
+}
+
+/* WRMSR: the x2APIC writes of an interrupt's round trip (EOI, ICR, SELF
+ * IPI) on a straight path, done and the interrupt they let through already
+ * delivered (vplat_x2apic_fast_write); the rest, and any of those the APIC
+ * refuses, through handle_msr. */
+static __attribute__((noinline)) enum exit_action msr_write_exit(struct vcpu *v, struct pcpu *p, struct vm_exit *e)
+{
+	u32 msr = (u32)v->regs.rcx;
+	if (vplat_x2apic_fast_msr(msr) &&
+	    vplat_x2apic_fast_write(v, msr, (v->regs.rax & 0xffffffffull) | (v->regs.rdx << 32))) {
+		skip(v, e);
+		return ACTION_RESUME;
+	}
+	return handle_msr(p, v, e, true);
+}
 
 /*
  * The fast exits first, on a straight path: CPUID, a hypercall, a port
@@ -527,6 +583,10 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		skip(v, e);
 		return ACTION_RESUME;
 	}
+	if (why == EXIT_MSR_WRITE)
+		return msr_write_exit(v, p, e);      /* tail calls */
+	if (why == EXIT_HLT)
+		return hlt_exit(v, p, e);
 	return handle_exit_other(v, p, e);
 }
 
@@ -543,20 +603,13 @@ static enum exit_action handle_exit_other(struct vcpu *v, struct pcpu *p, struct
 		return handle_msr(p, v, e, true);
 	case EXIT_HYPERCALL:
 		return handle_hypercall(p, v, e);
-	case EXIT_HLT:
-		skip(v, e);
-		/* HLT with IF=1 waits for an interrupt; one already pending
-		 * ends it at once. With IF=0 only a reset would. */
-		v->halt_if = vendor->irq_window(v, false);
-		if (v->halt_if && v->irq_check && vplat_irq_pending(v)) {
-			vplat_deliver(v);
-			return ACTION_RESUME;
-		}
-		trace_add(p, TR_HALT, v->gid, 0, 0, 0);
-		return ACTION_BLOCK;
+	case EXIT_HLT:                     /* (vcpu_handle_exit takes these) */
+		return hlt_exit(v, p, e);
 	case EXIT_IRQ_WINDOW:
 		irq_check(v);
 		return ACTION_RESUME;
+	case EXIT_PAUSE:
+		return pause_exit(p, v, e);
 	case EXIT_CACHE:
 		skip(v, e);                /* INVD would drop other VMs' dirty lines: never run it */
 		return ACTION_RESUME;

@@ -8,6 +8,8 @@
 #include "x86/cpu.h"
 
 const struct vendor_ops *vendor;
+/* Set by the chosen backend's probe; hv/vcpu.c's PAUSE exits read it. */
+unsigned pause_exits_per_yield = 1;
 
 /* CR4 bits a guest may set (both backends): what the CPU has, minus what hv hides. */
 u64 guest_cr4_allowed(void)

@@ -30,6 +30,8 @@ struct guest_state {
 };
 
 struct linux_cpu_state;   /* hv/linux.h */
+/* vendor_ops.irq_window's `want` (false/true read as NONE/INTR). */
+enum { WINDOW_NONE = 0, WINDOW_INTR = 1, WINDOW_NMI = 2 };
 
 struct vendor_ops {
 	const char *name;
@@ -61,12 +63,18 @@ struct vendor_ops {
 	void (*inject_exception)(struct vcpu *v, u8 vector, bool has_error, u32 error);
 	/* Guest interrupts (issue 11). Can v take an external interrupt at its
 	 * next entry (RFLAGS.IF set, no STI/MOV SS shadow, no event already
-	 * being injected)? If not and `want`, ask for an EXIT_IRQ_WINDOW exit
-	 * as soon as it can (VINTR / interrupt-window exiting); `want` false
-	 * withdraws the request. */
-	bool (*irq_window)(struct vcpu *v, bool want);
+	 * being injected)? If not and `want` is WINDOW_INTR, ask for an
+	 * EXIT_IRQ_WINDOW exit as soon as it can (VINTR / interrupt-window
+	 * exiting); WINDOW_NONE withdraws that request. WINDOW_NMI asks the
+	 * same of an NMI instead: can one be injected now (not blocked by an
+	 * NMI whose handler has not executed IRET yet, no shadow, no event
+	 * queued)? If not, the backend arranges an EXIT_IRQ_WINDOW exit once
+	 * it can (SVM: IRET intercept, then a single step past the IRET;
+	 * VT-x: NMI-window exiting). */
+	bool (*irq_window)(struct vcpu *v, unsigned want);
 	/* Inject external interrupt `vector` (nmi false) or an NMI at the next
-	 * entry; the caller has checked irq_window. */
+	 * entry; the caller has checked irq_window (WINDOW_NMI for an NMI).
+	 * An injected NMI blocks the next until the guest's IRET. */
 	void (*inject_event)(struct vcpu *v, bool nmi, u8 vector);
 	/* MSRs whose guest copy lives in the vendor structure (EFER, PAT). */
 	bool (*msr_read)(struct vcpu *v, u32 msr, u64 *val);
@@ -80,6 +88,12 @@ struct vendor_ops {
 	/* Print the guest's state, for fault reports. */
 	void (*dump)(struct vcpu *v);
 };
+
+/* PAUSE exits after which a vCPU gives up its pCPU (hv/vcpu.c): 1 where
+ * the CPU counts the loop itself (SVM pause filter, VT-x PAUSE-loop
+ * exiting), more where every PAUSE exits. Set by the backend's probe. */
+extern unsigned pause_exits_per_yield;
+#define PAUSE_SW_EXITS 16
 
 extern const struct vendor_ops *vendor;   /* chosen by hv_main (main.c) */
 extern const struct vendor_ops svm_ops;

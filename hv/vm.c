@@ -163,8 +163,9 @@ void vm_check_halted(struct vm *vm)
 	spin_lock(&vm->lock);
 	for (unsigned i = 0; i < vm->nvcpus && halted != ~0u; i++) {
 		struct vcpu *v = vm->vcpus[i];
-		if (v->state == VCPU_RUNNABLE || (v->state == VCPU_HALTED && v->halt_if && vplat_timer_can_wake(&v->lapic)))
-			halted = ~0u;          /* runs, or its APIC timer will wake it */
+		if (v->state == VCPU_RUNNABLE ||
+		    (v->state == VCPU_HALTED && v->halt_if && (vplat_timer_can_wake(&v->lapic) || vplat_input_vm(vm))))
+			halted = ~0u;          /* runs, or its APIC timer (or serial input) will wake it */
 		else if (v->state == VCPU_HALTED && v->wait_sipi)
 			waiting++;             /* only another vCPU's SIPI starts it */
 		else

@@ -5,8 +5,8 @@
  * (hv/dev/pic.c); the 8042 data/status ports and port 0x92 (hv/dev/reset.c);
  * CMOS/RTC at 0x70/0x71 (hv/dev/cmos.c); COM1, a 16550A at 0x3F8
  * (hv/dev/uart16550.c); the reset control register 0xCF9. Everything else
- * is an empty bus. The UART's interrupt line is not wired yet (no IOAPIC on
- * the exit path): the guest polls LSR, as the tiny guests do.
+ * is an empty bus. COM1's interrupt line is IOAPIC pin 4; the VM the
+ * config's `console_input` names gets what hv's own COM1 receives.
  */
 #include "core.h"
 #include "hv.h"
@@ -178,6 +178,8 @@ static const struct {
 	{ RESET_PORT_CF9, 1, "reset control", &reset_h },
 };
 
+static struct vm *input_vm;          /* console_input (below) */
+
 static void com1_irq(void *ctx, bool level)
 {
 	struct vplat *pl = ctx;
@@ -231,15 +233,82 @@ void vplat_init(struct vm *vm)
 		}
 	}
 	ASSERT(rc == BUS_OK, "vm %s: %s", vm->name, pl->bus.err);
+	if (hv_cfg->console_input == (int)vm->id + 1) {
+		serial_input_init();
+		input_vm = vm;
+		printk("hv: vm %s: its COM1 receives what hv's COM1 receives (console_input)\n", vm->name);
+	}
 }
 
 static void wake_all(struct vm *vm, u64 wake);
+
+/*
+ * ---- console input: hv's own COM1 into one VM's COM1 (`console_input`) ----
+ *
+ * hv polls its COM1 (no host serial interrupt) at every tick of a pCPU's
+ * timer (sched_timer_tick: at least once a slice on a pCPU that runs a
+ * vCPU), in the idle loop (woken at least once a slice) and before each
+ * read of the input VM from its COM1 (a guest polling LSR sees a byte at
+ * once). Bytes wait in a ring of INPUT_RING bytes and go into the virtual
+ * UART's receive FIFO while it has room, so a guest that reads slowly loses
+ * nothing that fits the ring; when the ring is full hv leaves the host
+ * UART's FIFO alone (on QEMU its serial chardev then holds the bytes back,
+ * on a real UART its own FIFO overruns). One pCPU polls at a time (the
+ * others skip); the order is input_busy -> pl->lock, never the reverse.
+ */
+#define INPUT_RING 256
+static volatile u32 input_busy;
+static u8 input_ring[INPUT_RING];
+static unsigned input_head, input_count;
+static u64 input_bytes;
+
+void vplat_input_poll(void)
+{
+	struct vm *vm = input_vm;
+	if (!vm || __atomic_exchange_n(&input_busy, 1, __ATOMIC_ACQUIRE))
+		return;
+	u8 b;
+	while (input_count < INPUT_RING && serial_getc(&b)) {
+		input_ring[(input_head + input_count) % INPUT_RING] = b;
+		input_count++;
+		input_bytes++;
+	}
+	u64 wake = 0;
+	if (vm_ended(vm)) {
+		input_count = 0;                 /* nobody to read them */
+	} else if (input_count) {
+		struct vplat *pl = &vm->plat;
+		spin_lock(&pl->lock);
+		while (input_count && uart_rx_room(&pl->com1)) {
+			uart_push_input(&pl->com1, input_ring[input_head]);
+			input_head = (input_head + 1) % INPUT_RING;
+			input_count--;
+		}
+		wake = pl->wake;
+		pl->wake = 0;
+		spin_unlock(&pl->lock);
+	}
+	__atomic_store_n(&input_busy, 0, __ATOMIC_RELEASE);
+	wake_all(vm, wake);
+}
+
+bool vplat_input_vm(const struct vm *vm)
+{
+	return vm == input_vm;
+}
+
+u64 vplat_input_bytes(void)
+{
+	return input_bytes;
+}
 
 enum reset_reason vplat_port_io(struct vcpu *v, u16 port, unsigned size, bool write, u64 *val)
 {
 	struct vplat *pl = &v->vm->plat;
 	enum reset_reason why = RESET_NONE;
 	u64 in = 0;
+	if (!write && v->vm == input_vm && (u16)(port - UART_COM1_BASE) < 8)
+		vplat_input_poll();            /* what came in, before the guest looks */
 	spin_lock(&pl->lock);
 	pl->io_vcpu = v;
 	for (unsigned i = 0; i < size; i++) {
@@ -272,7 +341,30 @@ static unsigned maxphyaddr;
  * have something to take (woken after the lock is dropped: wake_all). */
 static bool start_ap(struct vcpu *t);
 
+static __attribute__((noinline)) void route_general(struct vm *vm, const struct lapic *src, const struct irq_msg *m);
+
 static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_msg *m)
+{
+	struct vplat *pl = &vm->plat;
+	/* A fixed IPI to self or to one physical id: only that vCPU can take
+	 * it (what lapic_route would do, without the walk over every APIC:
+	 * tests/unit/test_dev_lapic.c checks the two agree). */
+	int one = lapic_single_dest(pl->lapics, (int)vm->nvcpus, src, m);
+	if (one != LAPIC_DEST_GENERAL) {
+		if (one >= 0) {
+			struct vcpu *t = vm->vcpus[one];
+			lapic_accept_msg(&t->lapic, m);
+			if (lapic_pending_vector(&t->lapic) >= 0) {
+				t->irq_check = true;
+				pl->wake |= 1ull << one;
+			}
+		}
+		return;
+	}
+	route_general(vm, src, m);
+}
+
+static void route_general(struct vm *vm, const struct lapic *src, const struct irq_msg *m)
 {
 	struct vplat *pl = &vm->plat;
 	bool ap_sipi = vm->cfg->ap_sipi;
@@ -283,7 +375,7 @@ static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_m
 			if (start_ap(t))
 				pl->wake |= 1ull << i;
 		}
-		if (lapic_pending_vector(&t->lapic) >= 0) {
+		if (lapic_pending_vector(&t->lapic) >= 0 || t->lapic.nmi_pending) {
 			t->irq_check = true;
 			pl->wake |= 1ull << i;
 		}
@@ -296,8 +388,12 @@ static void route_msg(struct vm *vm, const struct lapic *src, const struct irq_m
  * resets its LAPIC (11.4.7.3) and it keeps waiting; a SIPI then starts it
  * in real mode at vector << 8 : 0000 (9.4.4.1) with the INIT register
  * state (table 9-1); a SIPI to a vCPU that runs is ignored (the second
- * SIPI of INIT-SIPI-SIPI). INIT to a vCPU that runs is not modelled yet:
- * it is dropped (docs/platform.md). The caller wakes a started AP.
+ * SIPI of INIT-SIPI-SIPI). INIT to an AP that runs (or halted) puts it
+ * back into wait-for-SIPI: it is marked (init_req) and kicked, and the
+ * scheduler hands it to vplat_init_ap where it is switched out; a SIPI
+ * that comes meanwhile waits for that. INIT to the BSP is dropped (on
+ * hardware it restarts at the reset vector, in firmware hv does not
+ * have). The caller wakes or kicks a vCPU this returns true for.
  */
 static bool start_ap(struct vcpu *t)
 {
@@ -305,7 +401,22 @@ static bool start_ap(struct vcpu *t)
 	struct lapic *l = &t->lapic;
 	spin_lock(&vm->lock);
 	bool waiting = t->wait_sipi && t->state == VCPU_HALTED;
+	bool runs = !waiting && t->state != VCPU_STOPPED;
+	bool going = t->init_req;
+	if (l->init_pending && runs && t->id != 0 && !going) {
+		l->init_pending = false;
+		l->sipi_pending = false;      /* one that came before the INIT is void */
+		t->init_req = true;
+		if (t->state == VCPU_HALTED)
+			t->halt_if = true;    /* vplat_wake queues it; dispatch does the INIT */
+		spin_unlock(&vm->lock);
+		return true;
+	}
 	spin_unlock(&vm->lock);
+	if (going) {
+		l->init_pending = false;      /* already on its way; a SIPI waits */
+		return false;
+	}
 	u8 vector;
 	if (!lapic_take_start(l, waiting, &vector))
 		return false;
@@ -319,6 +430,33 @@ static bool start_ap(struct vcpu *t)
 	t->halt_if = true;                /* vplat_wake makes it runnable */
 	spin_unlock(&vm->lock);
 	return true;
+}
+
+bool vplat_init_ap(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct vplat *pl = &vm->plat;
+	spin_lock(&pl->lock);
+	bool sipi = v->lapic.sipi_pending;
+	u8 sipi_vector = v->lapic.sipi_vector;
+	lapic_init_reset(&v->lapic);      /* INIT state of the LAPIC (11.4.7.3) */
+	v->lapic.sipi_pending = sipi;
+	v->lapic.sipi_vector = sipi_vector;
+	spin_lock(&vm->lock);
+	v->state = VCPU_HALTED;
+	v->wait_sipi = true;
+	v->halt_if = false;
+	v->init_req = false;
+	v->irq_check = false;
+	spin_unlock(&vm->lock);
+	if (v->line_len)
+		console_flush(v);
+	printk("hv: vm %s: vCPU %u took INIT: waits for a SIPI\n", vm->name, v->id);
+	bool started = sipi && start_ap(v);
+	spin_unlock(&pl->lock);
+	if (started)
+		vplat_wake(v);
+	return started;
 }
 
 static void lapic_send(void *ctx, const struct irq_msg *m)
@@ -359,7 +497,9 @@ void vplat_wake(struct vcpu *v)
 	struct vm *vm = v->vm;
 	bool enqueue = false;
 	spin_lock(&vm->lock);
-	if (v->state == VCPU_HALTED && v->halt_if) {
+	/* An interrupt wakes a vCPU halted with IF=1; an NMI wakes it from
+	 * any HLT (not from wait-for-SIPI, which holds NMIs: SDM 9.4.4). */
+	if (v->state == VCPU_HALTED && (v->halt_if || (v->lapic.nmi_pending && !v->wait_sipi))) {
 		v->state = VCPU_RUNNABLE;
 		enqueue = true;
 	}
@@ -397,14 +537,38 @@ int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 	} else {
 		rc = lapic_msr_read(&v->lapic, msr, val, rdtsc());
 	}
-	/* EOI, TPR and the like may let a waiting vector through. */
-	if (lapic_pending_vector(&v->lapic) >= 0)
+	/* EOI, TPR and the like may let a waiting vector through; a self-NMI. */
+	if (lapic_pending_vector(&v->lapic) >= 0 || v->lapic.nmi_pending)
 		v->irq_check = true;
 	wake = pl->wake & ~(1ull << v->id);
 	pl->wake = 0;
 	spin_unlock(&pl->lock);
 	wake_all(v->vm, wake);
 	return rc == LAPIC_OK ? LAPIC_OK : LAPIC_GP;
+}
+
+static bool deliver_locked(struct vcpu *v);
+
+bool vplat_x2apic_fast_write(struct vcpu *v, u32 msr, u64 val)
+{
+	struct vplat *pl = &v->vm->plat;
+	spin_lock(&pl->lock);
+	/* Anything but a write the x2APIC accepts goes the general way (#GP
+	 * there; none of these three registers changes state before it). */
+	if (lapic_x2apic_irq_write(&v->lapic, msr, val) != LAPIC_OK) {
+		spin_unlock(&pl->lock);
+		return false;
+	}
+	u64 wake = pl->wake & ~(1ull << v->id);
+	pl->wake = 0;
+	/* The EOI may let a waiting vector through, the IPI may be to self:
+	 * deliver now, under the same lock (what irq_check would do next). */
+	if (v->irq_check || lapic_pending_vector(&v->lapic) >= 0)
+		deliver_locked(v);
+	spin_unlock(&pl->lock);
+	if (wake)
+		wake_all(v->vm, wake);
+	return true;
 }
 
 bool vplat_timer_fire(struct vcpu *v, u64 now)
@@ -424,25 +588,52 @@ bool vplat_irq_pending(struct vcpu *v)
 {
 	struct vplat *pl = &v->vm->plat;
 	spin_lock(&pl->lock);
-	bool r = lapic_pending_vector(&v->lapic) >= 0;
+	bool r = lapic_pending_vector(&v->lapic) >= 0 || v->lapic.nmi_pending;
 	spin_unlock(&pl->lock);
 	return r;
 }
 
-void vplat_deliver(struct vcpu *v)
+/* vplat_deliver with pl->lock held; true if it injected a vector. */
+static bool deliver_locked(struct vcpu *v)
+{
+	/* An NMI first (SDM 6.9: NMI before maskable interrupts). One that
+	 * cannot go in yet (the last NMI's handler has not executed IRET, a
+	 * shadow, an event queued) waits for the window the backend opens;
+	 * maskable interrupts may still go in meanwhile. */
+	if (v->lapic.nmi_pending && vendor->irq_window(v, WINDOW_NMI)) {
+		v->lapic.nmi_pending = false;
+		vendor->inject_event(v, true, 2);
+		v->nmis_injected++;
+		v->irq_check = true;           /* a vector may wait */
+		return true;
+	}
+	int vec = lapic_pending_vector(&v->lapic);
+	if (vec < 0) {
+		v->irq_check = v->lapic.nmi_pending;
+		vendor->irq_window(v, WINDOW_NONE);
+		return false;
+	}
+	v->irq_check = true;           /* (the window exit looks again) */
+	if (!vendor->irq_window(v, WINDOW_INTR))
+		return false;
+	lapic_ack(&v->lapic, (u8)vec);
+	vendor->inject_event(v, false, (u8)vec);
+	v->irqs_injected++;
+	/* One event per entry: a second deliverable vector (a higher class
+	 * than the one now in service) is looked at after the next exit;
+	 * only if IRR holds any (irq_check may be true in vain, never false
+	 * while one is deliverable), or an NMI waits. */
+	v->irq_check = v->lapic.irr_sum != 0 || v->lapic.nmi_pending;
+	return true;
+}
+
+bool vplat_deliver(struct vcpu *v)
 {
 	struct vplat *pl = &v->vm->plat;
 	spin_lock(&pl->lock);
-	int vec = lapic_pending_vector(&v->lapic);
-	if (vec < 0) {
-		v->irq_check = false;
-		vendor->irq_window(v, false);
-	} else if (vendor->irq_window(v, true)) {
-		lapic_ack(&v->lapic, (u8)vec);
-		vendor->inject_event(v, false, (u8)vec);
-		v->irqs_injected++;
-	}
+	bool r = deliver_locked(v);
 	spin_unlock(&pl->lock);
+	return r;
 }
 
 /* ---- MMIO: the nested-page-fault hook ---- */
@@ -476,7 +667,7 @@ int vplat_mmio_access(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *v
 			rc = lapic_mmio_read(&v->lapic, off, &w, rdtsc()) == LAPIC_OK ? 0 : -1;
 			*val = w;
 		}
-		if (lapic_pending_vector(&v->lapic) >= 0)
+		if (lapic_pending_vector(&v->lapic) >= 0 || v->lapic.nmi_pending)
 			v->irq_check = true;
 	} else {
 		rc = bus_access(&pl->bus, BUS_MMIO, gpa, size, write, val, rdtsc());

@@ -42,14 +42,32 @@ static inline bool vplat_is_lapic_msr(u32 msr)
 /* RDMSR/WRMSR of a local APIC MSR by v: LAPIC_OK or LAPIC_GP. IPIs it sends
  * are routed to the VM's vCPUs, waking halted ones and kicking running ones. */
 int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val);
+/* The exit path's straight way for the x2APIC writes of an interrupt's
+ * round trip (EOI, ICR, SELF IPI), none of which moves the timer: the write
+ * as vplat_lapic_msr does it, then v's interrupt delivered (vplat_deliver)
+ * under the same lock. false, with nothing done, if the write is not one
+ * the x2APIC accepts now (not in x2APIC mode, a #GP): the general path
+ * takes it. */
+bool vplat_x2apic_fast_write(struct vcpu *v, u32 msr, u64 val);
+static inline bool vplat_x2apic_fast_msr(u32 msr)
+{
+	return msr == MSR_X2APIC_FIRST + (LAPIC_EOI >> 4) || msr == MSR_X2APIC_FIRST + (LAPIC_ICR_LO >> 4) ||
+	       msr == MSR_X2APIC_FIRST + (LAPIC_SELF_IPI >> 4);
+}
 /* Has v's LAPIC a vector the priority rules let through? */
 bool vplat_irq_pending(struct vcpu *v);
 /* Called after the exits that can make a guest interrupt deliverable (an
  * APIC MSR access, a host interrupt that may be an IPI's kick, an interrupt
  * window, HLT) and when v is dispatched, so nothing is added to other
  * exits: inject its LAPIC's highest deliverable vector if the
- * guest can take it, else ask for an interrupt window (vendor ops). */
-void vplat_deliver(struct vcpu *v);
+ * guest can take it, else ask for an interrupt window (vendor ops).
+ * true if it injected one. */
+bool vplat_deliver(struct vcpu *v);
+/* v took an INIT while it ran (init_req) and is being switched out, runs
+ * nowhere: put it into wait-for-SIPI (LAPIC INIT state; a SIPI that came
+ * meanwhile starts it at once: true). Called by the scheduler, no lock
+ * held; if false the caller checks whether the VM can still run. */
+bool vplat_init_ap(struct vcpu *v);
 /* v halted with IF=1 and may have an interrupt: make it runnable again. */
 void vplat_wake(struct vcpu *v);
 /* Fire v's APIC timer if it is due at `now` (guest TSC); true if that left
@@ -76,6 +94,15 @@ const char *vplat_mmio_device(struct vcpu *v, u64 gpa);
 int vplat_mmio_access(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *val);
 /* (The caller then delivers what the access may have made pending, like
  * vcpu.c's irq_check after an APIC MSR: an EOI, a TPR write, an IPI.) */
+
+/* console_input: move what hv's COM1 received into the named VM's COM1
+ * (any pCPU, no lock held; cheap when nothing came). */
+void vplat_input_poll(void);
+/* Is vm the one that gets hv's serial input (so a halted vCPU of it with
+ * IF=1 may still be woken by a keystroke)? */
+bool vplat_input_vm(const struct vm *vm);
+/* Bytes hv's COM1 received for it so far (the report). */
+u64 vplat_input_bytes(void);
 
 /* Print v's pending console line (the UART's output is line-buffered per
  * vCPU and printed as "[vm.vcpu] text"). */

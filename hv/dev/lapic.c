@@ -57,23 +57,20 @@ static bool vec_test(const u32 *r, unsigned v) { return r[v >> 5] & (1u << (v & 
 static void vec_set(u32 *r, unsigned v) { r[v >> 5] |= 1u << (v & 31); }
 static void vec_clear(u32 *r, unsigned v) { r[v >> 5] &= ~(1u << (v & 31)); }
 
-/* Highest set vector in a 256-bit register, or -1. */
-static int vec_highest(const u32 *r)
-{
-	for (int i = 7; i >= 0; i--)
-		if (r[i])
-			return i * 32 + 31 - __builtin_clz(r[i]);
-	return -1;
-}
+/*
+ * IRR and ISR keep a summary beside them (lapic.h): bit i of irr_sum/isr_sum
+ * is set exactly when word i of the register is non-zero. Every change of
+ * those two registers goes through lapic_sum_set/lapic_sum_clear (and
+ * reset_regs), so the highest vector is two bit scans, not a walk over
+ * eight words (they are asked at every exit that may deliver an interrupt:
+ * docs/benchmarks.md).
+ */
+#define sum_set lapic_sum_set
+#define sum_clear lapic_sum_clear
+#define sum_highest lapic_sum_highest
 
 static bool sw_enabled(const struct lapic *l) { return l->svr & SVR_ENABLE; }
 
-enum lapic_mode lapic_mode(const struct lapic *l)
-{
-	if (!(l->base & LAPIC_BASE_EN))
-		return LAPIC_MODE_DISABLED;
-	return (l->base & LAPIC_BASE_EXTD) ? LAPIC_MODE_X2APIC : LAPIC_MODE_XAPIC;
-}
 
 /* The register state of power-up and INIT (SDM 11.4.7.1, 11.4.7.3). */
 static void reset_regs(struct lapic *l)
@@ -88,6 +85,7 @@ static void reset_regs(struct lapic *l)
 		l->lvt[i] = LVT_MASKED;
 	memset(l->irr, 0, sizeof(l->irr));
 	memset(l->isr, 0, sizeof(l->isr));
+	l->irr_sum = l->isr_sum = 0;
 	memset(l->tmr, 0, sizeof(l->tmr));
 	l->timer_icr = l->timer_dcr = 0;
 	l->timer_deadline = l->timer_period = l->tsc_deadline_msr = 0;
@@ -159,27 +157,11 @@ int lapic_base_write(struct lapic *l, u64 val, unsigned maxphyaddr)
 
 u32 lapic_ppr(const struct lapic *l)
 {
-	int isrv = vec_highest(l->isr);
+	int isrv = sum_highest(l->isr, l->isr_sum);
 	u32 isr_class = isrv < 0 ? 0 : ((u32)isrv & 0xF0);
 	if ((l->tpr & 0xF0) >= isr_class)
 		return l->tpr & 0xFF;
 	return isr_class;
-}
-
-int lapic_pending_vector(const struct lapic *l)
-{
-	int v = vec_highest(l->irr);
-	if (v < 0)
-		return -1;
-	if (((u32)v & 0xF0) <= (lapic_ppr(l) & 0xF0))
-		return -1;
-	return v;
-}
-
-void lapic_ack(struct lapic *l, u8 vector)
-{
-	vec_clear(l->irr, vector);
-	vec_set(l->isr, vector);
 }
 
 /* An error is found: latch it and raise the error LVT (11.5.3). */
@@ -188,7 +170,7 @@ static void signal_error(struct lapic *l, u32 bits)
 	l->esr_pending |= bits;
 	u32 e = l->lvt[LVT_ERROR];
 	if (!(e & LVT_MASKED) && (e & 0xFF) >= 16) {
-		vec_set(l->irr, e & 0xFF);
+		sum_set(l->irr, &l->irr_sum, e & 0xFF);
 		vec_clear(l->tmr, e & 0xFF);
 	}
 }
@@ -200,7 +182,7 @@ static void set_irr(struct lapic *l, u8 vector, bool level)
 		signal_error(l, ESR_RECV_ILLEGAL_VECTOR);
 		return;
 	}
-	vec_set(l->irr, vector);
+	sum_set(l->irr, &l->irr_sum, vector);
 	if (level)
 		vec_set(l->tmr, vector);
 	else
@@ -209,10 +191,10 @@ static void set_irr(struct lapic *l, u8 vector, bool level)
 
 static void do_eoi(struct lapic *l)
 {
-	int v = vec_highest(l->isr);
+	int v = sum_highest(l->isr, l->isr_sum);
 	if (v < 0)
 		return;
-	vec_clear(l->isr, (unsigned)v);
+	sum_clear(l->isr, &l->isr_sum, (unsigned)v);
 	if (vec_test(l->tmr, (unsigned)v) && l->ops.eoi)
 		l->ops.eoi(l->ops.ctx, (u8)v);
 }
@@ -575,6 +557,26 @@ int lapic_msr_read(struct lapic *l, u32 msr, u64 *val, u64 now)
 		return LAPIC_GP;
 	*val = v;
 	return LAPIC_OK;
+}
+
+int lapic_x2apic_irq_write(struct lapic *l, u32 msr, u64 val)
+{
+	if (lapic_mode(l) != LAPIC_MODE_X2APIC)
+		return LAPIC_GP;           /* 11.12.1.2 */
+	switch (msr) {
+	case MSR_X2APIC_FIRST + (LAPIC_EOI >> 4):
+		if (val)
+			return LAPIC_GP;   /* 11.12.1.2: non-zero EOI writes #GP */
+		do_eoi(l);
+		return LAPIC_OK;
+	case MSR_X2APIC_FIRST + (LAPIC_ICR_LO >> 4):
+		l->icr_lo = (u32)val & ICR_LO_MASK;
+		l->icr_hi = (u32)(val >> 32);
+		send_ipi(l, l->icr_lo, l->icr_hi, true);
+		return LAPIC_OK;
+	default:
+		return lapic_msr_write(l, msr, val, 0);
+	}
 }
 
 int lapic_msr_write(struct lapic *l, u32 msr, u64 val, u64 now)

@@ -102,6 +102,7 @@ struct lapic {
 	u32 icr_lo, icr_hi;
 	u32 lvt[LVT_COUNT];
 	u32 irr[8], isr[8], tmr[8];
+	u8 irr_sum, isr_sum;  /* bit i: word i of irr/isr is non-zero (lapic.c) */
 	u32 timer_icr, timer_dcr;
 	u64 timer_deadline;   /* TSC of the next expiry; 0: not armed */
 	u64 timer_period;     /* TSC ticks per period (one-shot/periodic) */
@@ -121,14 +122,19 @@ void lapic_init_reset(struct lapic *l);
  * Take a pending INIT and start-up IPI as an AP does (SDM Vol. 3A 9.4.4,
  * 11.6.1), for a vCPU that is in wait-for-SIPI (`waiting`) or runs. INIT to
  * a waiting AP resets its LAPIC (a SIPI that came before it is dropped) and
- * it keeps waiting; INIT to one that runs is dropped (hv does not model
- * it). A SIPI to a waiting AP starts it: true, *vector = the SIPI's vector
+ * it keeps waiting; INIT to one that runs is dropped here (hv/vplat.c
+ * takes that case before: the vCPU is switched out into wait-for-SIPI). A SIPI to a waiting AP starts it: true, *vector = the SIPI's vector
  * (start at vector << 8 : 0000); a SIPI to one that runs is ignored.
  * Both flags are clear afterwards.
  */
 bool lapic_take_start(struct lapic *l, bool waiting, u8 *vector);
 
-enum lapic_mode lapic_mode(const struct lapic *l);
+static inline enum lapic_mode lapic_mode(const struct lapic *l)
+{
+	if (!(l->base & LAPIC_BASE_EN))
+		return LAPIC_MODE_DISABLED;
+	return (l->base & LAPIC_BASE_EXTD) ? LAPIC_MODE_X2APIC : LAPIC_MODE_XAPIC;
+}
 u64 lapic_base_read(const struct lapic *l);
 /* WRMSR to IA32_APIC_BASE: LAPIC_GP for a forbidden mode transition
  * (SDM 11.12.5, figure 11-27) or reserved bits beyond `maxphyaddr`. */
@@ -142,6 +148,10 @@ int lapic_mmio_write(struct lapic *l, u32 off, u32 val, u64 now);
  * SDM says (11.12.1.2, 11.12.1.3, table 11-6, 11.5.4.1). */
 int lapic_msr_read(struct lapic *l, u32 msr, u64 *val, u64 now);
 int lapic_msr_write(struct lapic *l, u32 msr, u64 val, u64 now);
+/* The same for the writes of an interrupt's round trip that do not use the
+ * time (x2APIC EOI, ICR, SELF IPI), EOI and ICR on a short path: LAPIC_OK
+ * or LAPIC_GP (also outside x2APIC mode), as lapic_msr_write. */
+int lapic_x2apic_irq_write(struct lapic *l, u32 msr, u64 val);
 
 /* Does a message with this destination reach this APIC (SDM 11.6.2)?
  * Shorthands are the router's business (they do not use `dest`). */
@@ -155,6 +165,30 @@ void lapic_accept_msg(struct lapic *l, const struct irq_msg *m);
 int lapic_route(struct lapic *const *set, int n, const struct lapic *src,
 	const struct irq_msg *m);
 
+/*
+ * The router's short cut for a fixed message to one APIC: shorthand self,
+ * or a physical destination other than the broadcast id. In a set where
+ * set[i]->id == i (a VM's LAPICs: hv/vplat.c) the id picks the only APIC
+ * that can match; lapic_match_dest still decides (APIC mode, 8-bit xAPIC
+ * ids). Returns its index (the caller gives it the message with
+ * lapic_accept_msg: what lapic_route would do), LAPIC_DEST_NONE if no APIC
+ * takes it, LAPIC_DEST_GENERAL for every other message (lapic_route).
+ */
+#define LAPIC_DEST_NONE    (-1)
+#define LAPIC_DEST_GENERAL (-2)
+static inline int lapic_single_dest(struct lapic *const *set, int n, const struct lapic *src, const struct irq_msg *m)
+{
+	if (m->delivery == IRQ_DM_FIXED && m->shorthand == IRQ_SH_SELF && src)
+		return (int)src->id;
+	if (m->delivery != IRQ_DM_FIXED || m->shorthand != IRQ_SH_NONE || m->logical ||
+	    m->dest == (m->x2apic ? 0xFFFFFFFFu : 0xFFu))
+		return LAPIC_DEST_GENERAL;
+	if (m->dest >= (u32)n)
+		return LAPIC_DEST_NONE;            /* no APIC has that id */
+	int i = (int)array_index_nospec(m->dest, (u32)n);
+	return lapic_match_dest(set[i], m) ? i : LAPIC_DEST_NONE;
+}
+
 /* Raise local interrupt LINT0/LINT1 or another LVT source (SDM 11.5.1). */
 void lapic_raise_lvt(struct lapic *l, enum lapic_lvt which);
 
@@ -163,10 +197,49 @@ bool lapic_advance(struct lapic *l, u64 now);
 /* TSC of the next timer expiry, 0 if none is armed (masked timers count on). */
 u64 lapic_next_deadline(const struct lapic *l);
 
-/* Highest IRR vector the priority rules let through (SDM 11.8.3.1), or -1. */
-int lapic_pending_vector(const struct lapic *l);
+/* IRR/ISR with their summaries (irr_sum, isr_sum): set and clear a vector,
+ * the highest set vector or -1. Inline: the exit path asks several times. */
+static inline void lapic_sum_set(u32 *r, u8 *sum, unsigned v)
+{
+	r[v >> 5] |= 1u << (v & 31);
+	*sum |= (u8)(1u << (v >> 5));
+}
+
+static inline void lapic_sum_clear(u32 *r, u8 *sum, unsigned v)
+{
+	r[v >> 5] &= ~(1u << (v & 31));
+	if (!r[v >> 5])
+		*sum &= (u8)~(1u << (v >> 5));
+}
+
+static inline int lapic_sum_highest(const u32 *r, u8 sum)
+{
+	if (!sum)
+		return -1;
+	unsigned i = 31 - (unsigned)__builtin_clz(sum);
+	return (int)(i * 32 + 31 - (unsigned)__builtin_clz(r[i]));
+}
+
+/* Highest IRR vector the priority rules let through (SDM 11.8.3.1), or -1:
+ * its class must be above PPR's, the higher of TPR's and the ISR's. */
+static inline int lapic_pending_vector(const struct lapic *l)
+{
+	int v = lapic_sum_highest(l->irr, l->irr_sum);
+	if (v < 0)
+		return -1;
+	u32 tpr_class = l->tpr & 0xF0;
+	int isrv = lapic_sum_highest(l->isr, l->isr_sum);
+	u32 isr_class = isrv < 0 ? 0 : ((u32)isrv & 0xF0);
+	u32 ppr_class = tpr_class >= isr_class ? tpr_class : isr_class;
+	return ((u32)v & 0xF0) > ppr_class ? v : -1;
+}
+
 /* The CPU took `vector` (INTA): IRR -> ISR (SDM 11.8.4). */
-void lapic_ack(struct lapic *l, u8 vector);
+static inline void lapic_ack(struct lapic *l, u8 vector)
+{
+	lapic_sum_clear(l->irr, &l->irr_sum, vector);
+	lapic_sum_set(l->isr, &l->isr_sum, vector);
+}
 /* Processor priority (PPR), SDM 11.8.3.1. */
 u32 lapic_ppr(const struct lapic *l);
 

@@ -40,13 +40,26 @@ struct svm_vcpu {
 	u8 *msrpm;
 	u64 asid_gen;          /* generation of vmcb->control.asid ... */
 	struct pcpu *asid_pcpu;/* ... on this pCPU */
-	/* The code TLB and the last decoded exiting instruction (hv/guest_mem.h). */
+	/* The code TLB and the last decoded exiting instructions (hv/guest_mem.h). */
 	struct code_cache cc;
+	/* NMI blocking, which SVM leaves to the hypervisor (APM 15.21.3: an
+	 * NMI injected through EVENTINJ is taken whatever the CPU's own NMI
+	 * mask says): set when hv injects an NMI, until the guest's IRET has
+	 * executed. The IRET intercept exits *before* the IRET (iret_rip =
+	 * its address); it has executed once RIP is elsewhere, and if an NMI
+	 * waits meanwhile a single step (RFLAGS.TF, #DB intercepted) brings
+	 * the exit right after it. */
+	bool nmi_blocked, iret_seen, nmi_step;
+	bool pause_sw;                /* no pause filter: PAUSE intercepted only while
+	                               * another vCPU waits in this pCPU's queue */
+	u64 iret_rip;
+	u64 step_rflags, step_dr6;    /* the guest's TF/RF and DR6 before the step */
 };
 
 void svm_enter(struct guest_regs *regs, u64 vmcb_pa, u64 host_vmcb_pa);
 
 static bool has_nrips;
+static bool has_pause_filter, has_pf_threshold;
 static u8 guest_flush;         /* TLB_CONTROL value that flushes one guest's ASID */
 static u32 max_asid;
 /*
@@ -88,8 +101,16 @@ static const char *svm_probe(void)
 	if (max_asid < 1)
 		return "this CPU reports no guest ASIDs (CPUID 8000_000Ah EBX)";
 	tcg_inject_kick = platform_is_qemu_tcg();
-	printk("hv: SVM rev %u, %u ASIDs, nested paging, NRIPS %s\n", r.eax & 0xff, r.ebx,
-	       has_nrips ? "yes" : "no (instruction lengths decoded by hv)");
+	/* PAUSE loops (hv/vcpu.c pause_exit): the pause filter (EDX[10]) and its
+	 * threshold (EDX[12]) where the CPU has them (APM 15.14.4), else every
+	 * PAUSE exits and hv counts. */
+	has_pause_filter = r.edx & BIT(10);
+	has_pf_threshold = r.edx & BIT(12);
+	pause_exits_per_yield = has_pause_filter ? 1 : PAUSE_SW_EXITS;
+	printk("hv: SVM rev %u, %u ASIDs, nested paging, NRIPS %s, PAUSE loops: %s\n", r.eax & 0xff, r.ebx,
+	       has_nrips ? "yes" : "no (instruction lengths decoded by hv)",
+	       has_pf_threshold ? "pause filter with threshold" : has_pause_filter ? "pause filter" :
+	       "no pause filter: every PAUSE exits while another vCPU waits on the pCPU, counted by hv");
 	return NULL;
 }
 
@@ -191,7 +212,7 @@ static void real_state(struct vmcb_save *g, u16 cs_sel, u64 rip, u64 rsp)
 	g->rsp = rsp;
 }
 
-static bool svm_irq_window(struct vcpu *v, bool want);
+static bool svm_irq_window(struct vcpu *v, unsigned want);
 
 /* vendor->start_real: the start-up IPI state (SDM Vol. 3A table 9-1). */
 static void svm_start_real(struct vcpu *v, u16 cs_sel)
@@ -203,6 +224,8 @@ static void svm_start_real(struct vcpu *v, u16 cs_sel)
 	vmcb->save.dr6 = 0xffff0ff0;
 	vmcb->control.event_inj = 0;
 	vmcb->control.interrupt_shadow = 0;
+	vmcb->control.intercept_misc1 &= ~INTERCEPT_IRET;
+	sv(v)->nmi_blocked = sv(v)->iret_seen = sv(v)->nmi_step = false;   /* INIT */
 	svm_irq_window(v, false);
 }
 
@@ -263,6 +286,16 @@ static void svm_vcpu_init(struct vcpu *v)
 	c->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
 			     INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT |
 			     INTERCEPT_WBINVD | INTERCEPT_MONITOR | INTERCEPT_MWAIT | INTERCEPT_XSETBV;
+	if (v->vm->nvcpus > 1 && has_pause_filter) {   /* PAUSE loops matter with a lock holder */
+		c->intercept_misc1 |= INTERCEPT_PAUSE;
+		c->pause_filter_count = 3000;       /* an exit after 3000 PAUSEs ... */
+		if (has_pf_threshold)
+			c->pause_filter_threshold = 128;    /* ... at most 128 cycles apart (KVM's values) */
+	}
+	/* Without the filter every PAUSE would exit (a guest's 2,000,000-PAUSE
+	 * delay loop then costs 2,000,000 exits): intercept only while another
+	 * vCPU waits in this pCPU's queue, the one case a yield helps (svm_run). */
+	s->pause_sw = v->vm->nvcpus > 1 && !has_pause_filter;
 	c->iopm_base_pa = va_to_pa(iopm);
 	c->msrpm_base_pa = va_to_pa(s->msrpm);
 	c->v_intr = VINTR_MASKING;       /* guest IF does not gate host interrupts */
@@ -310,11 +343,48 @@ static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 
  * highest priority, TPR ignored) with the VINTR intercept exits as soon as
  * the guest could take it.
  */
-static bool svm_irq_window(struct vcpu *v, bool want)
+/*
+ * NMI window (APM 15.21.3, 15.20 "IRET intercept"): can an NMI be injected
+ * now? Not while the last one's handler runs (until its IRET has executed),
+ * nor in a shadow or with an event queued. While blocked: before the IRET
+ * the IRET intercept (set at injection) brings the exit; at the IRET or in
+ * a shadow a single step does. An event already queued is delivered first;
+ * the NMI then waits for the next exit (at the latest the slice timer's).
+ */
+static bool svm_nmi_window(struct vcpu *v)
 {
+	struct svm_vcpu *s = sv(v);
+	struct vmcb *vmcb = s->vmcb;
+	if (s->iret_seen && vmcb->save.rip != s->iret_rip)
+		s->nmi_blocked = s->iret_seen = false;     /* the IRET has executed */
+	bool shadow = vmcb->control.interrupt_shadow & INTERRUPT_SHADOW;
+	if (!s->nmi_blocked && !shadow && !(vmcb->control.event_inj & EVENTINJ_VALID))
+		return true;
+	if (!s->nmi_step && !(vmcb->control.event_inj & EVENTINJ_VALID) &&
+	    (shadow || (s->nmi_blocked && s->iret_seen))) {
+		s->nmi_step = true;
+		s->step_rflags = vmcb->save.rflags & (RFLAGS_TF | RFLAGS_RF);
+		s->step_dr6 = vmcb->save.dr6;
+		vmcb->save.rflags |= RFLAGS_TF | RFLAGS_RF;
+	}
+	return false;
+}
+
+/*
+ * Interrupt window (APM 15.21.4): the guest can take an external interrupt
+ * if RFLAGS.IF is set, no STI/MOV SS shadow is active and no event is
+ * already queued in EVENTINJ. Otherwise a virtual interrupt request (V_IRQ,
+ * highest priority, TPR ignored) with the VINTR intercept exits as soon as
+ * the guest could take it.
+ */
+static bool svm_irq_window(struct vcpu *v, unsigned want)
+{
+	if (want == WINDOW_NMI)
+		return svm_nmi_window(v);
 	struct vmcb_control *c = &sv(v)->vmcb->control;
+	/* (Not during hv's NMI-window single step: the frame would hold its TF.) */
 	bool can = (sv(v)->vmcb->save.rflags & RFLAGS_IF) && !(c->interrupt_shadow & INTERRUPT_SHADOW) &&
-		   !(c->event_inj & EVENTINJ_VALID);
+		   !(c->event_inj & EVENTINJ_VALID) && !sv(v)->nmi_step;
 	if (can || !want) {
 		c->v_intr &= ~(u64)V_IRQ;
 		c->intercept_misc1 &= ~INTERCEPT_VINTR;
@@ -327,8 +397,15 @@ static bool svm_irq_window(struct vcpu *v, bool want)
 
 static void svm_inject_event(struct vcpu *v, bool nmi, u8 vector)
 {
-	sv(v)->vmcb->control.event_inj = nmi ? (2 | EVENTINJ_TYPE_NMI | EVENTINJ_VALID)
-					     : (vector | EVENTINJ_TYPE_INTR | EVENTINJ_VALID);
+	struct svm_vcpu *s = sv(v);
+	if (nmi) {
+		s->vmcb->control.event_inj = 2 | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
+		s->nmi_blocked = true;                 /* until the handler's IRET */
+		s->iret_seen = false;
+		s->vmcb->control.intercept_misc1 |= INTERCEPT_IRET;
+		return;
+	}
+	s->vmcb->control.event_inj = vector | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
 }
 
 /* Code size the guest executes in, from CS.L / CS.D and CR0.PE. */
@@ -448,8 +525,9 @@ static __attribute__((noinline)) u32 insn_len_decode(struct vcpu *v, enum insn_k
 
 /*
  * Length of the instruction that caused this exit: the CPU's nRIP when it
- * has NRIPS, else decoded. Fast path: the same instruction as the last
- * decoded exit (a loop of CPUIDs, hypercalls or MSR accesses): same RIP and
+ * has NRIPS, else decoded. Fast path: the same instruction as one of the
+ * last few decoded exits in this code page (a loop of CPUIDs, hypercalls or
+ * MSR accesses; an interrupt's ICR write, HLT and EOI): same RIP and
  * CS (so the same linear address and code size), same paging registers and
  * paging-structure entries (so the same guest-physical bytes), and those
  * bytes unchanged: then it is the same instruction, of the same length.
@@ -464,8 +542,9 @@ static inline __attribute__((always_inline)) u32 insn_len(struct vcpu *v, enum i
 	if (has_nrips && vmcb->control.next_rip > g->rip)
 		return (u32)(vmcb->control.next_rip - g->rip);
 	struct guest_paging now = { g->cr0, g->cr3, g->cr4, g->efer };
-	if (code_cache_insn_hit(&s->cc, g->rip, g->cs.base, g->cs.attrib, &now))
-		return s->cc.insn_len;
+	u32 len = code_cache_insn_hit(&s->cc, g->rip, g->cs.base, g->cs.attrib, &now);
+	if (len)
+		return len;
 	return insn_len_decode(v, kind);
 }
 
@@ -626,6 +705,12 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		if (sp->asid_gen == 1 && vmcb->control.asid == 1)
 			vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;   /* first guest on this pCPU */
 	}
+	if (__builtin_expect(s->pause_sw, 0)) {
+		if (__atomic_load_n(&p->rq_head, __ATOMIC_RELAXED))
+			vmcb->control.intercept_misc1 |= INTERCEPT_PAUSE;
+		else
+			vmcb->control.intercept_misc1 &= ~INTERCEPT_PAUSE;
+	}
 	if (__builtin_expect(tcg_inject_kick, 0) &&
 	    (vmcb->control.event_inj & (EVENTINJ_VALID | EVENTINJ_TYPE_MASK)) == (EVENTINJ_VALID | EVENTINJ_TYPE_INTR))
 		apic_send_ipi(p->apic_id, VEC_WAKE);   /* hv runs with IF=0: it waits for VMRUN */
@@ -666,8 +751,10 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		 * instruction intercepts above never interrupt a delivery. */
 		if (__builtin_expect(vmcb->control.exit_int_info & EVENTINJ_VALID, 0))
 			vmcb->control.event_inj = vmcb->control.exit_int_info;
-		switch (code) {
-		case SVM_EXIT_IOIO:
+		/* The exits of ports and of an interrupt's round trip (WRMSR
+		 * to the x2APIC, HLT) by compares in that order, the rest by
+		 * the switch (docs/benchmarks.md). */
+		if (code == SVM_EXIT_IOIO) {
 			e->reason = EXIT_IO;
 			e->io.port = (u16)(info1 >> 16);
 			e->io.size = info1 & IOIO_SZ32 ? 4 : info1 & IOIO_SZ16 ? 2 : 1;
@@ -675,24 +762,56 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 			e->io.string = info1 & IOIO_STR;
 			e->io.rep = info1 & IOIO_REP;
 			e->insn_len = (u32)(vmcb->control.exit_info2 - vmcb->save.rip);
-			break;
-		case SVM_EXIT_MSR:
+			return;
+		}
+		if (code == SVM_EXIT_MSR) {
 			e->reason = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
 			kind = info1 ? INSN_WRMSR : INSN_RDMSR;
 			need_len = true;
-			break;
-		case SVM_EXIT_VINTR:
-			e->reason = EXIT_IRQ_WINDOW;
-			vmcb->control.v_intr &= ~(u64)V_IRQ;
-			vmcb->control.intercept_misc1 &= ~INTERCEPT_VINTR;
-			break;
-		case SVM_EXIT_HLT:
+			goto length;
+		}
+		if (code == SVM_EXIT_HLT) {
 			/* Skipping HLT ends the STI shadow it may sit in (sti; hlt),
 			 * so the interrupt window is open at once (vplat.c). */
 			vmcb->control.interrupt_shadow = 0;
 			e->reason = EXIT_HLT;
 			kind = INSN_HLT;
 			need_len = true;
+			goto length;
+		}
+		switch (code) {
+		case SVM_EXIT_IRET:
+			/* Before the NMI handler's IRET: it executes at the next
+			 * entry; svm_nmi_window sees RIP move past it. */
+			vmcb->control.intercept_misc1 &= ~INTERCEPT_IRET;
+			sv(v)->iret_seen = true;
+			sv(v)->iret_rip = vmcb->save.rip;
+			e->reason = EXIT_IRQ_WINDOW;
+			break;
+		case SVM_EXIT_EXCP_BASE + EXC_DB:
+			if (!sv(v)->nmi_step)
+				goto exception;
+			/* hv's single step for the NMI window: the guest's TF/RF
+			 * and DR6 come back; a #DB the guest's own TF also asked
+			 * for is still delivered. */
+			sv(v)->nmi_step = false;
+			vmcb->save.rflags = (vmcb->save.rflags & ~(u64)(RFLAGS_TF | RFLAGS_RF)) | sv(v)->step_rflags;
+			if (sv(v)->step_rflags & RFLAGS_TF) {
+				vmcb->save.dr6 |= sv(v)->step_dr6;
+				goto exception;
+			}
+			vmcb->save.dr6 = sv(v)->step_dr6;
+			e->reason = EXIT_IRQ_WINDOW;
+			break;
+		case SVM_EXIT_PAUSE:
+			e->reason = EXIT_PAUSE;
+			kind = INSN_PAUSE;
+			need_len = true;
+			break;
+		case SVM_EXIT_VINTR:
+			e->reason = EXIT_IRQ_WINDOW;
+			vmcb->control.v_intr &= ~(u64)V_IRQ;
+			vmcb->control.intercept_misc1 &= ~INTERCEPT_VINTR;
 			break;
 		case SVM_EXIT_INVD:
 		case SVM_EXIT_WBINVD:
@@ -745,6 +864,7 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 			e->reason = EXIT_VIRT_INSN;
 			break;
 		default:
+		exception:
 			if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
 				e->reason = EXIT_EXCEPTION;
 				e->exc.vector = (u8)(code - SVM_EXIT_EXCP_BASE);
@@ -761,6 +881,7 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 			break;
 		}
 	}
+length:
 	if (need_len) {                   /* one call site: the fast path is inlined once */
 		e->insn_len = insn_len(v, kind);
 		if (!e->insn_len && e->reason == EXIT_CACHE)

@@ -117,6 +117,7 @@
 #define PROC2_VPID BIT(5)
 #define PROC2_WBINVD_EXITING BIT(6)
 #define PROC2_UNRESTRICTED BIT(7)
+#define PROC2_PAUSE_LOOP BIT(10)       /* PAUSE-loop exiting (24.6.2) */
 #define PROC2_INVPCID BIT(12)
 #define PROC2_BUS_LOCK_DETECT BIT(30)  /* bus-lock exits (SDM Vol. 3C 26.x, Table 25-7) */
 #define PROC2_NOTIFY_EXITING BIT(31)   /* notify-window exits */
@@ -154,6 +155,7 @@
 /* Guest interruptibility state (24.4.2, Table 24-3). */
 #define INTERRUPTIBILITY_STI BIT(0)
 #define INTERRUPTIBILITY_MOV_SS BIT(1)
+#define INTERRUPTIBILITY_NMI BIT(3)
 
 /* Segment access rights in the VMCS (24.4.1, Table 24-2). */
 #define AR_UNUSABLE BIT(16)
@@ -307,6 +309,8 @@ enum vmcs_field {
 	VMCS_ENTRY_EXC_ERROR = 0x4018,
 	VMCS_ENTRY_INSN_LEN = 0x401a,
 	VMCS_PROC2_CONTROLS = 0x401e,
+	VMCS_PLE_GAP = 0x4020,
+	VMCS_PLE_WINDOW = 0x4022,
 	VMCS_NOTIFY_WINDOW = 0x4024,
 	VMCS_INSN_ERROR = 0x4400,
 	VMCS_EXIT_REASON = 0x4402,

@@ -49,6 +49,8 @@ static struct {
 	u64 ept_vpid_cap;
 	unsigned preempt_rate;          /* timer ticks every 2^rate TSC cycles (A.6) */
 	bool vpid, pat;
+	bool nmi_window;                /* virtual NMIs and NMI-window exiting */
+	bool ple, pause_exiting;        /* PAUSE-loop exiting, else PAUSE exiting */
 } vmx;
 
 static char probe_msg[320];
@@ -85,6 +87,7 @@ struct vmx_vcpu {
 	struct vmx_pcpu *host_of;       /* pCPU whose host state the VMCS holds */
 	struct vmx_pcpu *last_pcpu;     /* where it last ran */
 	bool launched;                  /* launch state: VMRESUME, else VMLAUNCH */
+	bool pause_sw, pause_on;        /* PAUSE exiting toggled by vmx_run (no PLE) */
 	bool rip_cached, rip_dirty;     /* guest RIP kept here while the VMCS is clear */
 	u64 rip;
 	int fail;                       /* last VMfail of VMLAUNCH/VMRESUME (enum vmx_status) */
@@ -379,7 +382,17 @@ static const char *vmx_probe(void)
 	/* Secondary controls exist only if the primary ones can activate them (A.3.3). */
 	u64 proc2_cap = (proc_cap >> 32) & PROC_SECONDARY ? rdmsr(MSR_VMX_PROCBASED_CTLS2) : 0;
 
-	vmx.pin = adjust_controls(pin_cap, "pin-based", pin_required, ARRAY_SIZE(pin_required), 0);
+	/* Virtual NMIs (24.6.1) where the CPU has them: the CPU then keeps
+	 * "blocking by NMI" for an injected NMI until the guest's IRET, and
+	 * NMI-window exiting (24.6.2) tells hv when the next may go in. */
+	vmx.pin = adjust_controls(pin_cap, "pin-based", pin_required, ARRAY_SIZE(pin_required),
+				  PIN_VIRTUAL_NMIS);
+	vmx.nmi_window = (vmx.pin & PIN_VIRTUAL_NMIS) && ((proc_cap >> 32) & PROC_NMI_WINDOW);
+	/* PAUSE loops (hv/vcpu.c pause_exit): PAUSE-loop exiting where the CPU
+	 * has it, else PAUSE exiting (every PAUSE) with hv counting; set per
+	 * VMCS for VMs of more than one vCPU (vmx_vcpu_init). */
+	vmx.ple = (proc2_cap >> 32) & PROC2_PAUSE_LOOP;
+	vmx.pause_exiting = !vmx.ple && ((proc_cap >> 32) & PROC_PAUSE_EXITING);
 	vmx.proc = adjust_controls(proc_cap, "processor-based", proc_required, ARRAY_SIZE(proc_required), 0);
 	/* Every port exits: through I/O bitmaps of all ones, or unconditionally. */
 	if ((proc_cap >> 32) & PROC_IO_BITMAPS)
@@ -449,6 +462,11 @@ static const char *vmx_probe(void)
 	printk("hv: VMX rev %u, EPT, unrestricted guest, VPID %s, PAT switching %s, preemption timer TSC/%u\n",
 	       vmx.revision, vmx.vpid ? "yes" : "no", vmx.pat ? "yes" : "no (guest PAT recorded only)",
 	       1u << vmx.preempt_rate);
+	printk("hv: VMX virtual NMIs and NMI-window exiting: %s; PAUSE loops: %s\n",
+	       vmx.nmi_window ? "yes (guest NMIs blocked until IRET)" : "no (guest NMIs not held until IRET)",
+	       vmx.ple ? "PAUSE-loop exiting" : vmx.pause_exiting ?
+	       "PAUSE exiting while another vCPU waits on the pCPU, counted by hv" : "not intercepted");
+	pause_exits_per_yield = vmx.ple ? 1 : PAUSE_SW_EXITS;
 	printk("hv: VMX bus-lock exits %s, notify-window exits %s\n",
 	       vmx.proc2 & PROC2_BUS_LOCK_DETECT ? "on" : "not available on this CPU",
 	       vmx.proc2 & PROC2_NOTIFY_EXITING ? "on" : "not available on this CPU");
@@ -686,8 +704,14 @@ static void vmx_vcpu_init(struct vcpu *v)
 
 	/* Controls (24.6-24.8). */
 	vmcs_write(VMCS_PIN_CONTROLS, vmx.pin);
-	vmcs_write(VMCS_PROC_CONTROLS, vmx.proc);
-	vmcs_write(VMCS_PROC2_CONTROLS, vmx.proc2);
+	bool smp = v->vm->nvcpus > 1;       /* PAUSE loops only matter with a lock holder */
+	vmcs_write(VMCS_PROC_CONTROLS, vmx.proc);   /* PAUSE exiting: vmx_run */
+	s->pause_sw = smp && vmx.pause_exiting;
+	vmcs_write(VMCS_PROC2_CONTROLS, vmx.proc2 | (smp && vmx.ple ? PROC2_PAUSE_LOOP : 0));
+	if (smp && vmx.ple) {
+		vmcs_write(VMCS_PLE_GAP, 128);      /* PAUSEs at most 128 TSC ticks apart ... */
+		vmcs_write(VMCS_PLE_WINDOW, 4096);  /* ... for 4096 ticks: a loop (KVM's values) */
+	}
 	vmcs_write(VMCS_EXIT_CONTROLS, vmx.exit);
 	vmcs_write(VMCS_ENTRY_CONTROLS, vmx.entry | (real ? 0 : ENTRY_IA32E_GUEST));
 	/* #UD: vmmcall (AMD's hypercall) raises it here. #DB and #AC always
@@ -831,7 +855,8 @@ static void vmx_set_boot_state(struct vcpu *v, const struct linux_cpu_state *st)
  */
 static bool may_leave(enum exit_reason r)
 {
-	return r == EXIT_INTR || r == EXIT_SLICE || r == EXIT_HLT || r == EXIT_HYPERCALL || r == EXIT_SHUTDOWN;
+	return r == EXIT_INTR || r == EXIT_SLICE || r == EXIT_HLT || r == EXIT_HYPERCALL || r == EXIT_SHUTDOWN ||
+	       r == EXIT_PAUSE;
 }
 
 /* Moving RIP past an instruction also ends its STI / MOV SS shadow (24.4.2). */
@@ -947,12 +972,25 @@ static void vmx_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 
  * and no event is already queued for injection; otherwise interrupt-window
  * exiting makes the CPU exit as soon as it could.
  */
-static bool vmx_irq_window(struct vcpu *v, bool want)
+static bool vmx_irq_window(struct vcpu *v, unsigned want)
 {
 	bool b = vmcs_get(v);
+	u64 is = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+	bool queued = vmcs_read(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID;
+	if (want == WINDOW_NMI) {
+		/* NMI injection: no blocking by NMI (virtual NMIs), MOV SS or STI
+		 * (26.3.1.5; some CPUs refuse an NMI in an STI shadow), nothing
+		 * queued. Else NMI-window exiting. Without virtual NMIs hv cannot
+		 * see the handler's IRET: it injects whenever nothing else blocks
+		 * (docs/platform.md). */
+		bool can = !queued && !(is & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI));
+		if (!can && !queued && vmx.nmi_window)
+			vmcs_write(VMCS_PROC_CONTROLS, vmcs_read(VMCS_PROC_CONTROLS) | PROC_NMI_WINDOW);
+		vmcs_put(v, b);
+		return can;
+	}
 	bool can = (vmcs_read(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
-		   !(vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) &&
-		   !(vmcs_read(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+		   !(is & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) && !queued;
 	u64 proc = vmcs_read(VMCS_PROC_CONTROLS);
 	u64 want_proc = (can || !want) ? proc & ~(u64)PROC_INTR_WINDOW : proc | PROC_INTR_WINDOW;
 	if (want_proc != proc)
@@ -1316,6 +1354,14 @@ static bool classify_exit(struct vcpu *v, struct vmx_vcpu *s, u32 reason, struct
 		e->reason = EXIT_IRQ_WINDOW;
 		vmcs_write(VMCS_PROC_CONTROLS, vmcs_read(VMCS_PROC_CONTROLS) & ~(u64)PROC_INTR_WINDOW);
 		return true;
+	case VMX_EXIT_PAUSE:                /* PAUSE exiting or PAUSE-loop exiting */
+		e->reason = EXIT_PAUSE;
+		e->insn_len = (u32)vmcs_read(VMCS_EXIT_INSN_LEN);
+		return true;
+	case VMX_EXIT_NMI_WINDOW:
+		e->reason = EXIT_IRQ_WINDOW;
+		vmcs_write(VMCS_PROC_CONTROLS, vmcs_read(VMCS_PROC_CONTROLS) & ~(u64)PROC_NMI_WINDOW);
+		return true;
 	case VMX_EXIT_XSETBV:
 		e->reason = EXIT_XSETBV;
 		return true;
@@ -1434,6 +1480,16 @@ static void vmx_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 	lazy_msrs_load(vp, s, moved);
 	s->last_pcpu = vp;
 
+	if (__builtin_expect(s->pause_sw, 0)) {
+		/* Without PAUSE-loop exiting every PAUSE would exit: only while
+		 * another vCPU waits in this pCPU's queue (as on SVM). */
+		bool want = __atomic_load_n(&p->rq_head, __ATOMIC_RELAXED);
+		if (want != s->pause_on) {
+			u64 proc = vmcs_read(VMCS_PROC_CONTROLS);
+			vmcs_write(VMCS_PROC_CONTROLS, want ? proc | PROC_PAUSE_EXITING : proc & ~(u64)PROC_PAUSE_EXITING);
+			s->pause_on = want;
+		}
+	}
 	for (;;) {
 		arm_preemption_timer(p);
 		int st;

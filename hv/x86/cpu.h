@@ -22,7 +22,9 @@
 #define EFER_LMA BIT(10)
 #define EFER_NXE BIT(11)
 #define EFER_SVME BIT(12)
+#define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
+#define RFLAGS_RF BIT(16)
 
 #define MSR_TSC 0x10
 #define MSR_TSC_AUX 0xc0000103

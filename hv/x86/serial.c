@@ -18,6 +18,7 @@
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
+#define LSR_DR 0x01
 #define LSR_THRE 0x20
 
 static bool serial_ready;
@@ -77,6 +78,32 @@ void printk(const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintk(fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * The input side (config `console_input`, hv/vplat.c): hv polls COM1's line
+ * status and takes the bytes that came in; the UART raises no interrupt
+ * (IER stays 0). No lock: only vplat.c's input lock holder calls it, and
+ * reading LSR/RBR does not disturb the output side's THR writes. A port
+ * that reads 0xFF there is no UART at all: nothing came.
+ */
+static bool input_ok;
+
+void serial_input_init(void)
+{
+	spin_lock(&console_lock);
+	if (!serial_ready)
+		serial_init();
+	input_ok = inb(COM1 + UART_LSR) != 0xff;
+	spin_unlock(&console_lock);
+}
+
+bool serial_getc(u8 *byte)
+{
+	if (!input_ok || !(inb(COM1 + UART_LSR) & LSR_DR))
+		return false;
+	*byte = inb(COM1 + UART_THR);  /* RBR: same offset as THR */
+	return true;
 }
 
 /* For panic and exception dumps: the CPU that dies may hold the lock. */

@@ -13,6 +13,7 @@ Any other status (0 from QEMU itself, other codes, a signal) is "crash".
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -107,23 +108,64 @@ class Run:
         return None
 
 
-def run_to_log(cmd, log_path, timeout, cwd):
+def type_after(proc, log_path, marker, data, poll=0.05):
+    """Wait until `marker` is in the serial log, then write `data` to QEMU's
+    stdin (its -serial stdio: the bytes arrive on the guest machine's COM1,
+    paced by QEMU's UART, which takes a byte only when its receive FIFO has
+    room). Returns when done or when QEMU is gone."""
+    want = marker.encode("utf-8")
+    while proc.poll() is None:
+        try:
+            with open(log_path, "rb") as f:
+                if want in f.read():
+                    break
+        except OSError:
+            pass
+        time.sleep(poll)
+    else:
+        return
+    try:
+        proc.stdin.write(data)
+        proc.stdin.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+
+
+def run_to_log(cmd, log_path, timeout, cwd, serial_input=b"", input_after=""):
     """Run QEMU with its serial output (stdout) going straight into log_path
-    and stdin from /dev/null (parallel QEMUs must not touch the terminal)."""
+    and stdin from /dev/null (parallel QEMUs must not touch the terminal).
+    With serial_input: stdin is a pipe, and those bytes are written to it
+    once input_after appears in the log (type_after)."""
     start = time.monotonic()
     res = Run()
-    with open(log_path, "wb") as log:
-        proc = CHILDREN.popen(cmd, cwd=str(cwd), stdin=subprocess.DEVNULL,
-                              stdout=log, stderr=subprocess.PIPE)
+    typist = None
+    with open(log_path, "wb") as log, tempfile.TemporaryFile() as errf:
+        # stderr into a file, not a pipe: communicate() would close stdin.
+        proc = CHILDREN.popen(cmd, cwd=str(cwd),
+                              stdin=subprocess.PIPE if serial_input else subprocess.DEVNULL,
+                              stdout=log, stderr=errf)
+        if serial_input:
+            typist = threading.Thread(target=type_after, daemon=True,
+                                      args=(proc, log_path, input_after, serial_input))
+            typist.start()
         try:
             try:
-                _, err = proc.communicate(timeout=timeout)
+                proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 res.timed_out = True
                 stop(proc)
-                _, err = proc.communicate()
+                proc.wait()
         finally:
+            if typist:
+                typist.join(5)
+            if proc.stdin:
+                try:
+                    proc.stdin.close()
+                except OSError:
+                    pass
             CHILDREN.forget(proc)
+        errf.seek(0)
+        err = errf.read()
     res.returncode = proc.returncode
     res.elapsed = time.monotonic() - start
     res.stderr = err.decode("utf-8", errors="replace")

@@ -27,7 +27,8 @@ from . import platforms as platforms_mod
 
 OUTCOMES = ("pass", "fail", "config-error", "panic")
 KEYS = ("config", "smp", "timeout", "exit", "expect", "log", "qemu_args",
-        "groups", "oracle", "oracle_violations", "pred_cmd_refusals", "platforms", "screen", "reset")
+        "groups", "oracle", "oracle_violations", "pred_cmd_refusals", "platforms", "screen", "reset",
+        "serial_input", "serial_input_after")
 # Keys that may carry a `.PLATFORM` suffix.
 PER_PLATFORM_KEYS = tuple(k for k in KEYS if k not in ("platforms", "groups"))
 DEFAULT_TIMEOUT = 60.0
@@ -55,6 +56,8 @@ class Scenario:
     error: Optional[str] = None      # problem in its section: the scenario fails
     screen: bool = False             # QEMU with a display, judged by screendump (screen.py)
     reset: bool = False              # hv ends by resetting the machine (reset.py)
+    serial_input: bytes = b""        # typed into QEMU's serial port (hv's COM1)...
+    serial_input_after: str = ""     # ...once this text is in the serial log
 
 
 class ScenarioFileError(Exception):
@@ -89,6 +92,33 @@ def parse_timeout(text):
     if not value > 0 or not math.isfinite(value):
         raise ValueError("timeout must be a finite number > 0, not %r" % text)
     return value
+
+
+def parse_input(text):
+    """serial_input: the text as written (one line: leading and trailing
+    blanks dropped), with the escapes \\n \\r \\t \\\\ and \\xHH for other bytes."""
+    text = text.strip()
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c != "\\":
+            out += c.encode("utf-8")
+            i += 1
+            continue
+        nxt = text[i + 1:i + 2]
+        if nxt in ("n", "r", "t", "\\"):
+            out += {"n": b"\n", "r": b"\r", "t": b"\t", "\\": b"\\"}[nxt]
+            i += 2
+        elif nxt == "x" and re.fullmatch(r"[0-9A-Fa-f]{2}", text[i + 2:i + 4]):
+            out.append(int(text[i + 2:i + 4], 16))
+            i += 4
+        else:
+            raise ValueError("serial_input: bad escape %r at column %d (known: \\n \\r \\t "
+                             "\\\\ \\xHH)" % (text[i:i + 4], i + 1))
+    if not out:
+        raise ValueError("serial_input is empty")
+    return bytes(out)
 
 
 def parse_bool(text):
@@ -133,6 +163,10 @@ def _set(sc, key, text, merge=False):
         sc.screen = parse_bool(text)
     elif key == "reset":
         sc.reset = parse_bool(text)
+    elif key == "serial_input":
+        sc.serial_input = parse_input(text)
+    elif key == "serial_input_after":
+        sc.serial_input_after = text.strip()
     elif key == "oracle_violations":
         sc.oracle_violations = int(text)
         if sc.oracle_violations < 0:
@@ -167,6 +201,9 @@ def _section(name, sec):
         for key in KEYS:
             if key in sec:
                 _set(sc, key, sec[key])
+        if bool(sc.serial_input) != bool(sc.serial_input_after):
+            raise ValueError("serial_input and serial_input_after go together (the input is "
+                             "typed once the log shows serial_input_after)")
         for key in sec.keys():
             base, dot, pat = key.partition(".")
             if dot:

@@ -82,6 +82,8 @@ static void dump_config(const struct hv_config *c, char *buf, size_t n)
 		    c->console & CONSOLE_SCREEN ? "screen" : (c->console ? "" : "all"),
 		    clocks[c->clock], ends[c->on_end], c->host_x2apic_enable ? "enable" : "keep");
 	}
+	if (c->console_input)             /* only when set, like the lines around it */
+		OUT("console_input=%s\n", c->vms[c->console_input - 1].name);
 	if (!c->mitigations_auto) {       /* only when set: the older .ok files stay as they are */
 		char m[96];
 		mitigations_str(c, m, sizeof(m));
@@ -612,14 +614,14 @@ static void test_quote_truncation(void **state)
 	snprintf(text, sizeof(text), "%s = 1\n", "k123456789012345678901234567890123456789");
 	snprintf(expect, sizeof(expect),
 		 "hv.cfg:1: unknown key '%s' (expected one of: policy, track, slice_us, trace, "
-		 "virtual_ibpb, force_wrmsr, mitigations, pcpus, console, clock, on_end, host_x2apic)",
+		 "virtual_ibpb, force_wrmsr, mitigations, pcpus, console, clock, on_end, host_x2apic, console_input)",
 		 "k123456789012345678901234567890123456789");
 	parse_err(text, expect);
 	/* 41: truncated to 40 plus "..." */
 	snprintf(text, sizeof(text), "%s = 1\n", "k1234567890123456789012345678901234567890");
 	snprintf(expect, sizeof(expect),
 		 "hv.cfg:1: unknown key '%s...' (expected one of: policy, track, slice_us, trace, "
-		 "virtual_ibpb, force_wrmsr, mitigations, pcpus, console, clock, on_end, host_x2apic)",
+		 "virtual_ibpb, force_wrmsr, mitigations, pcpus, console, clock, on_end, host_x2apic, console_input)",
 		 "k123456789012345678901234567890123456789");
 	parse_err(text, expect);
 }

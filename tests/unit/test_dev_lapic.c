@@ -580,6 +580,217 @@ static void test_lvt_lint(void **state)
 	assert_int_equal(rd(&l, LAPIC_LVT_TIMER, 0), 0x000100FF); /* reserved mode 3: one-shot */
 }
 
+/* ---- the IRR/ISR summaries (lapic.h irr_sum, isr_sum) against full scans ---- */
+
+static u32 rng_state = 12345;
+static u32 rnd(void)
+{
+	rng_state = rng_state * 1103515245u + 12345u;   /* a fixed LCG: the same run every time */
+	return rng_state >> 8;
+}
+
+/* The definitions of SDM 11.8.3.1, by scanning all 256 bits. */
+static int scan_highest(const u32 *r)
+{
+	for (int v = 255; v >= 0; v--)
+		if (r[v >> 5] & (1u << (v & 31)))
+			return v;
+	return -1;
+}
+
+static void check_summaries(const struct lapic *l)
+{
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(!!(l->irr_sum & (1u << i)), l->irr[i] != 0);
+		assert_int_equal(!!(l->isr_sum & (1u << i)), l->isr[i] != 0);
+	}
+	int isrv = scan_highest(l->isr), irrv = scan_highest(l->irr);
+	u32 isr_class = isrv < 0 ? 0 : ((u32)isrv & 0xF0);
+	u32 ppr = (l->tpr & 0xF0) >= isr_class ? l->tpr & 0xFF : isr_class;
+	assert_int_equal(lapic_ppr(l), ppr);
+	int want = irrv >= 0 && ((u32)irrv & 0xF0) > (ppr & 0xF0) ? irrv : -1;
+	assert_int_equal(lapic_pending_vector(l), want);
+}
+
+/* Random arrivals (fixed, by IPI and LVT, illegal vectors included), acks,
+ * EOIs, TPR writes, software disable/enable, INIT and mode changes: after
+ * every step the summaries and the answers built on them equal a full scan. */
+static void test_summaries_random(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 4; round++) {
+		struct lapic l;
+		enabled(&l, 0);
+		if (round & 1)
+			to_x2apic(&l);
+		for (int step = 0; step < 20000; step++) {
+			u32 op = rnd() % 100;
+			if (op < 40) {
+				/* arrivals cluster in a few words so that words empty and refill */
+				u8 vec = (u8)((rnd() % 4) * 0x40 + rnd() % 0x48);
+				struct irq_msg m = { .vector = vec, .level = rnd() & 1 };
+				lapic_accept_msg(&l, &m);
+			} else if (op < 65) {
+				int v = lapic_pending_vector(&l);
+				if (v >= 0)
+					lapic_ack(&l, (u8)v);
+			} else if (op < 70) {
+				/* an ack of some vector set in IRR, not only the
+				 * highest: the summaries must not assume the order */
+				int v = (int)(rnd() % 256);
+				while (v >= 0 && !(l.irr[v >> 5] & (1u << (v & 31))))
+					v--;
+				if (v >= 0)
+					lapic_ack(&l, (u8)v);
+			} else if (op < 88) {
+				if (lapic_mode(&l) == LAPIC_MODE_X2APIC && (step & 1))
+					assert_int_equal(lapic_x2apic_irq_write(&l, MSR_X2APIC_FIRST + (LAPIC_EOI >> 4), 0), LAPIC_OK);
+				else if (lapic_mode(&l) == LAPIC_MODE_X2APIC)
+					assert_int_equal(lapic_msr_write(&l, MSR_X2APIC_FIRST + (LAPIC_EOI >> 4), 0, 0), LAPIC_OK);
+				else
+					wr(&l, LAPIC_EOI, 0, 0);
+			} else if (op < 94) {
+				u32 tpr = (rnd() % 16) << 4 | (rnd() % 16);
+				if (lapic_mode(&l) == LAPIC_MODE_X2APIC)
+					assert_int_equal(lapic_msr_write(&l, MSR_X2APIC_FIRST + (LAPIC_TPR >> 4), tpr, 0), LAPIC_OK);
+				else
+					wr(&l, LAPIC_TPR, tpr, 0);
+			} else if (op < 96) {
+				/* the error LVT raises a vector into IRR */
+				u32 e = 0x20 + rnd() % 0xD0;
+				if (lapic_mode(&l) == LAPIC_MODE_XAPIC) {
+					wr(&l, LAPIC_LVT_ERROR, e, 0);
+					struct irq_msg bad = { .vector = (u8)(rnd() % 16) };
+					lapic_accept_msg(&l, &bad);   /* illegal vector: ESR, error LVT */
+				}
+			} else if (op < 97) {
+				lapic_init_reset(&l);              /* INIT: IRR and ISR clear */
+				if (lapic_mode(&l) == LAPIC_MODE_XAPIC)
+					wr(&l, LAPIC_SVR, 0x1FF, 0);
+				else
+					assert_int_equal(lapic_msr_write(&l, MSR_X2APIC_FIRST + (LAPIC_SVR >> 4), 0x1FF, 0), LAPIC_OK);
+			} else if (op < 98 && lapic_mode(&l) == LAPIC_MODE_XAPIC) {
+				/* disabled and back: power-up state (11.4.3) */
+				assert_int_equal(lapic_base_write(&l, LAPIC_BASE_DEFAULT, 39), LAPIC_OK);
+				assert_int_equal(lapic_base_write(&l, LAPIC_BASE_DEFAULT | LAPIC_BASE_EN, 39), LAPIC_OK);
+				wr(&l, LAPIC_SVR, 0x1FF, 0);
+			} else {
+				/* a self IPI through the ICR (xAPIC) or SELF IPI (x2APIC)
+				 * goes out through `send`: deliver it as the router would */
+				n_sent = 0;
+				u8 vec = (u8)(0x10 + rnd() % 0xF0);
+				if (lapic_mode(&l) == LAPIC_MODE_X2APIC)
+					assert_int_equal(lapic_msr_write(&l, MSR_X2APIC_FIRST + (LAPIC_SELF_IPI >> 4), vec, 0), LAPIC_OK);
+				else
+					wr(&l, LAPIC_ICR_LO, vec | (1u << 18), 0);
+				if (n_sent == 1)
+					lapic_accept_msg(&l, &sent[0]);
+			}
+			check_summaries(&l);
+		}
+	}
+}
+
+/* The exit path's short way for EOI, ICR and SELF IPI (lapic_x2apic_irq_write)
+ * keeps the rules of lapic_msr_write: #GP outside x2APIC mode, for a
+ * non-zero EOI and an upper half in SELF IPI; the same IPIs go out. */
+static void test_x2apic_irq_write(void **state)
+{
+	(void)state;
+	const u32 eoi = MSR_X2APIC_FIRST + (LAPIC_EOI >> 4), icr = MSR_X2APIC_FIRST + (LAPIC_ICR_LO >> 4),
+		  self = MSR_X2APIC_FIRST + (LAPIC_SELF_IPI >> 4);
+	struct lapic l;
+	enabled(&l, 3);
+	assert_int_equal(lapic_x2apic_irq_write(&l, eoi, 0), LAPIC_GP);        /* xAPIC mode */
+	assert_int_equal(lapic_x2apic_irq_write(&l, icr, 0x40), LAPIC_GP);
+	assert_int_equal(n_sent, 0);
+	to_x2apic(&l);
+	assert_int_equal(lapic_x2apic_irq_write(&l, eoi, 1), LAPIC_GP);
+	assert_int_equal(lapic_x2apic_irq_write(&l, self, 1ull << 32 | 0x40), LAPIC_GP);
+	assert_int_equal(n_sent, 0);
+	assert_int_equal(lapic_x2apic_irq_write(&l, icr, 7ull << 32 | 0x4041), LAPIC_OK);
+	assert_int_equal(n_sent, 1);
+	assert_int_equal(sent[0].vector, 0x41);
+	assert_int_equal(sent[0].dest, 7);
+	assert_int_equal(sent[0].assert, true);
+	assert_true(sent[0].x2apic);
+	u64 v = 0;
+	assert_int_equal(lapic_msr_read(&l, icr, &v, 0), LAPIC_OK);
+	assert_int_equal(v, 7ull << 32 | 0x4041);
+	assert_int_equal(lapic_x2apic_irq_write(&l, self, 0x42), LAPIC_OK);
+	assert_int_equal(n_sent, 2);
+	assert_int_equal(sent[1].shorthand, IRQ_SH_SELF);
+	assert_int_equal(sent[1].vector, 0x42);
+	/* EOI retires the highest in service */
+	struct irq_msg a = { .vector = 0x50 }, b = { .vector = 0x60 };
+	lapic_accept_msg(&l, &a);
+	lapic_ack(&l, 0x50);
+	lapic_accept_msg(&l, &b);
+	lapic_ack(&l, 0x60);
+	assert_int_equal(lapic_x2apic_irq_write(&l, eoi, 0), LAPIC_OK);
+	assert_int_equal(lapic_ppr(&l), 0x50);
+	assert_int_equal(lapic_x2apic_irq_write(&l, eoi, 0), LAPIC_OK);
+	assert_int_equal(lapic_ppr(&l), 0);
+}
+
+/* lapic_single_dest (the router's short cut) agrees with lapic_route on
+ * every message: random vectors, delivery modes, shorthands, physical and
+ * logical destinations, in APICs of mixed modes (ids = indexes). */
+static void test_single_dest_agrees(void **state)
+{
+	(void)state;
+	struct lapic a[N], b[N];
+	struct lapic *sa[N], *sb[N];
+	for (int round = 0; round < 3000; round++) {
+		for (int i = 0; i < N; i++) {
+			enabled(&a[i], (u32)i);
+			u32 mode = rnd() % 4;                 /* xAPIC, x2APIC, disabled, soft-disabled */
+			if (mode == 1)
+				to_x2apic(&a[i]);
+			else if (mode == 2)
+				assert_int_equal(lapic_base_write(&a[i], LAPIC_BASE_DEFAULT, 39), LAPIC_OK);
+			else if (mode == 3)
+				wr(&a[i], LAPIC_SVR, 0xFF, 0);
+			if (mode == 0 || mode == 3) {
+				wr(&a[i], LAPIC_LDR, (1u << (24 + i)), 0);
+			}
+			b[i] = a[i];
+			sa[i] = &a[i];
+			sb[i] = &b[i];
+		}
+		bool x2 = rnd() & 1;
+		u32 dests[] = { 0, 1, 2, 3, 4, 5, 0xFF, 0xFFFFFFFFu, 0x100, 0x102, 1u << 16 | 1 };
+		struct irq_msg m = {
+			.vector = (u8)rnd(),
+			.delivery = (u8)(rnd() % 3 == 0 ? rnd() % 8 : IRQ_DM_FIXED),
+			.logical = rnd() % 4 == 0,
+			.shorthand = (u8)(rnd() % 3 == 0 ? rnd() % 4 : IRQ_SH_NONE),
+			.x2apic = x2,
+			.dest = dests[rnd() % (sizeof(dests) / sizeof(dests[0]))],
+			.assert = true,
+		};
+		int src = (int)(rnd() % (N + 1));         /* N: no source (an IOAPIC) */
+		if (m.shorthand == IRQ_SH_SELF && src == N)
+			src = 0;
+		int one = lapic_single_dest(sb, N, src < N ? sb[src] : NULL, &m);
+		lapic_route(sa, N, src < N ? sa[src] : NULL, &m);
+		if (one == LAPIC_DEST_GENERAL) {
+			assert_true(m.delivery != IRQ_DM_FIXED || m.logical || m.shorthand != IRQ_SH_NONE ||
+				    m.dest == (x2 ? 0xFFFFFFFFu : 0xFFu));
+			continue;
+		}
+		assert_true(one == LAPIC_DEST_NONE || (one >= 0 && one < N));
+		if (one >= 0)
+			lapic_accept_msg(&b[one], &m);
+		for (int i = 0; i < N; i++) {
+			assert_memory_equal(a[i].irr, b[i].irr, sizeof(a[i].irr));
+			assert_memory_equal(a[i].tmr, b[i].tmr, sizeof(a[i].tmr));
+			assert_int_equal(a[i].irr_sum, b[i].irr_sum);
+			assert_int_equal(a[i].esr_pending, b[i].esr_pending);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -597,6 +808,9 @@ int main(void)
 		cmocka_unit_test_setup(test_routing_logical, setup),
 		cmocka_unit_test_setup(test_take_start, setup),
 		cmocka_unit_test_setup(test_lvt_lint, setup),
+		cmocka_unit_test_setup(test_summaries_random, setup),
+		cmocka_unit_test_setup(test_x2apic_irq_write, setup),
+		cmocka_unit_test_setup(test_single_dest_agrees, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -154,6 +154,59 @@ static void test_receive_fifo_trigger(void **state)
 	assert_int_equal(uart_read(&u, UART_IIR_FCR), 0x01);
 }
 
+/* The receive FIFO is a ring: many bytes through it, pushed and read in
+ * uneven bursts (as console_input delivers them), come out whole and in
+ * order, with the interrupt line following what waits. */
+static void test_receive_order_wrap(void **state)
+{
+	(void)state;
+	uart_write(&u, UART_MCR, 0x08);
+	uart_write(&u, UART_IIR_FCR, 0xC7); /* FIFO on, trigger 14 */
+	uart_write(&u, UART_IER_DLM, 0x01);
+	unsigned sent = 0, got = 0;
+	for (int round = 0; round < 100; round++) {
+		unsigned burst = 1 + (unsigned)(round * 7) % 16;
+		while (burst-- && uart_rx_room(&u))
+			assert_true(uart_push_input(&u, (u8)(sent++ * 13)));
+		assert_true(irq_now);
+		u8 iir = uart_read(&u, UART_IIR_FCR);
+		assert_true(iir == 0xC4 || iir == 0xCC);
+		unsigned take = 1 + (unsigned)(round * 5) % 11;
+		while (take-- && (uart_read(&u, UART_LSR) & 1))
+			assert_int_equal(uart_read(&u, UART_RBR_THR_DLL), (u8)(got++ * 13));
+	}
+	while (uart_read(&u, UART_LSR) & 1)
+		assert_int_equal(uart_read(&u, UART_RBR_THR_DLL), (u8)(got++ * 13));
+	assert_int_equal(got, sent);
+	assert_true(sent > 500);
+	assert_false(irq_now);
+	assert_int_equal(u.rx_overruns, 0);
+	assert_int_equal(uart_rx_room(&u), UART_FIFO_SIZE);
+}
+
+/* DLAB on: offset 0 is the divisor latch, the received byte stays; IIR
+ * priorities (table IV): line status > received data > THRE. */
+static void test_receive_dlab_and_priority(void **state)
+{
+	(void)state;
+	uart_write(&u, UART_MCR, 0x08);
+	uart_write(&u, UART_IER_DLM, 0x07);  /* RDA, THRE, RLS */
+	assert_int_equal(uart_read(&u, UART_IIR_FCR), 0x02); /* THRE (and clears it) */
+	uart_push_input(&u, 'd');
+	uart_write(&u, UART_LCR, 0x83);
+	assert_int_equal(uart_read(&u, UART_RBR_THR_DLL), 12); /* DLL, 9600 baud */
+	uart_write(&u, UART_LCR, 0x03);
+	uart_write(&u, UART_RBR_THR_DLL, 'T');                 /* THRE pending again */
+	assert_int_equal(uart_read(&u, UART_IIR_FCR), 0x04);   /* data before THRE */
+	uart_push_input(&u, 'e');                              /* overrun: no FIFO */
+	assert_int_equal(uart_read(&u, UART_IIR_FCR), 0x06);   /* line status first */
+	assert_int_equal(uart_read(&u, UART_LSR) & 0x03, 0x03);
+	assert_int_equal(uart_read(&u, UART_RBR_THR_DLL), 'd'); /* the kept byte */
+	assert_int_equal(uart_read(&u, UART_IIR_FCR), 0x02);   /* then THRE */
+	assert_int_equal(uart_read(&u, UART_IIR_FCR), 0x01);
+	assert_false(irq_now);
+}
+
 static void test_out2_gates_irq(void **state)
 {
 	(void)state;
@@ -198,6 +251,8 @@ int main(void)
 		cmocka_unit_test_setup(test_transmit_and_thre, setup),
 		cmocka_unit_test_setup(test_receive_no_fifo, setup),
 		cmocka_unit_test_setup(test_receive_fifo_trigger, setup),
+		cmocka_unit_test_setup(test_receive_order_wrap, setup),
+		cmocka_unit_test_setup(test_receive_dlab_and_priority, setup),
 		cmocka_unit_test_setup(test_out2_gates_irq, setup),
 		cmocka_unit_test_setup(test_loopback, setup),
 	};

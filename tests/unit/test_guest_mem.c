@@ -284,8 +284,7 @@ static void test_code_cache_remap(void **state)
 	assert_int_equal(gpa, f1);
 	code_cache_set_page(&c, &g, la_page, gpa, &w);
 	code_cache_remember(&c, rip, 0, 0xa9b, f->ram + f1 + 0x100, 2);
-	assert_true(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g));
-	assert_int_equal(c.insn_len, 2);
+	assert_int_equal(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g), 2);
 	assert_false(code_cache_insn_hit(&c, rip + 1, 0, 0xa9b, &g));          /* another RIP */
 	assert_false(code_cache_insn_hit(&c, rip, 0x10, 0xa9b, &g));           /* another CS base */
 
@@ -300,13 +299,13 @@ static void test_code_cache_remap(void **state)
 	assert_int_equal(gpa, f2);
 	code_cache_set_page(&c, &g, la_page, gpa, &w);
 	assert_true(guest_walk_unchanged(&c.walk));
-	assert_int_equal(c.insn_rip, CODE_NO_INSN);
+	for (unsigned i = 0; i < CODE_INSNS; i++)
+		assert_int_equal(c.insn[i].rip, CODE_NO_INSN);
 	assert_false(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g));
 
 	/* decoded again, from frame 2: 3 bytes */
 	code_cache_remember(&c, rip, 0, 0xa9b, f->ram + f2 + 0x100, 3);
-	assert_true(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g));
-	assert_int_equal(c.insn_len, 3);
+	assert_int_equal(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g), 3);
 	f->ram[f2 + 0x101] = 0x90;                                            /* its bytes change */
 	assert_false(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g));
 	f->ram[f2 + 0x101] = 0x0f;
@@ -319,6 +318,70 @@ static void test_code_cache_remap(void **state)
 	assert_false(code_cache_insn_hit(&c, rip, 0, 0xa9b, &g));
 }
 
+/*
+ * Several instructions of one page remembered at once (CODE_INSNS slots,
+ * direct-mapped by code_slot): each hits with its own length; one taking
+ * another's slot evicts only that one; a remap forgets every one of them.
+ */
+static void test_code_cache_several(void **state)
+{
+	struct fixture *f = *state;
+	u64 pml4 = 0x1000, pdpt = 0x2000, pd = 0x3000, pt = 0x4000, f1 = 0x8000, f2 = 0x9000;
+	u64 la_page = 0x40000000;
+	*pte64(f, pml4) = pdpt | PTE_P;
+	*pte64(f, pdpt + 1 * 8) = pd | PTE_P;
+	*pte64(f, pd) = pt | PTE_P;
+	*pte64(f, pt) = f1 | PTE_P;
+	memset(f->ram + f1, 0x90, 4096);
+	memset(f->ram + f2, 0x90, 4096);          /* the same bytes in frame 2 */
+	struct guest_paging g = { CR0_PG_BIT | CR0_PE_BIT, pml4, CR4_PAE_BIT, EFER_LMA_BIT };
+	struct code_cache c;
+	struct guest_walk w;
+	u64 gpa = 0;
+	/* one RIP per slot, the first found from 0x100 up */
+	u64 rips[CODE_INSNS] = { 0 };
+	unsigned found = 0;
+	for (u64 off = 0x100; found < CODE_INSNS && off < 0x400; off++) {
+		u64 rip = la_page + off;
+		if (!rips[code_slot(rip)]) {
+			rips[code_slot(rip)] = rip;
+			found++;
+		}
+	}
+	assert_int_equal(found, CODE_INSNS);
+	code_cache_init(&c);
+	assert_true(guest_walk(&f->vm, &g, la_page, &gpa, &w));
+	code_cache_set_page(&c, &g, la_page, gpa, &w);
+	for (unsigned i = 0; i < CODE_INSNS; i++)
+		code_cache_remember(&c, rips[i], 0, 0xa9b, f->ram + f1 + (rips[i] - la_page), i % 8 + 1);
+	for (unsigned i = 0; i < CODE_INSNS; i++)
+		assert_int_equal(code_cache_insn_hit(&c, rips[i], 0, 0xa9b, &g), i % 8 + 1);
+	/* another RIP of slot 0 takes it; the others stay */
+	u64 other = rips[0] + 1;
+	while (code_slot(other) != 0)
+		other++;
+	code_cache_remember(&c, other, 0, 0xa9b, f->ram + f1 + (other - la_page), 5);
+	assert_int_equal(code_cache_insn_hit(&c, other, 0, 0xa9b, &g), 5);
+	assert_int_equal(code_cache_insn_hit(&c, rips[0], 0, 0xa9b, &g), 0);
+	for (unsigned i = 1; i < CODE_INSNS; i++)
+		assert_int_equal(code_cache_insn_hit(&c, rips[i], 0, 0xa9b, &g), i % 8 + 1);
+	/* the bytes of one change: that one misses, no other */
+	f->ram[f1 + (rips[1] - la_page)] = 0xcc;
+	assert_int_equal(code_cache_insn_hit(&c, rips[1], 0, 0xa9b, &g), 0);
+	assert_int_equal(code_cache_insn_hit(&c, rips[2], 0, 0xa9b, &g), 3);
+	/* the page remapped (same bytes in the new frame): none hits; the next
+	 * decode's set_page forgets them all */
+	*pte64(f, pt) = f2 | PTE_P;
+	for (unsigned i = 2; i < CODE_INSNS; i++)
+		assert_int_equal(code_cache_insn_hit(&c, rips[i], 0, 0xa9b, &g), 0);
+	assert_true(guest_walk(&f->vm, &g, la_page, &gpa, &w));
+	code_cache_set_page(&c, &g, la_page, gpa, &w);
+	for (unsigned i = 0; i < CODE_INSNS; i++) {
+		assert_int_equal(c.insn[i].rip, CODE_NO_INSN);
+		assert_int_equal(code_cache_insn_hit(&c, rips[i], 0, 0xa9b, &g), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +392,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_paging_and_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_translate_rights, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_code_cache_remap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_code_cache_several, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
