@@ -81,6 +81,8 @@ struct vcpu {
 	u64 nmis_injected;               /* NMIs delivered (vplat_deliver) */
 	unsigned pause_run;              /* PAUSE exits since the last yield (vcpu.c) */
 	u64 pause_yields;                /* yields because of PAUSE loops */
+	u32 running_on;                  /* pCPU id + 1 from dispatch until its state is
+	                                  * saved, else 0 (atomic: run_vcpu's check) */
 };
 
 struct vm {

@@ -176,6 +176,17 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 			vm_check_halted(vm);
 		return;
 	}
+
+	/* A vCPU runs on one pCPU at a time: a second dispatch while another
+	 * pCPU still runs it (or is saving its state) would mix two copies of
+	 * its registers. Never seen; ends the VM with the reason if it ever is. */
+	u32 other = __atomic_exchange_n(&v->running_on, p->id + 1, __ATOMIC_ACQ_REL);
+	if (__builtin_expect(other != 0, 0)) {
+		vm_end(vm, RESULT_FAULT, -1, "hv scheduler error: vCPU %u dispatched on pCPU %u while pCPU %u runs it",
+		       v->id, p->id, other - 1);
+		return;
+	}
+
 	spin_lock(&policy_lock);       /* decisions and their trace in one order */
 	struct bar_decision d = barrier_on_entry(&barrier_ctx, &p->bar, &v->bar, &vm->bar);
 	trace_add(p, TR_ENTRY, v->gid, 0, d.barrier, (u8)d.reason);
@@ -248,6 +259,7 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	apic_timer_stop();
 	p->busy_tsc += t1 - dispatched;
 	xstate_save(p, v);
+	__atomic_store_n(&v->running_on, 0, __ATOMIC_RELEASE);   /* everything saved */
 
 	switch (action) {
 	case ACTION_PREEMPT:

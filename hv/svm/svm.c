@@ -15,7 +15,9 @@
 #include "../pagetable.h"
 #include "../spec.h"
 #include "../vendor.h"
+#include "../x86/apic.h"
 #include "../x86/cpu.h"
+#include "../x86/trap.h"
 #include "vmcb.h"
 
 #define MSR_VM_CR 0xc0010114
@@ -60,6 +62,22 @@ static bool has_nrips;
 static bool has_pause_filter, has_pf_threshold;
 static u8 guest_flush;         /* TLB_CONTROL value that flushes one guest's ASID */
 static u32 max_asid;
+/*
+ * QEMU TCG (7.2 at least): VMRUN delivers an EVENTINJ external interrupt
+ * at once but leaves the vector as the CPU's pending exception
+ * (cs->exception_index). Until the next #VMEXIT or exception overwrites it,
+ * any stop of QEMU's execution loop (its round-robin kick between CPUs,
+ * the end of an -icount budget at a timer deadline) delivers that vector a
+ * second time, whatever the guest's IF. A Linux guest interrupted in user
+ * mode then takes the second one at the first instruction of the handler,
+ * before SWAPGS, and loops in page faults on %gs (docs/platform.md). A host
+ * interrupt pending at VMRUN is taken at QEMU's first instruction boundary
+ * in the guest, before the loop looks at its stop requests: it becomes an
+ * INTR #VMEXIT right after the delivery, which clears the stale vector.
+ * So under TCG hv sends itself an IPI before every entry that injects an
+ * external interrupt (hv/vcpu.c takes it at the EXIT_INTR). Set by probe.
+ */
+static bool tcg_inject_kick;
 static u8 *iopm;
 
 static struct svm_vcpu *sv(struct vcpu *v) { return v->vendor; }
@@ -82,6 +100,7 @@ static const char *svm_probe(void)
 	max_asid = r.ebx - 1;      /* ASID 0 is the host's */
 	if (max_asid < 1)
 		return "this CPU reports no guest ASIDs (CPUID 8000_000Ah EBX)";
+	tcg_inject_kick = platform_is_qemu_tcg();
 	/* PAUSE loops (hv/vcpu.c pause_exit): the pause filter (EDX[10]) and its
 	 * threshold (EDX[12]) where the CPU has them (APM 15.14.4), else every
 	 * PAUSE exits and hv counts. */
@@ -692,6 +711,9 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		else
 			vmcb->control.intercept_misc1 &= ~INTERCEPT_PAUSE;
 	}
+	if (__builtin_expect(tcg_inject_kick, 0) &&
+	    (vmcb->control.event_inj & (EVENTINJ_VALID | EVENTINJ_TYPE_MASK)) == (EVENTINJ_VALID | EVENTINJ_TYPE_INTR))
+		apic_send_ipi(p->apic_id, VEC_WAKE);   /* hv runs with IF=0: it waits for VMRUN */
 	vmcb->save.rax = v->regs.rax;
 	if (__builtin_expect(tsc_split, 0)) {    /* the guest's time, for the report (core.h) */
 		u64 t0 = rdtsc();

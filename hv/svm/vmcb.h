@@ -88,6 +88,7 @@ enum svm_exit_code {
 #define EVENTINJ_TYPE_EXCEPTION (3u << 8)
 #define EVENTINJ_TYPE_INTR (0u << 8)
 #define EVENTINJ_TYPE_NMI (2u << 8)
+#define EVENTINJ_TYPE_MASK (7u << 8)
 
 /* V_INTR control (VMCB offset 0x60, APM 15.21.4): a virtual interrupt
  * request, used only for its VINTR intercept (an interrupt window). */

@@ -183,4 +183,18 @@ static inline bool platform_is_qemu(void)
 	return memcmp(sig, "TCGTCGTCGTCG", 12) == 0 || memcmp(sig, "KVMKVMKVM", 9) == 0;
 }
 
+/* Under QEMU's TCG (its software CPU, not KVM): leaf 0x40000000 reads
+ * "TCGTCGTCGTCG" (svm.c works around one of its SVM bugs). */
+static inline bool platform_is_qemu_tcg(void)
+{
+	if (!(cpuid(1, 0).ecx & BIT(31)))
+		return false;
+	struct cpuid_regs r = cpuid(0x40000000, 0);
+	char sig[12];
+	memcpy(sig, &r.ebx, 4);
+	memcpy(sig + 4, &r.ecx, 4);
+	memcpy(sig + 8, &r.edx, 4);
+	return memcmp(sig, "TCGTCGTCGTCG", 12) == 0;
+}
+
 #endif

@@ -4,6 +4,7 @@ import argparse
 import copy
 import fnmatch
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -573,6 +574,21 @@ def config_pcpus(config):
     return 1
 
 
+def config_names_input(config):
+    """Does the config's global part set console_input (docs/config.md)?"""
+    try:
+        text = Path(config).read_text(errors="replace")
+    except OSError:
+        return False
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("["):
+            return False
+        if re.match(r"console_input\s*=", line):
+            return True
+    return False
+
+
 def cmd_boot(args):
     config = Path(args.config).resolve()
     if not config.is_file():
@@ -633,6 +649,12 @@ def cmd_boot(args):
         print("bochs: %s, its log %s" % (platform.cpu_model, rel(bochs_log)), file=err)
     if args.gdb:
         print("gdb: QEMU waits for a debugger: gdb -ex 'target remote :1234'", file=err)
+    if timeout is None:
+        # A person typing into a VM (console_input) is the run's timeout:
+        # they quit with Ctrl-A X. Everything else keeps the 60 s default.
+        timeout = 0 if typing and config_names_input(config) else 60
+        if timeout == 0:
+            print("timeout: none (a terminal and console_input; --timeout S sets one)", file=err)
     if typing:
         print("serial input: what you type goes to COM1 (a VM named by console_input gets it); "
               "Ctrl-A X quits QEMU, Ctrl-A H lists the other keys", file=err)
@@ -745,8 +767,9 @@ def parser():
                    help="where to boot (default qemu): " + ", ".join(platforms.BY_NAME))
     b.add_argument("--smp", type=int, default=None, metavar="N",
                    help="CPUs of the emulated machine (default: the config's `pcpus`, else 1)")
-    b.add_argument("--timeout", type=float, default=60, metavar="S",
-                   help="seconds before QEMU is killed (default 60, 0 = none)")
+    b.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="seconds before QEMU is killed (default 60, 0 = none; at a terminal "
+                        "with a config that names console_input: none, a person is typing)")
     b.add_argument("--gdb", action="store_true",
                    help="add -s -S (gdb stub on :1234, wait for it) and disable the timeout")
     b.add_argument("--qemu-args", nargs=argparse.REMAINDER, metavar="ARG",
