@@ -169,32 +169,33 @@ static inline bool cpu_vendor_is(const char *v12)
 	return memcmp(s, v12, 12) == 0;
 }
 
-/* Under QEMU (TCG or KVM): the hypervisor CPUID leaf 0x40000000 signature. */
-static inline bool platform_is_qemu(void)
+/* The hypervisor CPUID leaf 0x40000000's 12-byte signature into sig; false
+ * if CPUID.1:ECX[31] says no hypervisor is there. */
+static inline bool hypervisor_signature(char sig[12])
 {
 	if (!(cpuid(1, 0).ecx & BIT(31)))
 		return false;
 	struct cpuid_regs r = cpuid(0x40000000, 0);
-	char sig[13];
 	memcpy(sig, &r.ebx, 4);
 	memcpy(sig + 4, &r.ecx, 4);
 	memcpy(sig + 8, &r.edx, 4);
-	sig[12] = 0;
-	return memcmp(sig, "TCGTCGTCGTCG", 12) == 0 || memcmp(sig, "KVMKVMKVM", 9) == 0;
+	return true;
 }
 
-/* Under QEMU's TCG (its software CPU, not KVM): leaf 0x40000000 reads
- * "TCGTCGTCGTCG" (svm.c works around one of its SVM bugs). */
+/* Under QEMU (TCG or KVM). */
+static inline bool platform_is_qemu(void)
+{
+	char sig[12];
+	return hypervisor_signature(sig) &&
+	       (memcmp(sig, "TCGTCGTCGTCG", 12) == 0 || memcmp(sig, "KVMKVMKVM", 9) == 0);
+}
+
+/* Under QEMU's TCG (its software CPU, not KVM): svm.c works around one of
+ * its SVM bugs. */
 static inline bool platform_is_qemu_tcg(void)
 {
-	if (!(cpuid(1, 0).ecx & BIT(31)))
-		return false;
-	struct cpuid_regs r = cpuid(0x40000000, 0);
 	char sig[12];
-	memcpy(sig, &r.ebx, 4);
-	memcpy(sig + 4, &r.ecx, 4);
-	memcpy(sig + 8, &r.edx, 4);
-	return memcmp(sig, "TCGTCGTCGTCG", 12) == 0;
+	return hypervisor_signature(sig) && memcmp(sig, "TCGTCGTCGTCG", 12) == 0;
 }
 
 #endif
