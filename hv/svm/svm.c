@@ -52,6 +52,7 @@ struct svm_vcpu {
 	bool nmi_blocked, iret_seen, nmi_step;
 	bool pause_sw;                /* no pause filter: PAUSE intercepted only while
 	                               * another vCPU waits in this pCPU's queue */
+	u8 entry_extra;               /* ENTRY_*: work before the next VMRUN (svm_run) */
 	u64 iret_rip;
 	u64 step_rflags, step_dr6;    /* the guest's TF/RF and DR6 before the step */
 };
@@ -78,6 +79,16 @@ static u32 max_asid;
  * external interrupt (hv/vcpu.c takes it at the EXIT_INTR). Set by probe.
  */
 static bool tcg_inject_kick;
+/*
+ * What the next VMRUN must do besides entering, in one byte, so that the
+ * common entry tests one field (svm_run; the fast exits' path lengths are
+ * measured in make bench): ENTRY_PAUSE re-decides the PAUSE intercept
+ * (pause_sw; set at the exits after which another vCPU may be waiting:
+ * a host interrupt, HLT, PAUSE, and at the first entry), ENTRY_KICK sends
+ * the TCG kick (an external interrupt was put in EVENTINJ), ENTRY_TSC
+ * times the guest (tsc_split, for the whole run).
+ */
+enum { ENTRY_PAUSE = 1, ENTRY_KICK = 2, ENTRY_TSC = 4 };
 static u8 *iopm;
 
 static struct svm_vcpu *sv(struct vcpu *v) { return v->vendor; }
@@ -296,6 +307,7 @@ static void svm_vcpu_init(struct vcpu *v)
 	 * delay loop then costs 2,000,000 exits): intercept only while another
 	 * vCPU waits in this pCPU's queue, the one case a yield helps (svm_run). */
 	s->pause_sw = v->vm->nvcpus > 1 && !has_pause_filter;
+	s->entry_extra = (s->pause_sw ? ENTRY_PAUSE : 0) | (tsc_split ? ENTRY_TSC : 0);
 	c->iopm_base_pa = va_to_pa(iopm);
 	c->msrpm_base_pa = va_to_pa(s->msrpm);
 	c->v_intr = VINTR_MASKING;       /* guest IF does not gate host interrupts */
@@ -406,6 +418,8 @@ static void svm_inject_event(struct vcpu *v, bool nmi, u8 vector)
 		return;
 	}
 	s->vmcb->control.event_inj = vector | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
+	if (tcg_inject_kick)
+		s->entry_extra |= ENTRY_KICK;
 }
 
 /* Code size the guest executes in, from CS.L / CS.D and CR0.PE. */
@@ -679,6 +693,30 @@ static __attribute__((noinline)) int cr_write(struct vcpu *v, unsigned which, co
 	return len;
 }
 
+/* svm_run's entry when s->entry_extra asks for more than VMRUN. */
+static __attribute__((noinline)) void svm_enter_extra(struct pcpu *p, struct vcpu *v, struct svm_vcpu *s,
+						       struct svm_pcpu *sp)
+{
+	struct vmcb *vmcb = s->vmcb;
+	if (s->entry_extra & ENTRY_PAUSE) {
+		if (__atomic_load_n(&p->rq_head, __ATOMIC_RELAXED))
+			vmcb->control.intercept_misc1 |= INTERCEPT_PAUSE;
+		else
+			vmcb->control.intercept_misc1 &= ~INTERCEPT_PAUSE;
+	}
+	if ((s->entry_extra & ENTRY_KICK) &&
+	    (vmcb->control.event_inj & (EVENTINJ_VALID | EVENTINJ_TYPE_MASK)) == (EVENTINJ_VALID | EVENTINJ_TYPE_INTR))
+		apic_send_ipi(p->apic_id, VEC_WAKE);   /* hv runs with IF=0: it waits for VMRUN */
+	s->entry_extra &= ENTRY_TSC;                   /* the one that lasts */
+	if (s->entry_extra & ENTRY_TSC) {              /* the guest's time, for the report (core.h) */
+		u64 t0 = rdtsc();
+		svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
+		v->enter_tsc += rdtsc() - t0;
+	} else {
+		svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
+	}
+}
+
 static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 {
 	struct svm_vcpu *s = sv(v);
@@ -693,7 +731,7 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 	 * generation starts with a full flush (APM 15.16).
 	 */
 	/* TLB_CONTROL holds 0 or a guest flush requested since the last VMRUN. */
-	if (s->asid_pcpu != p || s->asid_gen != sp->asid_gen) {
+	if (__builtin_expect(s->asid_pcpu != p || s->asid_gen != sp->asid_gen, 0)) {
 		if (sp->next_asid > max_asid) {
 			sp->asid_gen++;
 			sp->next_asid = 1;
@@ -705,23 +743,11 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		if (sp->asid_gen == 1 && vmcb->control.asid == 1)
 			vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;   /* first guest on this pCPU */
 	}
-	if (__builtin_expect(s->pause_sw, 0)) {
-		if (__atomic_load_n(&p->rq_head, __ATOMIC_RELAXED))
-			vmcb->control.intercept_misc1 |= INTERCEPT_PAUSE;
-		else
-			vmcb->control.intercept_misc1 &= ~INTERCEPT_PAUSE;
-	}
-	if (__builtin_expect(tcg_inject_kick, 0) &&
-	    (vmcb->control.event_inj & (EVENTINJ_VALID | EVENTINJ_TYPE_MASK)) == (EVENTINJ_VALID | EVENTINJ_TYPE_INTR))
-		apic_send_ipi(p->apic_id, VEC_WAKE);   /* hv runs with IF=0: it waits for VMRUN */
 	vmcb->save.rax = v->regs.rax;
-	if (__builtin_expect(tsc_split, 0)) {    /* the guest's time, for the report (core.h) */
-		u64 t0 = rdtsc();
+	if (__builtin_expect(s->entry_extra, 0))
+		svm_enter_extra(p, v, s, sp);
+	else
 		svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
-		v->enter_tsc += rdtsc() - t0;
-	} else {
-		svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
-	}
 	v->regs.rax = vmcb->save.rax;
 	vmcb->control.tlb_control = 0;   /* done; the exit's handling may request the next */
 
@@ -749,8 +775,11 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		/* An event the exit cut short is delivered again at the next
 		 * entry (APM 15.7.2: EXITINTINFO has EVENTINJ's format). The two
 		 * instruction intercepts above never interrupt a delivery. */
-		if (__builtin_expect(vmcb->control.exit_int_info & EVENTINJ_VALID, 0))
+		if (__builtin_expect(vmcb->control.exit_int_info & EVENTINJ_VALID, 0)) {
 			vmcb->control.event_inj = vmcb->control.exit_int_info;
+			if (tcg_inject_kick)
+				s->entry_extra |= ENTRY_KICK;
+		}
 		/* The exits of ports and of an interrupt's round trip (WRMSR
 		 * to the x2APIC, HLT) by compares in that order, the rest by
 		 * the switch (docs/benchmarks.md). */
@@ -771,6 +800,8 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 			goto length;
 		}
 		if (code == SVM_EXIT_HLT) {
+			if (s->pause_sw)
+				s->entry_extra |= ENTRY_PAUSE;
 			/* Skipping HLT ends the STI shadow it may sit in (sti; hlt),
 			 * so the interrupt window is open at once (vplat.c). */
 			vmcb->control.interrupt_shadow = 0;
@@ -804,6 +835,8 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 			e->reason = EXIT_IRQ_WINDOW;
 			break;
 		case SVM_EXIT_PAUSE:
+			if (s->pause_sw)
+				s->entry_extra |= ENTRY_PAUSE;
 			e->reason = EXIT_PAUSE;
 			kind = INSN_PAUSE;
 			need_len = true;
@@ -839,6 +872,9 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 			e->reason = EXIT_XSETBV;
 			break;
 		case SVM_EXIT_INTR:
+			if (s->pause_sw)
+				s->entry_extra |= ENTRY_PAUSE;
+			/* fall through */
 		case SVM_EXIT_NMI:
 		case SVM_EXIT_SMI:
 		case SVM_EXIT_INIT:
