@@ -23,6 +23,28 @@
 ;              handler counts and EOIs. KVM's loop "switch-ipi" (tests/kvm)
 ;   counter 6  (arg = 2 only) self-IPI (ICR, shorthand self) + HLT + EOI on
 ;              vCPU 0, ITER times, no switch. KVM's loop "selfipi"
+;   counters 7-11 (arg = 2 only, vCPU 0, after the self-IPI loop): timer
+;              tick overhead, by difference. Two windows of W TSC units
+;              each run the same 5-instruction loop (rdtsc; sub; inc; cmp;
+;              jb) until the TSC has advanced W, counting iterations:
+;              window A with no timer, window B with the x2APIC timer in
+;              TSC-deadline mode (SDM Vol. 3A 11.5.4.1: LVT timer mode 10b,
+;              IA32_TSC_DEADLINE = MSR 0x6E0) ticking every P, first tick
+;              P/2 into the window (no tick straddles either edge). The
+;              handler counts, moves the absolute deadline on by P (no
+;              drift), writes IA32_TSC_DEADLINE, EOIs and returns (20
+;              instructions, as in KVM's loop "timer-tick").
+;   counter 7  iterations in window A (no timer)
+;   counter 8  iterations in window B (timer ticking)
+;   counter 9  ticks taken in window B (W / P expected)
+;   counter 10 W, TSC units: TICK_W_INSNS x the TSC per instruction the
+;              calibration loop (counter 4) shows (128 under -icount
+;              shift=7, 1 in Bochs), so both backends run the same number
+;              of instructions
+;   counter 11 P, TSC units (TICK_P_INSNS x the same)
+;              tests/bench.py: overhead per tick = (counter 7 - counter 8)
+;              x 5 / counter 9 instructions. Not reported if CPUID.1:ECX
+;              bit 24 (TSC-deadline timer) is clear.
 ; With several VMs (the 256-vCPU case) each VM's vCPU 0 measures its own.
 bits 64
 default rel
@@ -32,7 +54,36 @@ org HV_LONG_ENTRY
 ITER equ 1000
 VEC0 equ 0x40                   ; IPI vectors of vCPU 0, vCPU 1
 VEC1 equ 0x41
+VEC_TICK equ 0x42               ; the TSC-deadline timer's vector
 MSR_X2APIC_ICR equ 0x830        ; SDM Vol. 3A 11.12.9: the ICR as one MSR
+MSR_X2APIC_EOI equ 0x80B
+MSR_X2APIC_LVT_TIMER equ 0x832
+MSR_TSC_DEADLINE equ 0x6E0
+TIMER_TSC_DEADLINE equ 2 << 17  ; LVT timer mode 10b (SDM Vol. 3A 11.5.1)
+LVT_MASKED equ 1 << 16
+; The timer-tick windows, in instructions (tests/kvm/guest.asm: the same):
+; W = 2,000,000 holds 64 of the 250 Hz tick of KVM's L1 kernel exactly
+; (4 ms = 31,250 instructions of 128 ns), so that tick cancels in KVM's
+; difference too; P = 40,000 is well above either hypervisor's cost per
+; tick (hv about 2,000, KVM about 10,000) and gives W / P = 50 ticks.
+TICK_W_INSNS equ 2000000
+TICK_P_INSNS equ 40000
+
+; TICK_WINDOW - ebx = iterations of the 5-instruction loop until the TSC
+; has advanced edi (< 2^32) from its value at the start; IF = 1 throughout.
+; tests/kvm/guest.asm's TICK_WINDOW is the same instruction sequence.
+%macro TICK_WINDOW 0
+        sti
+        xor ebx, ebx
+        rdtsc
+        mov ebp, eax            ; the low half suffices: (now - start) mod 2^32
+%%l:    rdtsc
+        sub eax, ebp
+        inc ebx
+        cmp eax, edi
+        jb %%l
+        cli
+%endmacro
 
 %macro TSC 1                    ; %1 = full 64-bit TSC
         rdtsc
@@ -144,6 +195,16 @@ start:
         jnz .l6
         TSC r15
         DELTA 6
+
+        ; The timer-tick loop lies after the handlers: code placed here
+        ; would move every instruction below it, and hv's decode cache
+        ; (hv/guest_mem.h) keeps exiting instructions in slots chosen by the
+        ; low 4 bits of their RIP; a move that makes the self-IPI's HLT
+        ; share a slot with the handler's EOI WRMSR costs each self-IPI
+        ; about 330 more instructions. 16 bytes keep those bits.
+.tick_jmp:
+        jmp near tick_overhead
+        times 16 - ($ - .tick_jmp) int3
 .done:
         HV_EXIT 0
 
@@ -169,8 +230,92 @@ handler1:
         inc dword [cnt1]
         HV_APIC_EOI
         iretq
+; the timer tick: count, deadline += P (absolute: start + P/2 + k x P),
+; IA32_TSC_DEADLINE, EOI. 20 instructions, the same as tests/kvm/guest.asm's
+; tick handler (whose 32-bit halves this follows, so the count matches).
+handler_tick:
+        push rax
+        push rcx
+        push rdx
+        inc dword [ticks]
+        mov eax, [deadline]
+        mov edx, [deadline + 4]
+        add eax, [tick_p]
+        adc edx, 0
+        mov [deadline], eax
+        mov [deadline + 4], edx
+        mov ecx, MSR_TSC_DEADLINE
+        wrmsr
+        mov ecx, MSR_X2APIC_EOI
+        xor eax, eax
+        xor edx, edx
+        wrmsr
+        pop rdx
+        pop rcx
+        pop rax
+        iretq
 spurious:
         iretq
+
+        ; ---- timer tick overhead (counters 7-11), vCPU 0 ----
+tick_overhead:
+        mov eax, 1
+        cpuid
+        bt ecx, 24              ; CPUID.1:ECX[24]: TSC-deadline timer
+        jnc start.done
+        ; TSC units per instruction: counter 4's calibration loop again
+        ; (2 x ITER + a few instructions): 128 under -icount shift=7
+        TSC r14
+        mov ebx, ITER
+.cal:   dec ebx
+        jnz .cal
+        TSC r15
+        mov rax, r15
+        sub rax, r14
+        xor edx, edx
+        mov ecx, 2 * ITER
+        div rcx
+        imul edi, eax, TICK_W_INSNS     ; W
+        imul esi, eax, TICK_P_INSNS     ; P
+        mov [tick_p], esi
+        HV_REPORT 10, rdi
+        HV_REPORT 11, rsi
+
+        TICK_WINDOW                     ; A: no timer
+        HV_REPORT 7, rbx
+
+        mov ecx, MSR_X2APIC_LVT_TIMER
+        mov eax, TIMER_TSC_DEADLINE | VEC_TICK
+        xor edx, edx
+        wrmsr
+        mov dword [ticks], 0
+        mov esi, [tick_p]
+        shr esi, 1                      ; the first tick P/2 from now
+        rdtsc
+        add eax, esi
+        adc edx, 0
+        mov [deadline], eax
+        mov [deadline + 4], edx
+        mov ecx, MSR_TSC_DEADLINE
+        wrmsr
+        TICK_WINDOW                     ; B: the timer ticks every P
+        mov r13d, [ticks]               ; ticks by the window's end
+        ; stop it: mask the LVT, let a tick already pending through (its
+        ; handler re-arms, but masked), then disarm
+        mov ecx, MSR_X2APIC_LVT_TIMER
+        mov eax, TIMER_TSC_DEADLINE | LVT_MASKED | VEC_TICK
+        xor edx, edx
+        wrmsr
+        sti
+        nop
+        cli
+        mov ecx, MSR_TSC_DEADLINE
+        xor eax, eax
+        xor edx, edx
+        wrmsr
+        HV_REPORT 8, rbx
+        HV_REPORT 9, r13
+        jmp start.done
 
 ; a 64-bit interrupt gate (SDM Vol. 3A 6.14.1) for a handler in this image
 %define ADDR(h) ((h) - $$ + HV_LONG_ENTRY)
@@ -181,12 +326,16 @@ spurious:
 
 align 8
 arg:    dq 0
+deadline: dq 0                  ; the timer's next deadline (absolute TSC)
 cnt0:   dd 0
 cnt1:   dd 0
+ticks:  dd 0
+tick_p: dd 0                    ; P, TSC units
 ready:  db 0
 align 16
 idt:    times VEC0 * 16 db 0
         GATE handler0
         GATE handler1
-        times (HV_APIC_SPURIOUS - VEC1 - 1) * 16 db 0
+        GATE handler_tick
+        times (HV_APIC_SPURIOUS - VEC_TICK - 1) * 16 db 0
         GATE spurious

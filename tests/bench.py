@@ -48,6 +48,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import accel, bochs, cli, esp, judge, oracle as oracle_mod, platforms, qemu  # noqa: E402
 from harness.common import BUILD, CHILDREN, HV_EFI, LOG_DIR, ORACLE, ROOT, rel  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent / "kvm"))
+import bench_kvm  # noqa: E402  (tick_overhead: the same arithmetic for hv and KVM)
 
 SHIFT = 7
 ICOUNT = ["-icount", "shift=%d,sleep=off" % SHIFT]
@@ -81,7 +83,13 @@ PATHS = [
      "switch-user"),
     ("switch-ipi", "vCPU switch by IPI + HLT", 5, "switch-ipi"),
     ("selfipi", "self-IPI + HLT + EOI", 6, "selfipi"),
+    ("timer-tick", "timer tick overhead (TSC-deadline, per tick)", "tick", "timer-tick"),
 ]
+# The timer-tick row is not one counter divided by ITER: guest/bench.asm's
+# counters 7-11 (iterations without and with the timer, ticks, W, P) and
+# bench_kvm.tick_overhead() give the work lost per tick, like KVM's loop.
+TICK = "tick"
+TICK_COUNTERS = {"iters_a": 7, "iters_b": 8, "ticks": 9, "window": 10, "period": 11}
 # Events per loop iteration where not 1 (as tests/kvm/kvmbench.c counts them):
 # one IPI round trip is two vCPU switches.
 EVENTS = {"switch-ipi": 2}
@@ -207,7 +215,9 @@ def hv_paths(backend, platform_name, variant, extra, timeout):
             for key, _, counter, _ in PATHS:
                 if isinstance(counter, tuple):       # (counter, why it is the same figure)
                     counter = counter[0]
-                if counter is not None:
+                if counter == TICK:
+                    res.update(hv_tick(log, log_path, per_insn))
+                elif counter is not None:
                     res[key] = per(kv(log, "vm.b0.counter.%d" % counter), ITER * EVENTS.get(key, 1))
             res["bytes_per_vcpu"] = kv(log, "hv.bytes_per_vcpu")
             res["loop"] = per(calib, ITER)
@@ -216,6 +226,28 @@ def hv_paths(backend, platform_name, variant, extra, timeout):
         if name.startswith("exits"):
             res["switch"] = cost[0]
     return res
+
+
+def hv_tick(log, log_path, per_insn):
+    """The timer-tick row from guest/bench.asm's counters 7-11: {"timer-tick":
+    instructions lost per tick, "tick_*": the raw figures}."""
+    got = {k: log.kv.get("vm.b0.counter.%d" % c) for k, c in TICK_COUNTERS.items()}
+    missing = [k for k, v in got.items() if not v]
+    if missing:
+        raise SystemExit("bench: guest/bench.asm reported no timer-tick counters (%s missing: "
+                         "no TSC-deadline timer in CPUID.1:ECX[24], or the guest stopped before "
+                         "them); log %s" % (", ".join(missing), rel(log_path)))
+    f = {k: int(v[-1]) for k, v in got.items()}
+    try:
+        lost = bench_kvm.tick_overhead(f["iters_a"], f["iters_b"], f["ticks"], f["window"], f["period"])
+    except ValueError as e:
+        raise SystemExit("bench: hv's timer-tick loop: %s; log %s" % (e, rel(log_path)))
+    out = {"timer-tick": lost}
+    out.update(("tick_" + k, v) for k, v in f.items())
+    # W and P in instructions (the guest scales them by its TSC per instruction)
+    out["tick_window_insns"] = f["window"] / per_insn
+    out["tick_period_insns"] = f["period"] / per_insn
+    return out
 
 
 # ---- 2b. a Linux boot ----------------------------------------------------------

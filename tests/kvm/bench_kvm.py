@@ -40,6 +40,9 @@ LOOPS = ["calib", "cpuid", "hypercall", "pio-kernel", "pio-user", "switch-user",
 # kvm-amd's module and the ones it needs: resolved from .modinfo below.
 ROOT_MODULE = "kvm-amd"
 RTC_BASE = "2024-01-01T00:00:00"
+# The timer-tick loop's body in both guests (guest/bench.asm and guest.asm,
+# TICK_WINDOW): rdtsc; sub; inc; cmp; jb.
+TICK_LOOP_INSNS = 5
 RUNNING = []      # the QEMU of a measurement in progress, for a caller's signal handler
 
 
@@ -175,6 +178,26 @@ def parse(text, shift):
                          io=sum(r["io"] for r in timed) / ev,
                          halt=sum(r["halt"] for r in timed) / ev)
     return res
+
+
+def tick_overhead(iters_a, iters_b, ticks, window, period):
+    """Instructions of work lost per timer tick: two windows of `window` TSC
+    units run the same TICK_LOOP_INSNS-instruction loop, A without the timer
+    (iters_a iterations), B with a TSC-deadline tick every `period` (iters_b
+    iterations, `ticks` ticks). Anything else that steals time (KVM's L1
+    tick) does so in both windows and cancels. Raises ValueError when the
+    tick count is not window / period (within 1) or nothing was lost."""
+    want = window // period if period else 0
+    if want < 1:
+        raise ValueError("window %d and period %d give no tick" % (window, period))
+    if abs(ticks - want) > 1:
+        raise ValueError("%d ticks in the timed window, expected W / P = %d / %d = %d (within 1)"
+                         % (ticks, window, period, want))
+    lost = (iters_a - iters_b) * TICK_LOOP_INSNS / ticks
+    if lost <= 0:
+        raise ValueError("no work lost to %d ticks: %d loop iterations without the timer, %d with"
+                         % (ticks, iters_a, iters_b))
+    return lost
 
 
 def measure(shift=7, n=1000, reps=6, timeout=900, log_path=None):
