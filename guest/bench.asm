@@ -62,11 +62,12 @@ MSR_TSC_DEADLINE equ 0x6E0
 TIMER_TSC_DEADLINE equ 2 << 17  ; LVT timer mode 10b (SDM Vol. 3A 11.5.1)
 LVT_MASKED equ 1 << 16
 ; The timer-tick windows, in instructions (tests/kvm/guest.asm: the same):
-; W = 2,000,000 holds 64 of the 250 Hz tick of KVM's L1 kernel exactly
+; W = 8,000,000 holds 256 of the 250 Hz tick of KVM's L1 kernel exactly
 ; (4 ms = 31,250 instructions of 128 ns), so that tick cancels in KVM's
 ; difference too; P = 40,000 is well above either hypervisor's cost per
-; tick (hv about 2,000, KVM about 10,000) and gives W / P = 50 ticks.
-TICK_W_INSNS equ 2000000
+; tick (hv about 2,000, KVM about 9,300) and gives W / P = 200 ticks
+; (with 50, KVM's repetitions spread by 10 %; with 200, by 2 %).
+TICK_W_INSNS equ 8000000
 TICK_P_INSNS equ 40000
 
 ; TICK_WINDOW - ebx = iterations of the 5-instruction loop until the TSC

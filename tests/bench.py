@@ -540,6 +540,37 @@ def linux_report(linux, linux_err, kvm):
     return L
 
 
+def tick_report(paths_res, cols, kvm):
+    """The lines under the paths table that say how the timer-tick row came out."""
+    L = ["", "Timer tick overhead: work lost per tick, by difference (docs/benchmarks.md). Two windows "
+         "of W TSC units run the same %d-instruction loop (rdtsc; sub; inc; cmp; jb) counting iterations, "
+         "A without a timer and B with the x2APIC timer in TSC-deadline mode ticking every P (the handler "
+         "counts, writes the next absolute deadline, EOIs: 20 instructions in both guests); per tick = "
+         "(A - B) x %d / ticks. Whatever else takes time in both windows alike (KVM's L1 tick) cancels."
+         % (bench_kvm.TICK_LOOP_INSNS, bench_kvm.TICK_LOOP_INSNS), ""]
+    rows = []
+    for b, v in cols:
+        r = paths_res.get((b, v))
+        if r and "tick_iters_a" in r:
+            rows.append(("hv %s (%s)" % (b, v), r["tick_window_insns"], r["tick_period_insns"],
+                         r["tick_iters_a"], r["tick_iters_b"], r["tick_ticks"], r["timer-tick"], "–"))
+    k = kvm["loops"].get("timer-tick") if kvm else None
+    if k:
+        t = k["tick"]
+        unit = float(1 << kvm["info"]["shift"])
+        rows.append(("KVM (last repetition; per tick: mean of %d, spread %.1f)" % (len(k["reps"]), k["spread"]),
+                     t["window"] / unit, t["period"] / unit, t["iters_a"], t["iters_b"], t["ticks"],
+                     k["per_event"], "%.2f" % k["exits"]))
+    if not rows:
+        return L[:1] + ["Timer tick overhead: not measured."]
+    L += ["| run | W (instructions) | P | iterations A | iterations B | ticks | per tick | exits per tick |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, w, p, a, b_, t, per, ex in rows:
+        L.append("| %s | %s | %s | %s | %s | %d | %s | %s |" % (name, fmt(w), fmt(p), fmt(a), fmt(b_), t,
+                                                               fmt(per, 1), ex))
+    return L
+
+
 def report(out_dir, paths_res, kvm, kvm_err, cells, made, chart_err, seconds, checks, repeat,
            linux=None, linux_err="not run"):
     L = ["# hv benchmark report", "",
@@ -574,6 +605,7 @@ def report(out_dir, paths_res, kvm, kvm_err, cells, made, chart_err, seconds, ch
     L.append("")
     L.append("¹ hv has no user space: a port exit is always handled inside hv, so the same figure "
              "stands against both of KVM's port paths.")
+    L += tick_report(paths_res, cols, kvm)
     r0 = paths_res.get(base, {})
     if r0:
         L.append("")

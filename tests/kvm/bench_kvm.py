@@ -36,7 +36,7 @@ import fetch as linux_fetch  # noqa: E402
 BUILD = ROOT / "build" / "kvm"
 # Loops in kvmbench.c's order; the label is the row of the bench table.
 LOOPS = ["calib", "cpuid", "hypercall", "pio-kernel", "pio-user", "switch-user",
-         "switch-ipi", "selfipi"]
+         "switch-ipi", "selfipi", "timer-tick"]
 # kvm-amd's module and the ones it needs: resolved from .modinfo below.
 ROOT_MODULE = "kvm-amd"
 RTC_BASE = "2024-01-01T00:00:00"
@@ -118,13 +118,14 @@ echo "bench-kvm: kernel $(/bin/busybox uname -r)"
 echo "bench-kvm: kvm_amd nested=$(/bin/busybox cat /sys/module/kvm_amd/parameters/nested) npt=$(/bin/busybox cat /sys/module/kvm_amd/parameters/npt) nrips=$(/bin/busybox cat /sys/module/kvm_amd/parameters/nrips)"
 echo "bench-kvm: $(/bin/busybox grep -m1 'model name' /proc/cpuinfo)"
 echo "bench-kvm: spectre_v2: $(/bin/busybox cat /sys/devices/system/cpu/vulnerabilities/spectre_v2)"
-/kvmbench /guest.bin {n} {reps}
+echo "bench-kvm: kvm lapic_timer_advance_ns=$(/bin/busybox cat /sys/module/kvm/parameters/lapic_timer_advance_ns) clocksource=$(/bin/busybox cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+/kvmbench /guest.bin {n} {reps} {shift}
 echo "bench-kvm: runner status $?"
 /bin/busybox poweroff -f
 """
 
 
-def build_initrd(got, n, reps):
+def build_initrd(got, n, reps, shift=7):
     BUILD.mkdir(parents=True, exist_ok=True)
     runner = BUILD / "kvmbench"
     guest = BUILD / "guest.bin"
@@ -139,7 +140,7 @@ def build_initrd(got, n, reps):
     d, f, x = 0o040755, 0o100644, 0o100755
     entries = [("bin", d, None), ("lib", d, None), ("proc", d, None), ("sys", d, None),
                ("dev", d, None), ("bin/busybox", x, got["busybox"].read_bytes()),
-               ("init", x, INIT.format(insmods=insmods, n=n, reps=reps).encode()),
+               ("init", x, INIT.format(insmods=insmods, n=n, reps=reps, shift=shift).encode()),
                ("kvmbench", x, runner.read_bytes()), ("guest.bin", f, guest.read_bytes())]
     entries += [("lib/" + p.name, f, p.read_bytes()) for p in mods]
     import gzip
@@ -151,6 +152,42 @@ def build_initrd(got, n, reps):
 
 LINE = re.compile(r"kvmbench loop=(\S+) rep=(\d+) n=(\d+) events=(\d+) tsc=(\d+) exits=(\d+) "
                   r"emul=(\d+) io=(\d+) halt=(\d+)")
+
+
+TICK_LINE = re.compile(r"kvmbench loop=(\S+) rep=(\d+) window=(\d+) period=(\d+) iters_a=(\d+) "
+                       r"iters_b=(\d+) ticks=(\d+) exits_a=(\d+) emul_a=(\d+) io_a=(\d+) halt_a=(\d+) "
+                       r"exits_b=(\d+) emul_b=(\d+) io_b=(\d+) halt_b=(\d+)")
+TICK_KEYS = ("window", "period", "iters_a", "iters_b", "ticks", "exits_a", "emul_a", "io_a", "halt_a",
+             "exits_b", "emul_b", "io_b", "halt_b")
+
+
+def parse_tick(text):
+    """{loop name: result} for the timer-tick lines: per_event = instructions
+    lost per tick (tick_overhead, per repetition, averaged over the timed
+    ones); exits etc. per tick = window B's counters minus window A's over
+    the ticks (window B also holds the timer's set-up: four more exits or
+    so, under 0.1 per tick). Raises ValueError naming the repetition when a
+    repetition fails tick_overhead's checks."""
+    runs = {}
+    for m in TICK_LINE.finditer(text):
+        r = dict(zip(TICK_KEYS, map(int, m.groups()[2:])), rep=int(m.group(2)))
+        runs.setdefault(m.group(1), []).append(r)
+    res = {}
+    for name, reps in runs.items():
+        for r in reps:
+            try:
+                r["lost"] = tick_overhead(r["iters_a"], r["iters_b"], r["ticks"], r["window"], r["period"])
+            except ValueError as e:
+                raise ValueError("%s rep %d: %s" % (name, r["rep"], e))
+        timed = [r for r in reps if r["rep"] > 0] or reps
+        per = [r["lost"] for r in timed]
+        ticks = sum(r["ticks"] for r in timed)
+        x = dict(per_event=sum(per) / len(per), spread=max(per) - min(per), reps=per,
+                 warmup=reps[0]["lost"], tick=timed[-1])
+        for k in ("exits", "emul", "io", "halt"):
+            x[k] = sum(r[k + "_b"] - r[k + "_a"] for r in timed) / ticks
+        res[name] = x
+    return res
 
 
 def parse(text, shift):
@@ -177,6 +214,7 @@ def parse(text, shift):
                          emul=sum(r["emul"] for r in timed) / ev,
                          io=sum(r["io"] for r in timed) / ev,
                          halt=sum(r["halt"] for r in timed) / ev)
+    res.update(parse_tick(text))
     return res
 
 
@@ -202,7 +240,7 @@ def tick_overhead(iters_a, iters_b, ticks, window, period):
 
 def measure(shift=7, n=1000, reps=6, timeout=900, log_path=None):
     got = linux_fetch.fetch()
-    initrd, mods = build_initrd(got, n, reps)
+    initrd, mods = build_initrd(got, n, reps, shift)
     log_path = Path(log_path or ROOT / "build" / "bench" / ("kvm-shift%d.log" % shift))
     cmd = qemu_cmd(got["vmlinuz"], initrd, shift)
     t0 = time.time()
@@ -227,7 +265,10 @@ def measure(shift=7, n=1000, reps=6, timeout=900, log_path=None):
         finally:
             RUNNING.remove(proc)
     out = log_path.read_bytes().decode("utf-8", "replace")
-    res = parse(out, shift)
+    try:
+        res = parse(out, shift)
+    except ValueError as e:
+        raise RuntimeError("bench-kvm: %s (log %s)" % (e, log_path))
     info = dict(kernel=got["kernel_pkg"], modules=mods, seconds=time.time() - t0,
                 log=log_path, shift=shift, n=n, reps=reps, cmd=cmd,
                 lines=[l for l in out.splitlines() if l.startswith("bench-kvm:")],

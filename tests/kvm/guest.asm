@@ -12,10 +12,25 @@
 ; so (T1 - T0) / 2^S / N is the instructions per event, everything included
 ; (the L1 kernel, the runner in L1 user space, this guest).
 ;
+; The loop "timer-tick" is measured by difference instead (guest/bench.asm's
+; counters 7-11, the same instructions): two windows of W TSC units each
+; run a 5-instruction loop (rdtsc; sub; inc; cmp; jb) until the TSC has
+; advanced W, counting iterations; window A without a timer, window B with
+; the x2APIC timer in TSC-deadline mode (SDM vol. 3A 10.5.4.1: LVT timer
+; mode 10b, IA32_TSC_DEADLINE = MSR 0x6E0) ticking every P, the first tick
+; P/2 into the window. The handler (20 instructions, as in bench.asm)
+; counts, moves the absolute deadline on by P, writes it, EOIs and returns.
+; Work lost per tick = (A - B) x 5 / ticks; whatever else takes time from
+; both windows alike (the L1 kernel's 250 Hz tick: W = 8,000,000
+; instructions is 256 of its 4 ms periods exactly) cancels. EDI = the TSC
+; units per instruction (2^S, from the runner); results at TK_*, and an
+; `out 0xF4` between the windows lets the runner read KVM's exit counters.
+;
 ; Ports: 0xF0 = "done, read T0/T1" (to user space), 0xF1 = exit to user
 ; space and straight back, 0xF2 = user-space vCPU hand-off, 0xF3 = "this
-; vCPU's APIC is enabled" (once, to user space), 0x21 = the in-kernel
-; 8259's mask register (KVM_CREATE_IRQCHIP: handled in the kernel).
+; vCPU's APIC is enabled" (once, to user space), 0xF4 = "timer-tick:
+; window A done" (to user space), 0x21 = the in-kernel 8259's mask
+; register (KVM_CREATE_IRQCHIP: handled in the kernel).
 bits 16
 org 0x1000
 
@@ -25,15 +40,29 @@ CNT0    equ 0x510               ; IPIs vCPU 0 has taken (its handler counts)
 CNT1    equ 0x514               ; IPIs vCPU 1 has taken
 VEC0    equ 0x40                ; the vector vCPU 0 is sent; IVT slot at VEC0 * 4
 VEC1    equ 0x41                ; the vector vCPU 1 is sent
+VEC_TICK equ 0x42               ; the TSC-deadline timer's vector
+TK_A    equ 0x520               ; timer-tick: iterations in window A (no timer)
+TK_B    equ 0x524               ; iterations in window B (timer ticking)
+TK_TICKS equ 0x528              ; ticks taken by the end of window B
+TK_W    equ 0x52C               ; W, TSC units
+TK_P    equ 0x530               ; P, TSC units
+TK_COUNT equ 0x534              ; the tick handler's count
+TK_DEADLINE equ 0x538           ; the next deadline, absolute TSC (8 bytes)
+TICK_W_INSNS equ 8000000        ; W and P in instructions, as guest/bench.asm's
+TICK_P_INSNS equ 40000
 
 MSR_APIC_BASE equ 0x1B          ; SDM vol. 3A 10.4.4: bit 11 = enable, bit 10 = x2APIC
 X2_EOI        equ 0x80B         ; SDM vol. 3A 10.12.1.2: x2APIC MSR = 0x800 + (MMIO offset >> 4)
 X2_SVR        equ 0x80F
 X2_ICR        equ 0x830
+X2_LVT_TIMER  equ 0x832
+MSR_TSC_DEADLINE equ 0x6E0      ; SDM vol. 3A 10.5.4.1
+TIMER_TSC_DEADLINE equ 2 << 17  ; LVT timer mode 10b
+LVT_MASKED    equ 1 << 16
 
 entries:
         dw calib, cpuid_loop, hcall_loop, pio_kernel, pio_user
-        dw pp_v0, pp_v1, ipi_v0, ipi_v1, selfipi
+        dw pp_v0, pp_v1, ipi_v0, ipi_v1, selfipi, tick
 
 %macro START 0
         rdtsc
@@ -184,3 +213,92 @@ selfipi:
         dec esi
         jnz .l
         STOP
+
+; ---- timer tick overhead ----
+; TICK_WINDOW - ebx = iterations of the 5-instruction loop until the TSC
+; has advanced edi (< 2^32) from its value at the start; IF = 1 throughout.
+; guest/bench.asm's TICK_WINDOW is the same instruction sequence.
+%macro TICK_WINDOW 0
+        sti
+        xor ebx, ebx
+        rdtsc
+        mov ebp, eax            ; the low half suffices: (now - start) mod 2^32
+%%l:    rdtsc
+        sub eax, ebp
+        inc ebx
+        cmp eax, edi
+        jb %%l
+        cli
+%endmacro
+
+tick:
+        APIC_ON
+        mov word [VEC_TICK * 4], tick_handler
+        mov word [VEC_TICK * 4 + 2], 0
+        imul esi, edi, TICK_P_INSNS     ; P (EDI = TSC units per instruction)
+        mov [TK_P], esi
+        imul edi, edi, TICK_W_INSNS     ; W
+        mov [TK_W], edi
+
+        TICK_WINDOW                     ; A: no timer
+        mov [TK_A], ebx
+        out 0xF4, al                    ; the runner reads KVM's counters
+
+        mov ecx, X2_LVT_TIMER
+        mov eax, TIMER_TSC_DEADLINE | VEC_TICK
+        xor edx, edx
+        wrmsr
+        mov dword [TK_COUNT], 0
+        mov esi, [TK_P]
+        shr esi, 1                      ; the first tick P/2 from now
+        rdtsc
+        add eax, esi
+        adc edx, 0
+        mov [TK_DEADLINE], eax
+        mov [TK_DEADLINE + 4], edx
+        mov ecx, MSR_TSC_DEADLINE
+        wrmsr
+        TICK_WINDOW                     ; B: the timer ticks every P
+        mov eax, [TK_COUNT]             ; ticks by the window's end
+        mov [TK_TICKS], eax
+        mov [TK_B], ebx
+        ; stop it: mask the LVT, let a tick already pending through (its
+        ; handler re-arms, but masked), then disarm: the next repetition
+        ; starts with no interrupt pending
+        mov ecx, X2_LVT_TIMER
+        mov eax, TIMER_TSC_DEADLINE | LVT_MASKED | VEC_TICK
+        xor edx, edx
+        wrmsr
+        sti
+        nop
+        cli
+        mov ecx, MSR_TSC_DEADLINE
+        xor eax, eax
+        xor edx, edx
+        wrmsr
+        out 0xF0, al
+        hlt                     ; not reached: the runner re-enters at an entry
+
+; the tick: count, deadline += P (absolute: start + P/2 + k x P),
+; IA32_TSC_DEADLINE, EOI; 20 instructions, as guest/bench.asm's handler_tick
+tick_handler:
+        push eax
+        push ecx
+        push edx
+        inc dword [TK_COUNT]
+        mov eax, [TK_DEADLINE]
+        mov edx, [TK_DEADLINE + 4]
+        add eax, [TK_P]
+        adc edx, 0
+        mov [TK_DEADLINE], eax
+        mov [TK_DEADLINE + 4], edx
+        mov ecx, MSR_TSC_DEADLINE
+        wrmsr
+        mov ecx, X2_EOI
+        xor eax, eax
+        xor edx, edx
+        wrmsr
+        pop edx
+        pop ecx
+        pop eax
+        iret

@@ -18,7 +18,20 @@
  * window (N, or 2N for the two-vCPU loops: one iteration of vCPU 0 is two
  * vCPU switches); X/Y/Z/H are KVM's debugfs counters (exits, insn_emulation,
  * io_exits, halt_exits) after minus before the repetition. The Python side
- * divides. A repetition that has not ended after REP_SECONDS prints
+ * divides. The loop timer-tick (guest.asm: two windows of W TSC units, the
+ * second with a TSC-deadline tick every P) prints instead
+ *
+ *   kvmbench loop=timer-tick rep=R window=W period=P iters_a=A iters_b=B
+ *            ticks=T exits_a=.. emul_a=.. io_a=.. halt_a=.. exits_b=.. ...
+ *
+ * (one line): the iterations of the guest's loop without and with the
+ * timer, the ticks taken, and KVM's counters over each window (read at the
+ * guest's `out 0xF4` between them). Its VM's CPUID has TSC_DEADLINE_TIMER
+ * (leaf 1 ECX bit 24), which KVM_GET_SUPPORTED_CPUID leaves out and KVM
+ * honours when KVM_CAP_TSC_DEADLINE_TIMER says it can. The guest scales W
+ * and P by the TSC units per instruction, 2^SHIFT (default 7), which the
+ * runner passes in EDI. A repetition that has not ended after REP_SECONDS
+ * prints
  *
  *   kvmbench loop=NAME rep=R hung: ...
  *
@@ -50,29 +63,34 @@
 #define PORT_USER  0xF1
 #define PORT_PP    0xF2
 #define PORT_READY 0xF3
+#define PORT_MID   0xF4         /* timer-tick: between its two windows */
+#define TK_ADDR    0x520u       /* timer-tick results: guest.asm's TK_A.. */
 
 /* The entry table at the start of guest.asm, in this order. */
 enum entry { E_CALIB, E_CPUID, E_HCALL, E_PIO_KERNEL, E_PIO_USER,
-	     E_PP_V0, E_PP_V1, E_IPI_V0, E_IPI_V1, E_SELFIPI, E_COUNT };
+	     E_PP_V0, E_PP_V1, E_IPI_V0, E_IPI_V1, E_SELFIPI, E_TICK, E_COUNT };
 
 struct loop {
 	const char *name;
 	enum entry v0, v1;      /* v1 = E_COUNT: one vCPU */
 	unsigned events_per_iter;
+	int tsc_deadline;       /* CPUID with the TSC-deadline timer */
 };
 
 static const struct loop loops[] = {
-	{ "calib",        E_CALIB,      E_COUNT, 1 },
-	{ "cpuid",        E_CPUID,      E_COUNT, 1 },
-	{ "hypercall",    E_HCALL,      E_COUNT, 1 },
-	{ "pio-kernel",   E_PIO_KERNEL, E_COUNT, 1 },
-	{ "pio-user",     E_PIO_USER,   E_COUNT, 1 },
-	{ "switch-user",  E_PP_V0,      E_PP_V1, 2 },
-	{ "switch-ipi",   E_IPI_V0,     E_IPI_V1, 2 },
-	{ "selfipi",      E_SELFIPI,    E_COUNT, 1 },
+	{ "calib",        E_CALIB,      E_COUNT, 1, 0 },
+	{ "cpuid",        E_CPUID,      E_COUNT, 1, 0 },
+	{ "hypercall",    E_HCALL,      E_COUNT, 1, 0 },
+	{ "pio-kernel",   E_PIO_KERNEL, E_COUNT, 1, 0 },
+	{ "pio-user",     E_PIO_USER,   E_COUNT, 1, 0 },
+	{ "switch-user",  E_PP_V0,      E_PP_V1, 2, 0 },
+	{ "switch-ipi",   E_IPI_V0,     E_IPI_V1, 2, 0 },
+	{ "selfipi",      E_SELFIPI,    E_COUNT, 1, 0 },
+	{ "timer-tick",   E_TICK,       E_COUNT, 1, 1 },
 };
 
 static int kvm_fd, run_size;
+static uint32_t tsc_unit = 1u << 7;     /* TSC per instruction: 2^SHIFT */
 static uint8_t *guest_mem;
 static size_t guest_len;
 static const uint8_t *image;
@@ -158,6 +176,7 @@ static void vcpu_enter_at(struct vcpu *v, enum entry e, uint32_t n)
 	memcpy(&ip, image + 2 * e, 2);
 	r.rip = ip;
 	r.rsi = n;
+	r.rdi = tsc_unit;
 	r.rsp = 0x0F00;
 	r.rflags = 0x2;
 	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
@@ -248,8 +267,32 @@ static void *v1_thread(void *arg)
 	return NULL;
 }
 
+/* The supported CPUID plus TSC_DEADLINE_TIMER (leaf 1 ECX bit 24): KVM
+ * reports the timer through KVM_CAP_TSC_DEADLINE_TIMER, not in
+ * KVM_GET_SUPPORTED_CPUID, and accepts LVT timer mode 10b only when the
+ * guest's CPUID has it. */
+static struct kvm_cpuid2 *cpuid_with_tsc_deadline(const struct kvm_cpuid2 *base)
+{
+	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) <= 0)
+		die("KVM_CAP_TSC_DEADLINE_TIMER: this KVM has no TSC-deadline timer; "
+		    "the loop timer-tick cannot run");
+	size_t size = sizeof *base + base->nent * sizeof(struct kvm_cpuid_entry2);
+	struct kvm_cpuid2 *c = malloc(size);
+	memcpy(c, base, size);
+	for (unsigned i = 0; i < c->nent; i++) {
+		if (c->entries[i].function == 1) {
+			c->entries[i].ecx |= 1u << 24;
+			return c;
+		}
+	}
+	die("KVM_GET_SUPPORTED_CPUID has no leaf 1");
+	return NULL;
+}
+
 static void run_loop(const struct loop *l, uint32_t n, int reps, struct kvm_cpuid2 *cpuid)
 {
+	if (l->tsc_deadline)
+		cpuid = cpuid_with_tsc_deadline(cpuid);
 	int vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (vm < 0)
 		die("KVM_CREATE_VM");
@@ -283,14 +326,18 @@ static void run_loop(const struct loop *l, uint32_t n, int reps, struct kvm_cpui
 		}
 	}
 	for (int rep = 0; rep < reps; rep++) {
-		struct stats a, b;
+		struct stats a, b, mid = { 0 };
 		vcpu_enter_at(&vcpus[0], l->v0, n);
 		stats_now(&a);
-		int port;
+		int port, mids = 0;
 		rep_expired = 0;
 		alarm(REP_SECONDS);
 		for (;;) {
 			port = vcpu_run_to_port(&vcpus[0], 1);
+			if (port == PORT_MID && l->v0 == E_TICK && !mids++) {
+				stats_now(&mid);
+				continue;
+			}
 			if (port != PORT_PP || l->v0 != E_PP_V0)
 				break;
 			__atomic_store_n(&c->turn, 1, __ATOMIC_SEQ_CST);
@@ -310,8 +357,24 @@ static void run_loop(const struct loop *l, uint32_t n, int reps, struct kvm_cpui
 			fflush(stdout);
 			return;
 		}
-		if (port != PORT_DONE)
-			die("loop %s: vCPU 0 exited to port 0x%x", l->name, port);
+		if (port != PORT_DONE || (l->v0 == E_TICK && mids != 1))
+			die("loop %s: vCPU 0 exited to port 0x%x (%d times to 0x%x)", l->name, port, mids,
+			    PORT_MID);
+		if (l->v0 == E_TICK) {
+			/* guest.asm's TK_A, TK_B, TK_TICKS, TK_W, TK_P */
+			uint32_t tk[5];
+			memcpy(tk, guest_mem + TK_ADDR, sizeof tk);
+			printf("kvmbench loop=%s rep=%d window=%u period=%u iters_a=%u iters_b=%u ticks=%u "
+			       "exits_a=%llu emul_a=%llu io_a=%llu halt_a=%llu "
+			       "exits_b=%llu emul_b=%llu io_b=%llu halt_b=%llu\n",
+			       l->name, rep, tk[3], tk[4], tk[0], tk[1], tk[2],
+			       (unsigned long long)(mid.exits - a.exits), (unsigned long long)(mid.emul - a.emul),
+			       (unsigned long long)(mid.io - a.io), (unsigned long long)(mid.halt - a.halt),
+			       (unsigned long long)(b.exits - mid.exits), (unsigned long long)(b.emul - mid.emul),
+			       (unsigned long long)(b.io - mid.io), (unsigned long long)(b.halt - mid.halt));
+			fflush(stdout);
+			continue;
+		}
 		uint64_t t0, t1;
 		memcpy(&t0, guest_mem + T0_ADDR, 8);
 		memcpy(&t1, guest_mem + T1_ADDR, 8);
@@ -328,11 +391,13 @@ static void run_loop(const struct loop *l, uint32_t n, int reps, struct kvm_cpui
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: kvmbench GUEST.BIN [N [REPS]]\n");
+		fprintf(stderr, "usage: kvmbench GUEST.BIN [N [REPS [SHIFT]]]\n");
 		return 2;
 	}
 	uint32_t n = argc > 2 ? strtoul(argv[2], NULL, 0) : 1000;
 	int reps = argc > 3 ? atoi(argv[3]) : 6;
+	if (argc > 4)
+		tsc_unit = 1u << atoi(argv[4]);
 	int fd = open(argv[1], O_RDONLY);
 	if (fd < 0)
 		die("open %s", argv[1]);
@@ -352,7 +417,8 @@ int main(int argc, char **argv)
 	struct kvm_cpuid2 *cpuid = supported_cpuid();
 	struct sigaction sa = { .sa_handler = on_alarm };   /* no SA_RESTART: KVM_RUN returns EINTR */
 	sigaction(SIGALRM, &sa, NULL);
-	printf("kvmbench: start n=%u reps=%d api=%d\n", n, reps, ioctl(kvm_fd, KVM_GET_API_VERSION, 0));
+	printf("kvmbench: start n=%u reps=%d tsc_unit=%u api=%d\n", n, reps, tsc_unit,
+	       ioctl(kvm_fd, KVM_GET_API_VERSION, 0));
 	for (unsigned i = 0; i < sizeof loops / sizeof loops[0]; i++) {
 		/* each VM gets its own memory: an earlier VM's vCPU 1 may still run */
 		guest_mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
