@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Host-only checks of the benchmark tooling (no emulator): the initramfs
-writer, the module load order, the KVM runner's output parser and the
-timeline's trace reader.
+writer, the module load order, the KVM runner's output parser, the timer
+tick arithmetic (hv's counters and KVM's lines) and the timeline's trace
+reader.
 
     python3 tests/bench_selftest.py
 """
@@ -15,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE / "kvm"))
 import bench_kvm  # noqa: E402
+import bench      # noqa: E402
 import timeline   # noqa: E402
 
 
@@ -87,6 +89,70 @@ class KvmParse(unittest.TestCase):
         self.assertAlmostEqual(r["cpuid"]["spread"], 2.0)
         self.assertAlmostEqual(r["cpuid"]["exits"], 1.01)
         self.assertAlmostEqual(r["switch-user"]["per_event"], 8000.0)
+
+
+class TimerTick(unittest.TestCase):
+    W, P = 8000000 * 128, 40000 * 128
+
+    def line(self, rep, a, b, ticks, exits_a=260, exits_b=787):
+        return ("kvmbench loop=timer-tick rep=%d window=%d period=%d iters_a=%d iters_b=%d ticks=%d "
+                "exits_a=%d emul_a=3 io_a=1 halt_a=0 exits_b=%d emul_b=404 io_b=1 halt_b=0"
+                % (rep, self.W, self.P, a, b, ticks, exits_a, exits_b))
+
+    def test_overhead_by_difference(self):
+        # 1,000 iterations of 5 instructions lost to 200 ticks: 25 per tick
+        self.assertAlmostEqual(bench_kvm.tick_overhead(1600000, 1599000, 200, self.W, self.P), 25.0)
+        self.assertAlmostEqual(bench_kvm.tick_overhead(1600000, 1599000, 199, self.W, self.P), 5000 / 199)
+
+    def test_tick_count_and_sign_checked(self):
+        with self.assertRaises(ValueError) as e:
+            bench_kvm.tick_overhead(1600000, 1500000, 150, self.W, self.P)
+        self.assertIn("150 ticks", str(e.exception))
+        self.assertIn("= 200", str(e.exception))
+        with self.assertRaises(ValueError) as e:
+            bench_kvm.tick_overhead(1600000, 1600000, 200, self.W, self.P)
+        self.assertIn("no work lost", str(e.exception))
+        with self.assertRaises(ValueError):
+            bench_kvm.tick_overhead(10, 5, 0, self.P, self.W)       # W < P: no tick expected
+
+    def test_kvm_lines(self):
+        text = "\n".join([
+            self.line(0, 1414000, 1000000, 200),                 # warm-up: left out
+            self.line(1, 1414000, 1044000, 200),                 # 370,000 x 5 / 200 = 9,250
+            self.line(2, 1414000, 1043000, 200, exits_b=788),    # 9,275
+            "kvmbench loop=cpuid rep=1 n=1000 events=1000 tsc=128000 exits=1 emul=1 io=0 halt=0",
+        ])
+        r = bench_kvm.parse(text, 7)["timer-tick"]
+        self.assertAlmostEqual(r["per_event"], 9262.5)
+        self.assertAlmostEqual(r["spread"], 25.0)
+        self.assertAlmostEqual(r["warmup"], 10350.0)
+        self.assertAlmostEqual(r["exits"], (527 + 528) / 400)
+        self.assertAlmostEqual(r["emul"], 401 * 2 / 400)
+        self.assertEqual(r["tick"]["rep"], 2)
+
+    def test_kvm_bad_repetition_named(self):
+        with self.assertRaises(ValueError) as e:
+            bench_kvm.parse(self.line(3, 1414000, 1044000, 120), 7)
+        self.assertIn("rep 3", str(e.exception))
+
+    def test_hv_counters(self):
+        class Log:
+            kv = {"vm.b0.counter.7": ["1600001"], "vm.b0.counter.8": ["1518255"],
+                  "vm.b0.counter.9": ["200"], "vm.b0.counter.10": [str(self.W)],
+                  "vm.b0.counter.11": [str(self.P)]}
+        r = bench.hv_tick(Log, Path("bench.log"), 128.0)
+        self.assertAlmostEqual(r["timer-tick"], (1600001 - 1518255) * 5 / 200)
+        self.assertEqual((r["tick_ticks"], r["tick_window_insns"], r["tick_period_insns"]),
+                         (200, 8000000, 40000))
+        del Log.kv["vm.b0.counter.9"]
+        with self.assertRaises(SystemExit) as e:
+            bench.hv_tick(Log, Path("bench.log"), 128.0)
+        self.assertIn("ticks missing", str(e.exception))
+        self.assertIn("bench.log", str(e.exception))
+        Log.kv["vm.b0.counter.9"] = ["3"]
+        with self.assertRaises(SystemExit) as e:
+            bench.hv_tick(Log, Path("bench.log"), 128.0)
+        self.assertIn("3 ticks", str(e.exception))
 
 
 TRACE = """\
