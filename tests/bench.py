@@ -6,8 +6,9 @@
 Everything is counted in emulated instructions, deterministic run to run:
 
 1. Paths (guest/bench.asm): CPUID exit, unknown hypercall, port exit, vCPU
-   switch by yield (2, 16, 64, 256 vCPUs on one pCPU), IPI + HLT ping-pong
-   and self-IPI + HLT + EOI (2 vCPUs only), for every hv config
+   switch by yield (2, 16, 64, 256 vCPUs on one pCPU), IPI + HLT ping-pong,
+   self-IPI + HLT + EOI and the TSC-deadline timer tick's overhead (work
+   lost per tick, by difference: hv_tick; 2 vCPUs only), for every hv config
    variant in VARIANTS and every backend: SVM under QEMU TCG with
    -icount shift=7,sleep=off (the TSC advances 128 per instruction), VT-x
    in Bochs icelake (the TSC advances a fixed amount per instruction there

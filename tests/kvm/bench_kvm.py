@@ -12,7 +12,9 @@ guest tests/kvm/guest.asm, and boots it in QEMU TCG with the fixed CPU,
 The runner prints one line per loop and repetition; this script turns them
 into instructions per event (TSC delta / 2^shift / events), checks the
 calibration loop comes out at exactly 2.000 per iteration, drops the warm-up
-repetition and checks the rest agree.
+repetition and checks the rest agree. The loop timer-tick reports iterations
+of a loop with and without a TSC-deadline tick instead: tick_overhead()
+turns them into the work lost per tick (tests/bench.py uses it for hv too).
 
 As a module: `measure(shift=7, n=1000, reps=6, timeout=...) -> dict` with
 per loop: per_event (instructions), exits, emul, io, halt (per event), and
