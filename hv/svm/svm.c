@@ -50,6 +50,8 @@ struct svm_vcpu {
 	 * waits meanwhile a single step (RFLAGS.TF, #DB intercepted) brings
 	 * the exit right after it. */
 	bool nmi_blocked, iret_seen, nmi_step;
+	bool virq_inject;             /* under TCG: an external interrupt was put in
+	                               * V_IRQ at the last injection (svm_inject_event) */
 	bool pause_sw;                /* no pause filter: PAUSE intercepted only while
 	                               * another vCPU waits in this pCPU's queue */
 	u8 entry_extra;               /* ENTRY_*: work before the next VMRUN (svm_run) */
@@ -71,12 +73,26 @@ static u32 max_asid;
  * the end of an -icount budget at a timer deadline) delivers that vector a
  * second time, whatever the guest's IF. A Linux guest interrupted in user
  * mode then takes the second one at the first instruction of the handler,
- * before SWAPGS, and loops in page faults on %gs (docs/platform.md). A host
- * interrupt pending at VMRUN is taken at QEMU's first instruction boundary
- * in the guest, before the loop looks at its stop requests: it becomes an
- * INTR #VMEXIT right after the delivery, which clears the stale vector.
- * So under TCG hv sends itself an IPI before every entry that injects an
- * external interrupt (hv/vcpu.c takes it at the EXIT_INTR). Set by probe.
+ * before SWAPGS, and loops in page faults on %gs (docs/platform.md).
+ *
+ * So under TCG hv injects an external interrupt through the virtual
+ * interrupt instead (APM 15.21.4: V_IRQ with V_INTR_VECTOR, TPR ignored, no
+ * VINTR intercept), which QEMU delivers through its ordinary interrupt path
+ * at the guest's first instruction boundary and then clears (V_IRQ reads 0
+ * at the next exit). hv acknowledges the vector in its APIC model when it
+ * injects, as with EVENTINJ; the guest cannot tell, since every access to
+ * its APIC exits and none can happen before the delivery. Only a host
+ * event pending at VMRUN (INTR, NMI, SMI, INIT: taken before a virtual
+ * interrupt) or a delivery cut short (EXITINTINFO) can leave V_IRQ set at an
+ * exit; svm_virq_settle then moves the vector to EVENTINJ.
+ *
+ * An event that must go through EVENTINJ (the re-injection of EXITINTINFO,
+ * such a moved V_IRQ) keeps the other defence: hv sends itself an IPI
+ * before the entry. A host interrupt pending at VMRUN is taken at QEMU's
+ * first instruction boundary in the guest, before the loop looks at its
+ * stop requests: it becomes an INTR #VMEXIT right after the delivery, which
+ * clears the stale vector (hv/vcpu.c takes it at the EXIT_INTR). It costs
+ * an exit, which V_IRQ avoids on every ordinary injection. Set by probe.
  */
 static bool tcg_inject_kick;
 /*
@@ -237,6 +253,7 @@ static void svm_start_real(struct vcpu *v, u16 cs_sel)
 	vmcb->control.interrupt_shadow = 0;
 	vmcb->control.intercept_misc1 &= ~INTERCEPT_IRET;
 	sv(v)->nmi_blocked = sv(v)->iret_seen = sv(v)->nmi_step = false;   /* INIT */
+	sv(v)->virq_inject = false;    /* an untaken V_IRQ is dropped below */
 	svm_irq_window(v, false);
 }
 
@@ -389,8 +406,28 @@ static bool svm_nmi_window(struct vcpu *v)
  * highest priority, TPR ignored) with the VINTR intercept exits as soon as
  * the guest could take it.
  */
+/*
+ * Under TCG: the external interrupt svm_inject_event put in V_IRQ was taken
+ * (V_IRQ reads 0), or an exit came first (a host event at the entry; see
+ * tcg_inject_kick) and it moves to EVENTINJ, ahead of anything newer, so
+ * that V_IRQ is free for the window and a later vector cannot overtake it.
+ * Called before V_IRQ or EVENTINJ is decided again (svm_irq_window).
+ */
+static __attribute__((noinline)) void svm_virq_settle(struct svm_vcpu *s)
+{
+	struct vmcb_control *c = &s->vmcb->control;
+	s->virq_inject = false;
+	if (c->v_intr & V_IRQ) {
+		c->v_intr &= ~(u64)V_IRQ;
+		c->event_inj = (u8)(c->v_intr >> V_INTR_VECTOR_SHIFT) | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
+		s->entry_extra |= ENTRY_KICK;
+	}
+}
+
 static bool svm_irq_window(struct vcpu *v, unsigned want)
 {
+	if (__builtin_expect(sv(v)->virq_inject, 0))
+		svm_virq_settle(sv(v));
 	if (want == WINDOW_NMI)
 		return svm_nmi_window(v);
 	struct vmcb_control *c = &sv(v)->vmcb->control;
@@ -417,9 +454,14 @@ static void svm_inject_event(struct vcpu *v, bool nmi, u8 vector)
 		s->vmcb->control.intercept_misc1 |= INTERCEPT_IRET;
 		return;
 	}
+	if (tcg_inject_kick) {          /* V_IRQ, not EVENTINJ (see tcg_inject_kick) */
+		struct vmcb_control *c = &s->vmcb->control;
+		c->v_intr = (c->v_intr & ~V_INTR_VECTOR_MASK) | V_IRQ | V_INTR_PRIO_MAX | V_IGN_TPR |
+			    ((u64)vector << V_INTR_VECTOR_SHIFT);
+		s->virq_inject = true;
+		return;
+	}
 	s->vmcb->control.event_inj = vector | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
-	if (tcg_inject_kick)
-		s->entry_extra |= ENTRY_KICK;
 }
 
 /* Code size the guest executes in, from CS.L / CS.D and CR0.PE. */
@@ -777,8 +819,16 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		 * instruction intercepts above never interrupt a delivery. */
 		if (__builtin_expect(vmcb->control.exit_int_info & EVENTINJ_VALID, 0)) {
 			vmcb->control.event_inj = vmcb->control.exit_int_info;
-			if (tcg_inject_kick)
+			if (tcg_inject_kick) {
 				s->entry_extra |= ENTRY_KICK;
+				/* A V_IRQ delivery the exit cut short: EXITINTINFO
+				 * holds it (or the fault it raised); V_IRQ must not
+				 * deliver it a second time. */
+				if (s->virq_inject) {
+					vmcb->control.v_intr &= ~(u64)V_IRQ;
+					s->virq_inject = false;
+				}
+			}
 		}
 		/* The exits of ports and of an interrupt's round trip (WRMSR
 		 * to the x2APIC, HLT) by compares in that order, the rest by
