@@ -196,7 +196,10 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	p->current = v;
 
 	xstate_load(p, v);
-	apic_timer_take();
+	/* (The last slice's timer is re-armed here, not stopped when that
+	 * slice ended: one that fired meanwhile leaves its flag and a pending
+	 * interrupt, and EXIT_INTR's sched_timer_tick preempts only at the
+	 * new slice's end by the TSC; the idle loop arms its own.) */
 	u64 now = rdtsc();
 	p->slice_end_tsc = now + hv_cfg->slice_us * tsc_per_ms / 1000;
 	if (__builtin_expect(v->lapic.timer_deadline || p->nsleepers, 0))
@@ -256,7 +259,6 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 		if (action != ACTION_RESUME)   /* preempted (slice used up), yield, halt, stop */
 			break;
 	}
-	apic_timer_stop();
 	p->busy_tsc += t1 - dispatched;
 	xstate_save(p, v);
 	__atomic_store_n(&v->running_on, 0, __ATOMIC_RELEASE);   /* everything saved */
@@ -272,8 +274,10 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 		break;
 	case ACTION_BLOCK:
 		spin_lock(&vm->lock);
-		if (v->state == VCPU_RUNNABLE)
+		if (v->state == VCPU_RUNNABLE) {
 			v->state = VCPU_HALTED;
+			vm->nrunnable--;
+		}
 		spin_unlock(&vm->lock);
 		/* An IPI that came between the HLT exit and HALTED found the vCPU
 		 * running and did not wake it: look again (vplat_wake). Its

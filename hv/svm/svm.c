@@ -50,8 +50,6 @@ struct svm_vcpu {
 	 * waits meanwhile a single step (RFLAGS.TF, #DB intercepted) brings
 	 * the exit right after it. */
 	bool nmi_blocked, iret_seen, nmi_step;
-	bool virq_inject;             /* under TCG: an external interrupt was put in
-	                               * V_IRQ at the last injection (svm_inject_event) */
 	bool pause_sw;                /* no pause filter: PAUSE intercepted only while
 	                               * another vCPU waits in this pCPU's queue */
 	u8 entry_extra;               /* ENTRY_*: work before the next VMRUN (svm_run) */
@@ -84,7 +82,8 @@ static u32 max_asid;
  * its APIC exits and none can happen before the delivery. Only a host
  * event pending at VMRUN (INTR, NMI, SMI, INIT: taken before a virtual
  * interrupt) or a delivery cut short (EXITINTINFO) can leave V_IRQ set at an
- * exit; svm_virq_settle then moves the vector to EVENTINJ.
+ * exit (V_IRQ set without the VINTR intercept, which only a window request
+ * sets); svm_virq_settle then moves the vector to EVENTINJ.
  *
  * An event that must go through EVENTINJ (the re-injection of EXITINTINFO,
  * such a moved V_IRQ) keeps the other defence: hv sends itself an IPI
@@ -253,7 +252,7 @@ static void svm_start_real(struct vcpu *v, u16 cs_sel)
 	vmcb->control.interrupt_shadow = 0;
 	vmcb->control.intercept_misc1 &= ~INTERCEPT_IRET;
 	sv(v)->nmi_blocked = sv(v)->iret_seen = sv(v)->nmi_step = false;   /* INIT */
-	sv(v)->virq_inject = false;    /* an untaken V_IRQ is dropped below */
+	vmcb->control.v_intr &= ~(u64)V_IRQ;   /* an untaken interrupt is dropped */
 	svm_irq_window(v, false);
 }
 
@@ -416,17 +415,20 @@ static bool svm_nmi_window(struct vcpu *v)
 static __attribute__((noinline)) void svm_virq_settle(struct svm_vcpu *s)
 {
 	struct vmcb_control *c = &s->vmcb->control;
-	s->virq_inject = false;
-	if (c->v_intr & V_IRQ) {
-		c->v_intr &= ~(u64)V_IRQ;
-		c->event_inj = (u8)(c->v_intr >> V_INTR_VECTOR_SHIFT) | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
-		s->entry_extra |= ENTRY_KICK;
-	}
+	c->v_intr &= ~(u64)V_IRQ;
+	c->event_inj = (u8)(c->v_intr >> V_INTR_VECTOR_SHIFT) | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
+	s->entry_extra |= ENTRY_KICK;
+}
+
+/* An injection waits in V_IRQ (a window request sets the VINTR intercept too). */
+static inline bool virq_injection_waits(const struct vmcb_control *c)
+{
+	return (c->v_intr & V_IRQ) && !(c->intercept_misc1 & INTERCEPT_VINTR);
 }
 
 static bool svm_irq_window(struct vcpu *v, unsigned want)
 {
-	if (__builtin_expect(sv(v)->virq_inject, 0))
+	if (__builtin_expect(virq_injection_waits(&sv(v)->vmcb->control), 0))
 		svm_virq_settle(sv(v));
 	if (want == WINDOW_NMI)
 		return svm_nmi_window(v);
@@ -458,7 +460,6 @@ static void svm_inject_event(struct vcpu *v, bool nmi, u8 vector)
 		struct vmcb_control *c = &s->vmcb->control;
 		c->v_intr = (c->v_intr & ~V_INTR_VECTOR_MASK) | V_IRQ | V_INTR_PRIO_MAX | V_IGN_TPR |
 			    ((u64)vector << V_INTR_VECTOR_SHIFT);
-		s->virq_inject = true;
 		return;
 	}
 	s->vmcb->control.event_inj = vector | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
@@ -735,17 +736,11 @@ static __attribute__((noinline)) int cr_write(struct vcpu *v, unsigned which, co
 	return len;
 }
 
-/* svm_run's entry when s->entry_extra asks for more than VMRUN. */
-static __attribute__((noinline)) void svm_enter_extra(struct pcpu *p, struct vcpu *v, struct svm_vcpu *s,
-						       struct svm_pcpu *sp)
+/* svm_enter_extra's rarer cases: the TCG kick, the guest-time split. */
+static __attribute__((noinline)) void svm_enter_rare(struct pcpu *p, struct vcpu *v, struct svm_vcpu *s,
+						      struct svm_pcpu *sp)
 {
 	struct vmcb *vmcb = s->vmcb;
-	if (s->entry_extra & ENTRY_PAUSE) {
-		if (__atomic_load_n(&p->rq_head, __ATOMIC_RELAXED))
-			vmcb->control.intercept_misc1 |= INTERCEPT_PAUSE;
-		else
-			vmcb->control.intercept_misc1 &= ~INTERCEPT_PAUSE;
-	}
 	if ((s->entry_extra & ENTRY_KICK) &&
 	    (vmcb->control.event_inj & (EVENTINJ_VALID | EVENTINJ_TYPE_MASK)) == (EVENTINJ_VALID | EVENTINJ_TYPE_INTR))
 		apic_send_ipi(p->apic_id, VEC_WAKE);   /* hv runs with IF=0: it waits for VMRUN */
@@ -757,6 +752,28 @@ static __attribute__((noinline)) void svm_enter_extra(struct pcpu *p, struct vcp
 	} else {
 		svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
 	}
+}
+
+/* svm_run's entry when s->entry_extra asks for more than VMRUN. The PAUSE
+ * decision (the commonest: after every HLT of a pause_sw guest) ends in a
+ * tail call of the entry, the rest goes to svm_enter_rare. */
+static __attribute__((noinline)) void svm_enter_extra(struct pcpu *p, struct vcpu *v, struct svm_vcpu *s,
+						       struct svm_pcpu *sp)
+{
+	struct vmcb *vmcb = s->vmcb;
+	u8 extra = s->entry_extra;
+	if (extra & ENTRY_PAUSE) {
+		if (__atomic_load_n(&p->rq_head, __ATOMIC_RELAXED))
+			vmcb->control.intercept_misc1 |= INTERCEPT_PAUSE;
+		else
+			vmcb->control.intercept_misc1 &= ~INTERCEPT_PAUSE;
+		extra &= ~ENTRY_PAUSE;
+		s->entry_extra = extra;
+	}
+	if (extra)
+		svm_enter_rare(p, v, s, sp);
+	else
+		svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
 }
 
 static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
@@ -824,10 +841,8 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 				/* A V_IRQ delivery the exit cut short: EXITINTINFO
 				 * holds it (or the fault it raised); V_IRQ must not
 				 * deliver it a second time. */
-				if (s->virq_inject) {
+				if (virq_injection_waits(&vmcb->control))
 					vmcb->control.v_intr &= ~(u64)V_IRQ;
-					s->virq_inject = false;
-				}
 			}
 		}
 		/* The exits of ports and of an interrupt's round trip (WRMSR

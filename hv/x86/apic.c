@@ -393,11 +393,6 @@ void apic_timer_oneshot(u64 us)
 	lapic_write(LAPIC_TIMER_INIT, (u32)ticks);
 }
 
-void apic_timer_stop(void)
-{
-	lapic_write(LAPIC_TIMER_INIT, 0);
-}
-
 void apic_timer_interrupt(void)
 {
 	timer_fired[fired_slot(apic_id())] = true;
