@@ -86,13 +86,14 @@ struct vcpu {
 };
 
 struct vm {
-	struct spinlock lock;            /* result, status, nstopped, vCPU states */
+	struct spinlock lock;            /* result, status, nstopped, nrunnable, vCPU states */
 	unsigned id;
 	const struct vm_config *cfg;
 	const char *name;
 	u64 mem_pa, mem_size;            /* guest-physical 0 maps to mem_pa */
 	void *vendor;                    /* nested page table root, ASID / VPID */
 	unsigned nvcpus, nstopped;
+	unsigned nrunnable;              /* vCPUs in state VCPU_RUNNABLE (vm_check_halted) */
 	struct vcpu **vcpus;
 	enum vm_result result;
 	int status;                      /* exit status (RESULT_EXIT) */

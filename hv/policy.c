@@ -38,13 +38,6 @@ void barrier_vm_init(struct vm_barrier *vm, unsigned id, enum vm_ibpb knob)
 	*vm = (struct vm_barrier){ .id = id, .knob = knob };
 }
 
-bool barrier_vm_opted(const struct vm_barrier *vm)
-{
-	if (vm->knob == VM_IBPB_NEVER)
-		return false;
-	return vm->knob == VM_IBPB_ALWAYS || vm->guest_opted;
-}
-
 /*
  * Are v's own predictions on p stale, i.e. trained before v's latest guest
  * IBPB (which, done elsewhere, left p untouched)? Only asked when v is the

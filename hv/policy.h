@@ -109,6 +109,11 @@ struct bar_decision barrier_on_entry(struct barrier_ctx *c, struct pcpu_barrier 
 bool barrier_on_guest_pred_cmd(struct barrier_ctx *c, struct pcpu_barrier *p,
 			       struct vcpu_barrier *v, struct vm_barrier *vm, u64 value);
 
-bool barrier_vm_opted(const struct vm_barrier *vm);
+static inline bool barrier_vm_opted(const struct vm_barrier *vm)
+{
+	if (vm->knob == VM_IBPB_NEVER)
+		return false;
+	return vm->knob == VM_IBPB_ALWAYS || vm->guest_opted;
+}
 
 #endif

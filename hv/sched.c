@@ -162,6 +162,11 @@ static void sleep_on_timer(struct vcpu *v)
  * (hostile-rep-huge on bochs-ryzen). */
 #define FAST_EXIT_BUDGET 64
 
+/* The slice in TSC units and in host APIC timer ticks (sched_run sets
+ * them, the same on every pCPU, once the clocks are calibrated). */
+static u64 slice_tsc;
+static u32 slice_ticks;
+
 /* Dispatch v on p and run it until it gives up the pCPU. */
 static void run_vcpu(struct pcpu *p, struct vcpu *v)
 {
@@ -196,17 +201,20 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	p->current = v;
 
 	xstate_load(p, v);
-	apic_timer_take();
+	/* (The last slice's timer is re-armed here, not stopped when that
+	 * slice ended: one that fired meanwhile leaves its flag and a pending
+	 * interrupt, and EXIT_INTR's sched_timer_tick preempts only at the
+	 * new slice's end by the TSC; the idle loop arms its own.) */
 	u64 now = rdtsc();
-	p->slice_end_tsc = now + hv_cfg->slice_us * tsc_per_ms / 1000;
+	p->slice_end_tsc = now + slice_tsc;
 	if (__builtin_expect(v->lapic.timer_deadline || p->nsleepers, 0))
 		arm_timer(p, v, now, sleepers_tick(p, now));
 	else
-		apic_timer_oneshot(hv_cfg->slice_us);
+		apic_timer_oneshot_ticks(slice_ticks);
 	if (d.barrier)
 		barrier_execute();             /* last thing before the guest runs */
 
-	u64 dispatched = rdtsc(), t0 = dispatched, t1;
+	u64 dispatched = now, t0 = dispatched, t1;
 	if (v->irq_check)
 		vplat_deliver(v);              /* a guest interrupt came while it was away */
 	unsigned fast_left = FAST_EXIT_BUDGET;
@@ -256,7 +264,6 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 		if (action != ACTION_RESUME)   /* preempted (slice used up), yield, halt, stop */
 			break;
 	}
-	apic_timer_stop();
 	p->busy_tsc += t1 - dispatched;
 	xstate_save(p, v);
 	__atomic_store_n(&v->running_on, 0, __ATOMIC_RELEASE);   /* everything saved */
@@ -272,8 +279,10 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 		break;
 	case ACTION_BLOCK:
 		spin_lock(&vm->lock);
-		if (v->state == VCPU_RUNNABLE)
+		if (v->state == VCPU_RUNNABLE) {
 			v->state = VCPU_HALTED;
+			vm->nrunnable--;
+		}
 		spin_unlock(&vm->lock);
 		/* An IPI that came between the HLT exit and HALTED found the vCPU
 		 * running and did not wake it: look again (vplat_wake). Its
@@ -318,6 +327,8 @@ static void finish(struct pcpu *p)
 
 void sched_run(struct pcpu *p)
 {
+	__atomic_store_n(&slice_tsc, hv_cfg->slice_us * tsc_per_ms / 1000, __ATOMIC_RELAXED);
+	__atomic_store_n(&slice_ticks, apic_timer_ticks(hv_cfg->slice_us), __ATOMIC_RELAXED);
 	p->start_tsc = rdtsc();
 	for (;;) {
 		struct vcpu *v = rq_pop(p);

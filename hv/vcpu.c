@@ -406,6 +406,8 @@ static enum exit_action vcpu_stop(struct pcpu *p, struct vcpu *v, int status)
 	if (v->line_len)
 		console_flush(v);
 	spin_lock(&vm->lock);
+	if (v->state == VCPU_RUNNABLE)
+		vm->nrunnable--;
 	v->state = VCPU_STOPPED;
 	vm->nstopped++;
 	if (status && !vm->status_set) {

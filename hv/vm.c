@@ -77,6 +77,7 @@ void vms_create(void)
 			v->id = j;
 			v->gid = gid++;
 			v->state = VCPU_RUNNABLE;
+			vm->nrunnable++;
 			v->pin = c->pin[j];
 			v->hv_bytes = sizeof(*v);
 			v->regs.rdi = j;
@@ -95,6 +96,7 @@ void vms_create(void)
 				/* An AP waits for INIT-SIPI-SIPI from another vCPU
 				 * (vplat.c, SDM Vol. 3A 9.4.4): not runnable yet. */
 				v->state = VCPU_HALTED;
+				vm->nrunnable--;
 				v->wait_sipi = true;
 			} else {
 				sched_enqueue(v->home, v);
@@ -134,6 +136,7 @@ void vm_end(struct vm *vm, enum vm_result r, int status, const char *fmt, ...)
 	vm->end_order = __atomic_add_fetch(&ended, 1, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
 		vm->vcpus[i]->state = VCPU_STOPPED;   /* run queues drop them lazily */
+	vm->nrunnable = 0;
 	__atomic_store_n(&vm->result, r, __ATOMIC_RELEASE);
 	spin_unlock(&vm->lock);
 	if (r == RESULT_EXIT)
@@ -160,6 +163,11 @@ void vm_fail(struct vcpu *v, const char *fmt, ...)
 void vm_check_halted(struct vm *vm)
 {
 	unsigned halted = 0, waiting = 0, nstopped;
+	/* A vCPU that runs (or may run) can wake the others: nothing to
+	 * look at. Every change away from RUNNABLE calls this after it
+	 * (under vm->lock), so the last one sees 0 and looks. */
+	if (__atomic_load_n(&vm->nrunnable, __ATOMIC_RELAXED))
+		return;
 	spin_lock(&vm->lock);
 	for (unsigned i = 0; i < vm->nvcpus && halted != ~0u; i++) {
 		struct vcpu *v = vm->vcpus[i];

@@ -443,6 +443,8 @@ bool vplat_init_ap(struct vcpu *v)
 	v->lapic.sipi_pending = sipi;
 	v->lapic.sipi_vector = sipi_vector;
 	spin_lock(&vm->lock);
+	if (v->state == VCPU_RUNNABLE)
+		vm->nrunnable--;
 	v->state = VCPU_HALTED;
 	v->wait_sipi = true;
 	v->halt_if = false;
@@ -501,6 +503,7 @@ void vplat_wake(struct vcpu *v)
 	 * any HLT (not from wait-for-SIPI, which holds NMIs: SDM 9.4.4). */
 	if (v->state == VCPU_HALTED && (v->halt_if || (v->lapic.nmi_pending && !v->wait_sipi))) {
 		v->state = VCPU_RUNNABLE;
+		vm->nrunnable++;
 		enqueue = true;
 	}
 	if (enqueue && v->timer_sleep) {

@@ -130,11 +130,28 @@ def describe(key, syms):
     return runs, total
 
 
+def by_source_line(key):
+    """Lines 'file:line count', in the order first executed, for one path."""
+    offs = sorted(set(key))
+    res = subprocess.run(["addr2line", "-e", str(HV_SO)] + ["0x%x" % o for o in offs],
+                         capture_output=True, text=True, check=True).stdout.split("\n")
+    where = {o: res[i].split(" ")[0].replace(str(ROOT) + "/", "") for i, o in enumerate(offs)}
+    count, order = Counter(), []
+    for o in key:
+        if where[o] not in count:
+            order.append(where[o])
+        count[where[o]] += 1
+    return ["    %-40s %d" % (w, count[w]) for w in order]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--top", type=int, default=4, help="how many of the most frequent paths (default 4)")
     ap.add_argument("--out", default=str(BUILD / "profile.txt"))
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--source", type=int, action="append", default=[], metavar="LEN",
+                    help="for the path of LEN instructions, also count its instructions by "
+                         "source line (addr2line on build/hv.so); may be repeated")
     args = ap.parse_args()
     if not HV_SO.is_file():
         raise SystemExit("profile: %s not found; run make first" % rel(HV_SO))
@@ -160,6 +177,8 @@ def main():
         out.append("%d instructions, seen %d times" % (len(key), n))
         out.append("  in order: " + " > ".join("%s %d" % (f, c) for f, c in runs))
         out.append("  by function: " + ", ".join("%s %d" % (f, c) for f, c in total.most_common()))
+        if len(key) in args.source:
+            out += by_source_line(key)
         out.append("")
     text = "\n".join(out).rstrip() + "\n"
     print(text, end="")

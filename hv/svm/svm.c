@@ -71,12 +71,27 @@ static u32 max_asid;
  * the end of an -icount budget at a timer deadline) delivers that vector a
  * second time, whatever the guest's IF. A Linux guest interrupted in user
  * mode then takes the second one at the first instruction of the handler,
- * before SWAPGS, and loops in page faults on %gs (docs/platform.md). A host
- * interrupt pending at VMRUN is taken at QEMU's first instruction boundary
- * in the guest, before the loop looks at its stop requests: it becomes an
- * INTR #VMEXIT right after the delivery, which clears the stale vector.
- * So under TCG hv sends itself an IPI before every entry that injects an
- * external interrupt (hv/vcpu.c takes it at the EXIT_INTR). Set by probe.
+ * before SWAPGS, and loops in page faults on %gs (docs/platform.md).
+ *
+ * So under TCG hv injects an external interrupt through the virtual
+ * interrupt instead (APM 15.21.4: V_IRQ with V_INTR_VECTOR, TPR ignored, no
+ * VINTR intercept), which QEMU delivers through its ordinary interrupt path
+ * at the guest's first instruction boundary and then clears (V_IRQ reads 0
+ * at the next exit). hv acknowledges the vector in its APIC model when it
+ * injects, as with EVENTINJ; the guest cannot tell, since every access to
+ * its APIC exits and none can happen before the delivery. Only a host
+ * event pending at VMRUN (INTR, NMI, SMI, INIT: taken before a virtual
+ * interrupt) or a delivery cut short (EXITINTINFO) can leave V_IRQ set at an
+ * exit (V_IRQ set without the VINTR intercept, which only a window request
+ * sets); svm_virq_settle then moves the vector to EVENTINJ.
+ *
+ * An event that must go through EVENTINJ (the re-injection of EXITINTINFO,
+ * such a moved V_IRQ) keeps the other defence: hv sends itself an IPI
+ * before the entry. A host interrupt pending at VMRUN is taken at QEMU's
+ * first instruction boundary in the guest, before the loop looks at its
+ * stop requests: it becomes an INTR #VMEXIT right after the delivery, which
+ * clears the stale vector (hv/vcpu.c takes it at the EXIT_INTR). It costs
+ * an exit, which V_IRQ avoids on every ordinary injection. Set by probe.
  */
 static bool tcg_inject_kick;
 /*
@@ -237,6 +252,7 @@ static void svm_start_real(struct vcpu *v, u16 cs_sel)
 	vmcb->control.interrupt_shadow = 0;
 	vmcb->control.intercept_misc1 &= ~INTERCEPT_IRET;
 	sv(v)->nmi_blocked = sv(v)->iret_seen = sv(v)->nmi_step = false;   /* INIT */
+	vmcb->control.v_intr &= ~(u64)V_IRQ;   /* an untaken interrupt is dropped */
 	svm_irq_window(v, false);
 }
 
@@ -389,8 +405,31 @@ static bool svm_nmi_window(struct vcpu *v)
  * highest priority, TPR ignored) with the VINTR intercept exits as soon as
  * the guest could take it.
  */
+/*
+ * Under TCG: the external interrupt svm_inject_event put in V_IRQ was taken
+ * (V_IRQ reads 0), or an exit came first (a host event at the entry; see
+ * tcg_inject_kick) and it moves to EVENTINJ, ahead of anything newer, so
+ * that V_IRQ is free for the window and a later vector cannot overtake it.
+ * Called before V_IRQ or EVENTINJ is decided again (svm_irq_window).
+ */
+static __attribute__((noinline)) void svm_virq_settle(struct svm_vcpu *s)
+{
+	struct vmcb_control *c = &s->vmcb->control;
+	c->v_intr &= ~(u64)V_IRQ;
+	c->event_inj = (u8)(c->v_intr >> V_INTR_VECTOR_SHIFT) | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
+	s->entry_extra |= ENTRY_KICK;
+}
+
+/* An injection waits in V_IRQ (a window request sets the VINTR intercept too). */
+static inline bool virq_injection_waits(const struct vmcb_control *c)
+{
+	return (c->v_intr & V_IRQ) && !(c->intercept_misc1 & INTERCEPT_VINTR);
+}
+
 static bool svm_irq_window(struct vcpu *v, unsigned want)
 {
+	if (__builtin_expect(virq_injection_waits(&sv(v)->vmcb->control), 0))
+		svm_virq_settle(sv(v));
 	if (want == WINDOW_NMI)
 		return svm_nmi_window(v);
 	struct vmcb_control *c = &sv(v)->vmcb->control;
@@ -417,9 +456,13 @@ static void svm_inject_event(struct vcpu *v, bool nmi, u8 vector)
 		s->vmcb->control.intercept_misc1 |= INTERCEPT_IRET;
 		return;
 	}
+	if (tcg_inject_kick) {          /* V_IRQ, not EVENTINJ (see tcg_inject_kick) */
+		struct vmcb_control *c = &s->vmcb->control;
+		c->v_intr = (c->v_intr & ~V_INTR_VECTOR_MASK) | V_IRQ | V_INTR_PRIO_MAX | V_IGN_TPR |
+			    ((u64)vector << V_INTR_VECTOR_SHIFT);
+		return;
+	}
 	s->vmcb->control.event_inj = vector | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
-	if (tcg_inject_kick)
-		s->entry_extra |= ENTRY_KICK;
 }
 
 /* Code size the guest executes in, from CS.L / CS.D and CR0.PE. */
@@ -693,17 +736,11 @@ static __attribute__((noinline)) int cr_write(struct vcpu *v, unsigned which, co
 	return len;
 }
 
-/* svm_run's entry when s->entry_extra asks for more than VMRUN. */
-static __attribute__((noinline)) void svm_enter_extra(struct pcpu *p, struct vcpu *v, struct svm_vcpu *s,
-						       struct svm_pcpu *sp)
+/* svm_enter_extra's rarer cases: the TCG kick, the guest-time split. */
+static __attribute__((noinline)) void svm_enter_rare(struct pcpu *p, struct vcpu *v, struct svm_vcpu *s,
+						      struct svm_pcpu *sp)
 {
 	struct vmcb *vmcb = s->vmcb;
-	if (s->entry_extra & ENTRY_PAUSE) {
-		if (__atomic_load_n(&p->rq_head, __ATOMIC_RELAXED))
-			vmcb->control.intercept_misc1 |= INTERCEPT_PAUSE;
-		else
-			vmcb->control.intercept_misc1 &= ~INTERCEPT_PAUSE;
-	}
 	if ((s->entry_extra & ENTRY_KICK) &&
 	    (vmcb->control.event_inj & (EVENTINJ_VALID | EVENTINJ_TYPE_MASK)) == (EVENTINJ_VALID | EVENTINJ_TYPE_INTR))
 		apic_send_ipi(p->apic_id, VEC_WAKE);   /* hv runs with IF=0: it waits for VMRUN */
@@ -715,6 +752,28 @@ static __attribute__((noinline)) void svm_enter_extra(struct pcpu *p, struct vcp
 	} else {
 		svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
 	}
+}
+
+/* svm_run's entry when s->entry_extra asks for more than VMRUN. The PAUSE
+ * decision (the commonest: after every HLT of a pause_sw guest) ends in a
+ * tail call of the entry, the rest goes to svm_enter_rare. */
+static __attribute__((noinline)) void svm_enter_extra(struct pcpu *p, struct vcpu *v, struct svm_vcpu *s,
+						       struct svm_pcpu *sp)
+{
+	struct vmcb *vmcb = s->vmcb;
+	u8 extra = s->entry_extra;
+	if (extra & ENTRY_PAUSE) {
+		if (__atomic_load_n(&p->rq_head, __ATOMIC_RELAXED))
+			vmcb->control.intercept_misc1 |= INTERCEPT_PAUSE;
+		else
+			vmcb->control.intercept_misc1 &= ~INTERCEPT_PAUSE;
+		extra &= ~ENTRY_PAUSE;
+		s->entry_extra = extra;
+	}
+	if (extra)
+		svm_enter_rare(p, v, s, sp);
+	else
+		svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
 }
 
 static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
@@ -777,8 +836,14 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		 * instruction intercepts above never interrupt a delivery. */
 		if (__builtin_expect(vmcb->control.exit_int_info & EVENTINJ_VALID, 0)) {
 			vmcb->control.event_inj = vmcb->control.exit_int_info;
-			if (tcg_inject_kick)
+			if (tcg_inject_kick) {
 				s->entry_extra |= ENTRY_KICK;
+				/* A V_IRQ delivery the exit cut short: EXITINTINFO
+				 * holds it (or the fault it raised); V_IRQ must not
+				 * deliver it a second time. */
+				if (virq_injection_waits(&vmcb->control))
+					vmcb->control.v_intr &= ~(u64)V_IRQ;
+			}
 		}
 		/* The exits of ports and of an interrupt's round trip (WRMSR
 		 * to the x2APIC, HLT) by compares in that order, the rest by

@@ -90,11 +90,15 @@ enum svm_exit_code {
 #define EVENTINJ_TYPE_NMI (2u << 8)
 #define EVENTINJ_TYPE_MASK (7u << 8)
 
-/* V_INTR control (VMCB offset 0x60, APM 15.21.4): a virtual interrupt
- * request, used only for its VINTR intercept (an interrupt window). */
+/* V_INTR control (VMCB offset 0x60, APM 15.21.4, with V_INTR_VECTOR at
+ * 0x64 in the same u64): a virtual interrupt request, for its VINTR
+ * intercept (an interrupt window) and, under QEMU TCG, to inject an
+ * external interrupt (hv/svm/svm.c, tcg_inject_kick). */
 #define V_IRQ BIT(8)
 #define V_INTR_PRIO_MAX (0xFull << 16)
 #define V_IGN_TPR BIT(20)
+#define V_INTR_VECTOR_SHIFT 32
+#define V_INTR_VECTOR_MASK (0xFFull << 32)
 #define INTERRUPT_SHADOW BIT(0)  /* offset 0x68 bit 0 (APM 15.21.5) */
 
 #define VINTR_MASKING BIT(24)

@@ -382,20 +382,25 @@ void apic_calibrate(enum clock_source want, u64 rsdp)
 
 /* ---- timer and interrupts -------------------------------------------------- */
 
-void apic_timer_oneshot(u64 us)
+u32 apic_timer_ticks(u64 us)
 {
 	u64 ticks = us * apic_ticks_per_ms / 1000;
 	if (ticks == 0)
 		ticks = 1;
 	if (ticks > 0xffffffffu)
 		ticks = 0xffffffffu;
-	lapic_write(LAPIC_LVT_TIMER, VEC_TIMER);          /* one-shot, unmasked */
-	lapic_write(LAPIC_TIMER_INIT, (u32)ticks);
+	return (u32)ticks;
 }
 
-void apic_timer_stop(void)
+void apic_timer_oneshot_ticks(u32 ticks)
 {
-	lapic_write(LAPIC_TIMER_INIT, 0);
+	lapic_write(LAPIC_LVT_TIMER, VEC_TIMER);          /* one-shot, unmasked */
+	lapic_write(LAPIC_TIMER_INIT, ticks);
+}
+
+void apic_timer_oneshot(u64 us)
+{
+	apic_timer_oneshot_ticks(apic_timer_ticks(us));
 }
 
 void apic_timer_interrupt(void)

@@ -12,7 +12,8 @@ void apic_calibrate(enum clock_source want, u64 rsdp);
 void apic_report_mode(void);        /* log line + `kv host.apic=` */
 bool apic_x2apic_mode(void);
 void apic_timer_oneshot(u64 us);   /* interrupt VEC_TIMER after us microseconds */
-void apic_timer_stop(void);
+u32 apic_timer_ticks(u64 us);      /* ... which is this many timer ticks (at least 1) */
+void apic_timer_oneshot_ticks(u32 ticks);
 void apic_timer_interrupt(void);
 void apic_eoi(void);   /* from the IDT: record the tick, EOI */
 bool apic_timer_take(void);        /* did the timer fire since the last call? */
