@@ -522,6 +522,16 @@ void vplat_wake(struct vcpu *v)
 		apic_send_ipi(p->apic_id, VEC_WAKE);
 }
 
+u64 vplat_tsc_deadline_write(struct vcpu *v, u64 val)
+{
+	struct vplat *pl = &v->vm->plat;
+	spin_lock(&pl->lock);
+	lapic_msr_write(&v->lapic, MSR_IA32_TSC_DEADLINE, val, 0);   /* always LAPIC_OK */
+	u64 dl = v->lapic.timer_deadline;
+	spin_unlock(&pl->lock);
+	return dl;
+}
+
 int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 {
 	struct vplat *pl = &v->vm->plat;
