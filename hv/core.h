@@ -137,6 +137,7 @@ struct pcpu {
 	u64 fpu_gen;                     /* fpu_owner's fpu_gen when loaded */
 	u64 busy_tsc, start_tsc;
 	u64 slice_end_tsc;               /* when the running vCPU's slice ends */
+	u64 timer_at;                    /* the TSC hv's timer is armed for while a vCPU runs */
 	unsigned nsleepers;              /* vCPUs with timer_sleep == this pCPU (atomic) */
 };
 

@@ -207,10 +207,12 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	 * new slice's end by the TSC; the idle loop arms its own.) */
 	u64 now = rdtsc();
 	p->slice_end_tsc = now + slice_tsc;
-	if (__builtin_expect(v->lapic.timer_deadline || p->nsleepers, 0))
+	if (__builtin_expect(v->lapic.timer_deadline || p->nsleepers, 0)) {
 		arm_timer(p, v, now, sleepers_tick(p, now));
-	else
+	} else {
+		p->timer_at = p->slice_end_tsc;
 		apic_timer_oneshot_ticks(slice_ticks);
+	}
 	if (d.barrier)
 		barrier_execute();             /* last thing before the guest runs */
 

@@ -51,14 +51,11 @@ u64 sleepers_tick(struct pcpu *p, u64 now)
 void arm_timer(struct pcpu *p, struct vcpu *v, u64 now, u64 next_sleeper)
 {
 	u64 target = p->slice_end_tsc, dl = v->lapic.timer_deadline;
-	if (!dl && !next_sleeper) {
-		apic_timer_oneshot(target > now ? tsc_to_us(target - now) : 1);
-		return;
-	}
 	if (dl && dl < target)
 		target = dl;
 	if (next_sleeper && next_sleeper < target)
 		target = next_sleeper;
+	p->timer_at = target;
 	apic_timer_oneshot(target > now ? tsc_to_us(target - now) : 1);
 }
 
@@ -76,6 +73,15 @@ bool sched_timer_tick(struct pcpu *p, struct vcpu *v)
 		return true;
 	arm_timer(p, v, now, next);
 	return false;
+}
+
+void sched_timer_deadline(struct pcpu *p, u64 dl)
+{
+	if (dl && dl < p->timer_at) {
+		u64 now = rdtsc();
+		p->timer_at = dl;
+		apic_timer_oneshot(dl > now ? tsc_to_us(dl - now) : 1);
+	}
 }
 
 void sched_timer_rearm(struct pcpu *p, struct vcpu *v)

@@ -551,8 +551,15 @@ static __attribute__((noinline)) enum exit_action hlt_exit(struct vcpu *v, struc
 static __attribute__((noinline)) enum exit_action msr_write_exit(struct vcpu *v, struct pcpu *p, struct vm_exit *e)
 {
 	u32 msr = (u32)v->regs.rcx;
-	if (vplat_x2apic_fast_msr(msr) &&
-	    vplat_x2apic_fast_write(v, msr, (v->regs.rax & 0xffffffffull) | (v->regs.rdx << 32))) {
+	u64 val = (v->regs.rax & 0xffffffffull) | (v->regs.rdx << 32);
+	if (vplat_x2apic_fast_msr(msr) && vplat_x2apic_fast_write(v, msr, val)) {
+		skip(v, e);
+		return ACTION_RESUME;
+	}
+	/* A tickless guest's timer (Linux re-arms it at every tick): hv's
+	 * timer moves only if the deadline comes first. */
+	if (msr == MSR_IA32_TSC_DEADLINE) {
+		sched_timer_deadline(p, vplat_tsc_deadline_write(v, val));
 		skip(v, e);
 		return ACTION_RESUME;
 	}

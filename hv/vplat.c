@@ -522,6 +522,16 @@ void vplat_wake(struct vcpu *v)
 		apic_send_ipi(p->apic_id, VEC_WAKE);
 }
 
+u64 vplat_tsc_deadline_write(struct vcpu *v, u64 val)
+{
+	struct vplat *pl = &v->vm->plat;
+	spin_lock(&pl->lock);
+	lapic_msr_write(&v->lapic, MSR_IA32_TSC_DEADLINE, val, 0);   /* always LAPIC_OK */
+	u64 dl = v->lapic.timer_deadline;
+	spin_unlock(&pl->lock);
+	return dl;
+}
+
 int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 {
 	struct vplat *pl = &v->vm->plat;
@@ -554,12 +564,15 @@ static bool deliver_locked(struct vcpu *v);
 
 /* The end of a straight x2APIC write (pl->lock held): the EOI may let a
  * waiting vector through, the IPI may be to self: deliver now, under the
- * same lock (what irq_check would do next); then wake the targets. */
-static inline bool x2apic_write_done(struct vcpu *v, struct vplat *pl)
+ * same lock (what irq_check would do next); then wake the targets. Without
+ * self_changed (an IPI to one other vCPU) v's IRR, ISR and TPR are as they
+ * were, and a vector already deliverable to v has set v->irq_check (its
+ * sender did, or the write that lowered v's PPR delivered it). */
+static inline bool x2apic_write_done(struct vcpu *v, struct vplat *pl, bool self_changed)
 {
 	u64 wake = pl->wake & ~(1ull << v->id);
 	pl->wake = 0;
-	if (v->irq_check || lapic_pending_vector(&v->lapic) >= 0)
+	if (v->irq_check || (self_changed && lapic_pending_vector(&v->lapic) >= 0))
 		deliver_locked(v);
 	spin_unlock(&pl->lock);
 	if (wake)
@@ -578,16 +591,19 @@ static __attribute__((noinline)) bool x2apic_icr_write(struct vcpu *v, u64 val)
 	int one = lapic_x2apic_icr_single(&v->lapic, val, pl->lapics, (int)vm->nvcpus);
 	if (one >= 0) {
 		struct vcpu *t = vm->vcpus[one];
-		if (t != v && lapic_pending_vector(&t->lapic) >= 0) {
+		if (t == v)
+			return x2apic_write_done(v, pl, true);
+		if (lapic_pending_vector(&t->lapic) >= 0) {
 			t->irq_check = true;
 			pl->wake |= 1ull << one;
 		}
+		return x2apic_write_done(v, pl, false);
 	} else if (one == LAPIC_DEST_GENERAL &&
 		   lapic_x2apic_irq_write(&v->lapic, MSR_X2APIC_FIRST + (LAPIC_ICR_LO >> 4), val) != LAPIC_OK) {
 		spin_unlock(&pl->lock);
 		return false;
 	}
-	return x2apic_write_done(v, pl);
+	return x2apic_write_done(v, pl, true);
 }
 
 bool vplat_x2apic_fast_write(struct vcpu *v, u32 msr, u64 val)
@@ -602,7 +618,7 @@ bool vplat_x2apic_fast_write(struct vcpu *v, u32 msr, u64 val)
 		spin_unlock(&pl->lock);
 		return false;
 	}
-	return x2apic_write_done(v, pl);
+	return x2apic_write_done(v, pl, true);
 }
 
 bool vplat_timer_fire(struct vcpu *v, u64 now)

@@ -241,6 +241,8 @@ static inline int lapic_pending_vector(const struct lapic *l)
 	int v = lapic_sum_highest(l->irr, l->irr_sum);
 	if (v < 0)
 		return -1;
+	if (!(l->isr_sum | (l->tpr & 0xF0)))
+		return v;                      /* PPR 0: IRR never holds 0-15 (set_irr) */
 	u32 tpr_class = l->tpr & 0xF0;
 	int isrv = lapic_sum_highest(l->isr, l->isr_sum);
 	u32 isr_class = isrv < 0 ? 0 : ((u32)isrv & 0xF0);
