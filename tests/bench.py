@@ -569,6 +569,9 @@ def tick_report(paths_res, cols, kvm):
     for name, w, p, a, b_, t, per, ex in rows:
         L.append("| %s | %s | %s | %s | %s | %d | %s | %s |" % (name, fmt(w), fmt(p), fmt(a), fmt(b_), t,
                                                                fmt(per, 1), ex))
+    if len({(round(r[1]), round(r[2])) for r in rows}) > 1:
+        L += ["", "**W and P differ between the runs above** (TICK_W_INSNS / TICK_P_INSNS in "
+              "guest/bench.asm and tests/kvm/guest.asm must match): the rows are not comparable."]
     return L
 
 
