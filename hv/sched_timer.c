@@ -25,11 +25,9 @@ u64 tsc_to_us(u64 ticks)
 
 /* Fire the due timers of the vCPUs halted on p, waking those that got an
  * interrupt; returns the earliest deadline still ahead, 0 if none. */
-u64 sleepers_tick(struct pcpu *p, u64 now)
+u64 sleepers_tick_some(struct pcpu *p, u64 now)
 {
 	u64 next = 0;
-	if (!__atomic_load_n(&p->nsleepers, __ATOMIC_RELAXED))
-		return 0;
 	for (unsigned i = 0; i < nvms; i++) {
 		struct vm *vm = vms[i];
 		for (unsigned j = 0; j < vm->nvcpus; j++) {
@@ -56,7 +54,7 @@ void arm_timer(struct pcpu *p, struct vcpu *v, u64 now, u64 next_sleeper)
 	if (next_sleeper && next_sleeper < target)
 		target = next_sleeper;
 	p->timer_at = target;
-	apic_timer_oneshot(target > now ? tsc_to_us(target - now) : 1);
+	apic_timer_oneshot_tsc(target > now ? target - now : 1);
 }
 
 bool sched_timer_tick(struct pcpu *p, struct vcpu *v)
@@ -80,7 +78,7 @@ void sched_timer_deadline(struct pcpu *p, u64 dl)
 	if (dl && dl < p->timer_at) {
 		u64 now = rdtsc();
 		p->timer_at = dl;
-		apic_timer_oneshot(dl > now ? tsc_to_us(dl - now) : 1);
+		apic_timer_oneshot_tsc(dl > now ? dl - now : 1);
 	}
 }
 

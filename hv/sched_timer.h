@@ -18,7 +18,13 @@ void sched_timer_deadline(struct pcpu *p, u64 dl);
 /* The run loop's parts of the same (sched.c): arm p's timer for v (next_sleeper:
  * sleepers_tick's answer), fire p's due sleepers, TSC ticks to microseconds. */
 void arm_timer(struct pcpu *p, struct vcpu *v, u64 now, u64 next_sleeper);
-u64 sleepers_tick(struct pcpu *p, u64 now);
+u64 sleepers_tick_some(struct pcpu *p, u64 now);
+static inline u64 sleepers_tick(struct pcpu *p, u64 now)
+{
+	if (!__atomic_load_n(&p->nsleepers, __ATOMIC_RELAXED))
+		return 0;                      /* (the common case, in line) */
+	return sleepers_tick_some(p, now);
+}
 u64 tsc_to_us(u64 ticks);
 
 #endif

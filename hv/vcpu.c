@@ -544,6 +544,20 @@ static __attribute__((noinline)) enum exit_action hlt_exit(struct vcpu *v, struc
 	return ACTION_BLOCK;
 }
 
+/* A host interrupt: they reach hv only here (it runs with IF=0 otherwise),
+ * so this is the one place the slice timer can have fired; also a guest
+ * timer's deadline and an IPI's kick. */
+static __attribute__((noinline)) enum exit_action intr_exit(struct vcpu *v, struct pcpu *p)
+{
+	sti();                     /* take the pending host interrupt (timer) now */
+	__asm__ volatile("nop");
+	cli();
+	if (apic_timer_take_slot(p->timer_slot) && sched_timer_tick(p, v))
+		return ACTION_PREEMPT;     /* (an injected interrupt waits in the VMCB/VMCS) */
+	irq_check(v);              /* a guest timer, or an IPI's kick */
+	return ACTION_RESUME;
+}
+
 /* WRMSR: the x2APIC writes of an interrupt's round trip (EOI, ICR, SELF
  * IPI) on a straight path, done and the interrupt they let through already
  * delivered (vplat_x2apic_fast_write); the rest, and any of those the APIC
@@ -596,6 +610,8 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct pcpu *p, struct vm_exit
 		return msr_write_exit(v, p, e);      /* tail calls */
 	if (why == EXIT_HLT)
 		return hlt_exit(v, p, e);
+	if (why == EXIT_INTR)
+		return intr_exit(v, p);
 	return handle_exit_other(v, p, e);
 }
 
@@ -624,16 +640,6 @@ static enum exit_action handle_exit_other(struct vcpu *v, struct pcpu *p, struct
 		return ACTION_RESUME;
 	case EXIT_EMULATED:
 		skip(v, e);                /* insn_len 0: the backend injected a fault instead */
-		return ACTION_RESUME;
-	case EXIT_INTR:
-		/* Host interrupts reach hv only here (it runs with IF=0 otherwise),
-		 * so this is the one place the slice timer can have fired. */
-		sti();                     /* take the pending host interrupt (timer) now */
-		__asm__ volatile("nop");
-		cli();
-		if (apic_timer_take() && sched_timer_tick(p, v))
-			return ACTION_PREEMPT;     /* (an injected interrupt waits in the VMCB/VMCS) */
-		irq_check(v);              /* a guest timer, or an IPI's kick */
 		return ACTION_RESUME;
 	case EXIT_SLICE:
 		return ACTION_PREEMPT;

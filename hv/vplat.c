@@ -178,7 +178,7 @@ static const struct {
 	{ RESET_PORT_CF9, 1, "reset control", &reset_h },
 };
 
-static struct vm *input_vm;          /* console_input (below) */
+struct vm *vplat_console_vm;          /* console_input (below) */
 
 static void com1_irq(void *ctx, bool level)
 {
@@ -235,7 +235,7 @@ void vplat_init(struct vm *vm)
 	ASSERT(rc == BUS_OK, "vm %s: %s", vm->name, pl->bus.err);
 	if (hv_cfg->console_input == (int)vm->id + 1) {
 		serial_input_init();
-		input_vm = vm;
+		vplat_console_vm = vm;
 		printk("hv: vm %s: its COM1 receives what hv's COM1 receives (console_input)\n", vm->name);
 	}
 }
@@ -262,9 +262,9 @@ static u8 input_ring[INPUT_RING];
 static unsigned input_head, input_count;
 static u64 input_bytes;
 
-void vplat_input_poll(void)
+void vplat_input_poll_now(void)
 {
-	struct vm *vm = input_vm;
+	struct vm *vm = vplat_console_vm;
 	if (!vm || __atomic_exchange_n(&input_busy, 1, __ATOMIC_ACQUIRE))
 		return;
 	u8 b;
@@ -294,7 +294,7 @@ void vplat_input_poll(void)
 
 bool vplat_input_vm(const struct vm *vm)
 {
-	return vm == input_vm;
+	return vm == vplat_console_vm;
 }
 
 u64 vplat_input_bytes(void)
@@ -307,7 +307,7 @@ enum reset_reason vplat_port_io(struct vcpu *v, u16 port, unsigned size, bool wr
 	struct vplat *pl = &v->vm->plat;
 	enum reset_reason why = RESET_NONE;
 	u64 in = 0;
-	if (!write && v->vm == input_vm && (u16)(port - UART_COM1_BASE) < 8)
+	if (!write && v->vm == vplat_console_vm && (u16)(port - UART_COM1_BASE) < 8)
 		vplat_input_poll();            /* what came in, before the guest looks */
 	spin_lock(&pl->lock);
 	pl->io_vcpu = v;

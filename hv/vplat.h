@@ -101,7 +101,13 @@ int vplat_mmio_access(struct vcpu *v, u64 gpa, unsigned size, bool write, u64 *v
 
 /* console_input: move what hv's COM1 received into the named VM's COM1
  * (any pCPU, no lock held; cheap when nothing came). */
-void vplat_input_poll(void);
+void vplat_input_poll_now(void);
+extern struct vm *vplat_console_vm;      /* console_input's VM, NULL: none */
+static inline void vplat_input_poll(void)
+{
+	if (vplat_console_vm)
+		vplat_input_poll_now();
+}
 /* Is vm the one that gets hv's serial input (so a halted vCPU of it with
  * IF=1 may still be woken by a keystroke)? */
 bool vplat_input_vm(const struct vm *vm);

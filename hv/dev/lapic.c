@@ -372,7 +372,9 @@ bool lapic_advance(struct lapic *l, u64 now)
 	if (!l->timer_deadline || now < l->timer_deadline)
 		return false;
 	l->timer_fired++;
-	lapic_raise_lvt(l, LVT_TIMER);
+	u32 lvt = l->lvt[LVT_TIMER];
+	if (!(lvt & LVT_MASKED))
+		set_irr(l, lvt & 0xFF, false);   /* lapic_raise_lvt's case for the timer: fixed, edge */
 	if (timer_mode(l) == TIMER_PERIODIC && l->timer_period) {
 		u64 k = (now - l->timer_deadline) / l->timer_period + 1;
 		l->timer_deadline += k * l->timer_period;

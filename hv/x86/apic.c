@@ -50,6 +50,9 @@ static volatile u8 *lapic;
 static bool x2apic;                /* every CPU runs in the mode the boot CPU found */
 static bool x2apic_locked;
 static u64 apic_ticks_per_ms;
+/* LAPIC timer ticks per TSC tick in 32.32 fixed point, rounded up (set
+ * with the clocks), so a delay converted with it never ends early. */
+static u64 ticks_per_tsc_fx;
 u64 tsc_per_ms;
 /* Timer flags by APIC id; ids of 256 and more (x2APIC) take the slots after 256. */
 static volatile bool timer_fired[256 + CFG_MAX_PCPUS];
@@ -371,6 +374,11 @@ void apic_calibrate(enum clock_source want, u64 rsdp)
 	apic_ticks_per_ms = lapic_per_ms_over_tsc();
 	if (!apic_ticks_per_ms)
 		apic_ticks_per_ms = 1000;   /* a LAPIC timer that does not count: guess 16 MHz */
+	/* (below 2^32: the LAPIC timer never counts faster than the TSC here;
+	 * if it did, the product in apic_timer_oneshot_tsc could overflow) */
+	ticks_per_tsc_fx = ((apic_ticks_per_ms << 32) + tsc_per_ms - 1) / tsc_per_ms;
+	if (ticks_per_tsc_fx > 0xffffffffull)
+		ticks_per_tsc_fx = 0xffffffffull;
 
 	printk("hv: clock: TSC %llu kHz from %s; LAPIC timer %llu ticks/ms (div 16), measured "
 	       "against the TSC\n", (unsigned long long)tsc_per_ms, what,
@@ -403,9 +411,21 @@ void apic_timer_oneshot(u64 us)
 	apic_timer_oneshot_ticks(apic_timer_ticks(us));
 }
 
+void apic_timer_oneshot_tsc(u64 tsc)
+{
+	if (tsc > 0xffffffffull)
+		tsc = 0xffffffffull;   /* seconds away: it fires early, and is re-armed */
+	/* (+1: the calibration's error must not make it early either) */
+	u64 ticks = ((tsc * ticks_per_tsc_fx + 0xffffffffull) >> 32) + 1;
+	if (ticks > 0xffffffffull)
+		ticks = 0xffffffffull;
+	apic_timer_oneshot_ticks((u32)ticks);
+}
+
 void apic_timer_interrupt(void)
 {
-	timer_fired[fired_slot(apic_id())] = true;
+	u32 id = x2apic ? (u32)rdmsr(X2APIC_MSR(LAPIC_ID)) : *(volatile u32 *)(lapic + LAPIC_ID) >> 24;
+	timer_fired[id < 256 ? id : fired_slot(id)] = true;
 	lapic_write(LAPIC_EOI, 0);
 }
 
@@ -416,7 +436,16 @@ void apic_eoi(void)
 
 bool apic_timer_take(void)
 {
-	unsigned slot = fired_slot(apic_id());
+	return apic_timer_take_slot(apic_timer_slot());
+}
+
+unsigned apic_timer_slot(void)
+{
+	return fired_slot(apic_id());
+}
+
+bool apic_timer_take_slot(unsigned slot)
+{
 	bool f = timer_fired[slot];
 	timer_fired[slot] = false;
 	return f;

@@ -14,9 +14,12 @@ bool apic_x2apic_mode(void);
 void apic_timer_oneshot(u64 us);   /* interrupt VEC_TIMER after us microseconds */
 u32 apic_timer_ticks(u64 us);      /* ... which is this many timer ticks (at least 1) */
 void apic_timer_oneshot_ticks(u32 ticks);
+void apic_timer_oneshot_tsc(u64 tsc);  /* after this many TSC ticks (never before) */
 void apic_timer_interrupt(void);
 void apic_eoi(void);   /* from the IDT: record the tick, EOI */
 bool apic_timer_take(void);        /* did the timer fire since the last call? */
+unsigned apic_timer_slot(void);    /* this CPU's flag for the same ... */
+bool apic_timer_take_slot(unsigned slot);   /* ... taken without asking the APIC id */
 u32 apic_id(void);
 void apic_send_init(u32 apic);
 void apic_send_sipi(u32 apic, u8 page);
