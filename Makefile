@@ -302,7 +302,7 @@ timeline:
 # Instruction counts per function along each exit path (docs/benchmarks.md).
 profile: deps
 	@$(MAKE) --no-print-directory all
-	$(PYTHON) tests/profile.py
+	$(PYTHON) tests/profile.py $(PROFILE_ARGS)
 
 compare: deps
 	@$(MAKE) --no-print-directory all
