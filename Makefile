@@ -42,7 +42,7 @@ HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin -nostdinc \
 HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Ihv
 
 # Device models (hv/dev/): hardware-free, also built into host unit tests.
-DEV_NAMES := lapic ioapic uart16550 cmos pic reset bus acpi_pm
+DEV_NAMES := lapic ioapic uart16550 cmos pic reset bus acpi_pm pit
 DEV_C := $(patsubst %,hv/dev/%.c,$(DEV_NAMES))
 
 HV_C := \

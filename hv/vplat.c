@@ -3,7 +3,8 @@
  *
  * Ports (docs/platform.md): the 8259 pair and its ELCR, read back absent
  * (hv/dev/pic.c); the 8042 data/status ports and port 0x92 (hv/dev/reset.c);
- * CMOS/RTC at 0x70/0x71 (hv/dev/cmos.c); COM1, a 16550A at 0x3F8
+ * CMOS/RTC at 0x70/0x71 (hv/dev/cmos.c); the 8254 PIT at 0x40-0x43 with
+ * its gate and OUT2 in port 0x61, no IRQ 0 (hv/dev/pit.c); COM1, a 16550A at 0x3F8
  * (hv/dev/uart16550.c); the reset control register 0xCF9. Everything else
  * is an empty bus. COM1's interrupt line is IOAPIC pin 4; the VM the
  * config's `console_input` names gets what hv's own COM1 receives.
@@ -49,6 +50,14 @@ static void com1_tx(void *ctx, u8 byte)
 static u64 rtc_now(const struct vplat *pl)
 {
 	return VPLAT_RTC_START + (rdtsc() - pl->start_tsc) / (tsc_per_ms * 1000);
+}
+
+/* The PIT's input clock (PIT_HZ) since the VM was created, from the TSC:
+ * whole milliseconds and the rest apart, so no product overflows. */
+static u64 pit_now(const struct vplat *pl)
+{
+	u64 d = rdtsc() - pl->start_tsc;
+	return d / tsc_per_ms * PIT_HZ / 1000 + d % tsc_per_ms * PIT_HZ / (tsc_per_ms * 1000);
 }
 
 static int com1_read(void *dev, u64 off, unsigned size, u64 *val, u64 now)
@@ -164,6 +173,24 @@ static const struct bus_handler cmos_h = { cmos_rd, cmos_wr };
 static const struct bus_handler pic_h = { pic_rd, pic_wr };
 static const struct bus_handler reset_h = { reset_rd, reset_wr };
 
+static int pit_rd(void *dev, u64 off, unsigned size, u64 *val, u64 now)
+{
+	(void)size, (void)now;
+	struct port_dev *d = dev;
+	*val = pit_read(&d->pl->pit, (u16)(d->base + off), pit_now(d->pl));
+	return 0;
+}
+
+static int pit_wr(void *dev, u64 off, unsigned size, u64 val, u64 now)
+{
+	(void)size, (void)now;
+	struct port_dev *d = dev;
+	pit_write(&d->pl->pit, (u16)(d->base + off), (u8)val, pit_now(d->pl));
+	return 0;
+}
+
+static const struct bus_handler pit_h = { pit_rd, pit_wr };
+
 static const struct {
 	u16 base, len;
 	const char *name;
@@ -176,6 +203,8 @@ static const struct {
 	{ RESET_PORT_KBC_CMD, 1, "8042 command/status", &reset_h },
 	{ RESET_PORT_92, 1, "system control port A", &reset_h },
 	{ RESET_PORT_CF9, 1, "reset control", &reset_h },
+	{ PIT_PORT_CH0, 4, "8254 PIT", &pit_h },
+	{ PIT_PORT_B, 1, "port B (PIT gate 2, OUT2)", &pit_h },
 };
 
 struct vm *vplat_console_vm;          /* console_input (below) */
@@ -203,6 +232,7 @@ void vplat_init(struct vm *vm)
 	u64 below = vm->mem_size < GiB(4) ? vm->mem_size : GiB(4);
 	cmos_init(&pl->cmos, below, vm->mem_size - below);
 	pic_init(&pl->pic);
+	pit_init(&pl->pit);
 	reset_init(&pl->reset);
 	pl->start_tsc = rdtsc();
 	pl->lapics = kzalloc(sizeof(struct lapic *) * vm->nvcpus);

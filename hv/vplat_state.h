@@ -12,6 +12,7 @@
 #include "dev/ioapic.h"
 #include "dev/lapic.h"
 #include "dev/pic.h"
+#include "dev/pit.h"
 #include "dev/reset.h"
 #include "dev/uart16550.h"
 #include "x86/spinlock.h"
@@ -23,6 +24,7 @@ struct vplat {
 	struct bus bus;
 	struct uart16550 com1;
 	struct cmos cmos;
+	struct pit pit;
 	struct pic_absent pic;
 	struct reset_dev reset;
 	struct ioapic ioapic;     /* MMIO 0xFEC00000; COM1's IRQ on pin 4 */
