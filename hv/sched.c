@@ -330,7 +330,7 @@ static void finish(struct pcpu *p)
 void sched_run(struct pcpu *p)
 {
 	__atomic_store_n(&slice_tsc, hv_cfg->slice_us * tsc_per_ms / 1000, __ATOMIC_RELAXED);
-	__atomic_store_n(&slice_ticks, apic_timer_ticks(hv_cfg->slice_us), __ATOMIC_RELAXED);
+	__atomic_store_n(&slice_ticks, apic_timer_ticks(slice_tsc), __ATOMIC_RELAXED);
 	p->start_tsc = rdtsc();
 	for (;;) {
 		struct vcpu *v = rq_pop(p);
@@ -351,12 +351,12 @@ void sched_run(struct pcpu *p)
 		p->idle = !p->rq_head;
 		spin_unlock(&p->rq_lock);
 		if (p->idle) {
-			u64 us = hv_cfg->slice_us;
-			if (next && tsc_to_us(next > now ? next - now : 0) < us)
-				us = tsc_to_us(next > now ? next - now : 0);
-			apic_timer_oneshot(us);
+			u64 d = slice_tsc;
+			if (next && (next > now ? next - now : 1) < d)
+				d = next > now ? next - now : 1;
+			apic_timer_oneshot_tsc(d);
 			sti_hlt();
-			apic_timer_take();
+			apic_timer_take_slot(p->timer_slot);
 			vplat_input_poll();    /* console_input: polled once a slice at least */
 		}
 		p->idle = false;

@@ -18,11 +18,6 @@
  * a vCPU is dispatched on arms for it.
  */
 
-u64 tsc_to_us(u64 ticks)
-{
-	return ticks * 1000 / tsc_per_ms + 1;   /* round up: never fire early */
-}
-
 /* Fire the due timers of the vCPUs halted on p, waking those that got an
  * interrupt; returns the earliest deadline still ahead, 0 if none. */
 u64 sleepers_tick_some(struct pcpu *p, u64 now)

@@ -16,7 +16,7 @@ void sched_timer_rearm(struct pcpu *p, struct vcpu *v);
  * looked at when that fires (sched_timer_tick re-arms). */
 void sched_timer_deadline(struct pcpu *p, u64 dl);
 /* The run loop's parts of the same (sched.c): arm p's timer for v (next_sleeper:
- * sleepers_tick's answer), fire p's due sleepers, TSC ticks to microseconds. */
+ * sleepers_tick's answer), fire p's due sleepers (sleepers_tick asks the count in line). */
 void arm_timer(struct pcpu *p, struct vcpu *v, u64 now, u64 next_sleeper);
 u64 sleepers_tick_some(struct pcpu *p, u64 now);
 static inline u64 sleepers_tick(struct pcpu *p, u64 now)
@@ -25,6 +25,5 @@ static inline u64 sleepers_tick(struct pcpu *p, u64 now)
 		return 0;                      /* (the common case, in line) */
 	return sleepers_tick_some(p, now);
 }
-u64 tsc_to_us(u64 ticks);
 
 #endif

@@ -74,11 +74,16 @@ static inline void lapic_write(u32 reg, u32 v)
 		*(volatile u32 *)(lapic + reg) = v;
 }
 
-u32 apic_id(void)
+static inline u32 read_apic_id(void)
 {
 	if (x2apic)
 		return (u32)rdmsr(X2APIC_MSR(LAPIC_ID));   /* all 32 bits (11.12.5.1) */
 	return lapic ? *(volatile u32 *)(lapic + LAPIC_ID) >> 24 : 0;
+}
+
+u32 apic_id(void)
+{
+	return read_apic_id();
 }
 
 bool apic_x2apic_mode(void)
@@ -390,14 +395,13 @@ void apic_calibrate(enum clock_source want, u64 rsdp)
 
 /* ---- timer and interrupts -------------------------------------------------- */
 
-u32 apic_timer_ticks(u64 us)
+u32 apic_timer_ticks(u64 tsc)
 {
-	u64 ticks = us * apic_ticks_per_ms / 1000;
-	if (ticks == 0)
-		ticks = 1;
-	if (ticks > 0xffffffffu)
-		ticks = 0xffffffffu;
-	return (u32)ticks;
+	/* The factor is below 2^32, so neither product overflows; +1: the
+	 * calibration's own error must not make it early either. */
+	u64 ticks = (tsc >> 32) * ticks_per_tsc_fx +
+		    (((tsc & 0xffffffffull) * ticks_per_tsc_fx + 0xffffffffull) >> 32) + 1;
+	return ticks > 0xffffffffull ? 0xffffffffu : (u32)ticks;
 }
 
 void apic_timer_oneshot_ticks(u32 ticks)
@@ -406,25 +410,14 @@ void apic_timer_oneshot_ticks(u32 ticks)
 	lapic_write(LAPIC_TIMER_INIT, ticks);
 }
 
-void apic_timer_oneshot(u64 us)
-{
-	apic_timer_oneshot_ticks(apic_timer_ticks(us));
-}
-
 void apic_timer_oneshot_tsc(u64 tsc)
 {
-	if (tsc > 0xffffffffull)
-		tsc = 0xffffffffull;   /* seconds away: it fires early, and is re-armed */
-	/* (+1: the calibration's error must not make it early either) */
-	u64 ticks = ((tsc * ticks_per_tsc_fx + 0xffffffffull) >> 32) + 1;
-	if (ticks > 0xffffffffull)
-		ticks = 0xffffffffull;
-	apic_timer_oneshot_ticks((u32)ticks);
+	apic_timer_oneshot_ticks(apic_timer_ticks(tsc));
 }
 
 void apic_timer_interrupt(void)
 {
-	u32 id = x2apic ? (u32)rdmsr(X2APIC_MSR(LAPIC_ID)) : *(volatile u32 *)(lapic + LAPIC_ID) >> 24;
+	u32 id = read_apic_id();       /* (in line: every timer exit comes here) */
 	timer_fired[id < 256 ? id : fired_slot(id)] = true;
 	lapic_write(LAPIC_EOI, 0);
 }
@@ -432,11 +425,6 @@ void apic_timer_interrupt(void)
 void apic_eoi(void)
 {
 	lapic_write(LAPIC_EOI, 0);
-}
-
-bool apic_timer_take(void)
-{
-	return apic_timer_take_slot(apic_timer_slot());
 }
 
 unsigned apic_timer_slot(void)

@@ -11,15 +11,17 @@ void apic_init_cpu(void);          /* enable the LAPIC, mask the 8259 PIC */
 void apic_calibrate(enum clock_source want, u64 rsdp);
 void apic_report_mode(void);        /* log line + `kv host.apic=` */
 bool apic_x2apic_mode(void);
-void apic_timer_oneshot(u64 us);   /* interrupt VEC_TIMER after us microseconds */
-u32 apic_timer_ticks(u64 us);      /* ... which is this many timer ticks (at least 1) */
+/* Interrupt VEC_TIMER once, after this many TSC ticks (never before); the
+ * same in timer ticks, and the conversion for callers that keep it. */
+void apic_timer_oneshot_tsc(u64 tsc);
 void apic_timer_oneshot_ticks(u32 ticks);
-void apic_timer_oneshot_tsc(u64 tsc);  /* after this many TSC ticks (never before) */
+u32 apic_timer_ticks(u64 tsc);
 void apic_timer_interrupt(void);
 void apic_eoi(void);   /* from the IDT: record the tick, EOI */
-bool apic_timer_take(void);        /* did the timer fire since the last call? */
-unsigned apic_timer_slot(void);    /* this CPU's flag for the same ... */
-bool apic_timer_take_slot(unsigned slot);   /* ... taken without asking the APIC id */
+/* Did this CPU's timer fire since the last call? Its flag's slot, from
+ * apic_timer_slot() on that CPU, kept so no APIC id is read each time. */
+unsigned apic_timer_slot(void);
+bool apic_timer_take_slot(unsigned slot);
 u32 apic_id(void);
 void apic_send_init(u32 apic);
 void apic_send_sipi(u32 apic, u8 page);

@@ -162,11 +162,7 @@ pp_v1:
         je %%w
 %endmacro
 
-%macro HANDLER 1                ; count the IPI in %1, EOI
-        push eax
-        push ecx
-        push edx
-        inc dword [%1]
+%macro EOI_IRET 0               ; x2APIC EOI, restore eax/ecx/edx, return
         mov ecx, X2_EOI
         xor eax, eax
         xor edx, edx
@@ -175,6 +171,13 @@ pp_v1:
         pop ecx
         pop eax
         iret
+%endmacro
+%macro HANDLER 1                ; count the IPI in %1, EOI
+        push eax
+        push ecx
+        push edx
+        inc dword [%1]
+        EOI_IRET
 %endmacro
 handler0:
         HANDLER CNT0
@@ -294,11 +297,4 @@ tick_handler:
         mov [TK_DEADLINE + 4], edx
         mov ecx, MSR_TSC_DEADLINE
         wrmsr
-        mov ecx, X2_EOI
-        xor eax, eax
-        xor edx, edx
-        wrmsr
-        pop edx
-        pop ecx
-        pop eax
-        iret
+        EOI_IRET
