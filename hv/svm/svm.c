@@ -93,7 +93,7 @@ static u32 max_asid;
  * clears the stale vector (hv/vcpu.c takes it at the EXIT_INTR). It costs
  * an exit, which V_IRQ avoids on every ordinary injection. Set by probe.
  */
-static bool tcg_inject_kick;
+static bool tcg_inject_fix;
 /*
  * What the next VMRUN must do besides entering, in one byte, so that the
  * common entry tests one field (svm_run; the fast exits' path lengths are
@@ -126,7 +126,7 @@ static const char *svm_probe(void)
 	max_asid = r.ebx - 1;      /* ASID 0 is the host's */
 	if (max_asid < 1)
 		return "this CPU reports no guest ASIDs (CPUID 8000_000Ah EBX)";
-	tcg_inject_kick = platform_is_qemu_tcg();
+	tcg_inject_fix = platform_is_qemu_tcg();
 	/* PAUSE loops (hv/vcpu.c pause_exit): the pause filter (EDX[10]) and its
 	 * threshold (EDX[12]) where the CPU has them (APM 15.14.4), else every
 	 * PAUSE exits and hv counts. */
@@ -365,12 +365,26 @@ static void svm_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 
 }
 
 /*
- * Interrupt window (APM 15.21.4): the guest can take an external interrupt
- * if RFLAGS.IF is set, no STI/MOV SS shadow is active and no event is
- * already queued in EVENTINJ. Otherwise a virtual interrupt request (V_IRQ,
- * highest priority, TPR ignored) with the VINTR intercept exits as soon as
- * the guest could take it.
+ * Under TCG: the external interrupt svm_inject_event put in V_IRQ was taken
+ * (V_IRQ reads 0), or an exit came first (a host event at the entry; see
+ * tcg_inject_fix) and it moves to EVENTINJ, ahead of anything newer, so
+ * that V_IRQ is free for the window and a later vector cannot overtake it.
+ * Called before V_IRQ or EVENTINJ is decided again (svm_irq_window).
  */
+static __attribute__((noinline)) void svm_virq_settle(struct svm_vcpu *s)
+{
+	struct vmcb_control *c = &s->vmcb->control;
+	c->v_intr &= ~(u64)V_IRQ;
+	c->event_inj = (u8)(c->v_intr >> V_INTR_VECTOR_SHIFT) | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
+	s->entry_extra |= ENTRY_KICK;
+}
+
+/* An injection waits in V_IRQ (a window request sets the VINTR intercept too). */
+static inline bool virq_injection_waits(const struct vmcb_control *c)
+{
+	return (c->v_intr & V_IRQ) && !(c->intercept_misc1 & INTERCEPT_VINTR);
+}
+
 /*
  * NMI window (APM 15.21.3, 15.20 "IRET intercept"): can an NMI be injected
  * now? Not while the last one's handler runs (until its IRET has executed),
@@ -405,27 +419,6 @@ static bool svm_nmi_window(struct vcpu *v)
  * highest priority, TPR ignored) with the VINTR intercept exits as soon as
  * the guest could take it.
  */
-/*
- * Under TCG: the external interrupt svm_inject_event put in V_IRQ was taken
- * (V_IRQ reads 0), or an exit came first (a host event at the entry; see
- * tcg_inject_kick) and it moves to EVENTINJ, ahead of anything newer, so
- * that V_IRQ is free for the window and a later vector cannot overtake it.
- * Called before V_IRQ or EVENTINJ is decided again (svm_irq_window).
- */
-static __attribute__((noinline)) void svm_virq_settle(struct svm_vcpu *s)
-{
-	struct vmcb_control *c = &s->vmcb->control;
-	c->v_intr &= ~(u64)V_IRQ;
-	c->event_inj = (u8)(c->v_intr >> V_INTR_VECTOR_SHIFT) | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
-	s->entry_extra |= ENTRY_KICK;
-}
-
-/* An injection waits in V_IRQ (a window request sets the VINTR intercept too). */
-static inline bool virq_injection_waits(const struct vmcb_control *c)
-{
-	return (c->v_intr & V_IRQ) && !(c->intercept_misc1 & INTERCEPT_VINTR);
-}
-
 static bool svm_irq_window(struct vcpu *v, unsigned want)
 {
 	if (__builtin_expect(virq_injection_waits(&sv(v)->vmcb->control), 0))
@@ -456,7 +449,7 @@ static void svm_inject_event(struct vcpu *v, bool nmi, u8 vector)
 		s->vmcb->control.intercept_misc1 |= INTERCEPT_IRET;
 		return;
 	}
-	if (tcg_inject_kick) {          /* V_IRQ, not EVENTINJ (see tcg_inject_kick) */
+	if (tcg_inject_fix) {          /* V_IRQ, not EVENTINJ (see tcg_inject_fix) */
 		struct vmcb_control *c = &s->vmcb->control;
 		c->v_intr = (c->v_intr & ~V_INTR_VECTOR_MASK) | V_IRQ | V_INTR_PRIO_MAX | V_IGN_TPR |
 			    ((u64)vector << V_INTR_VECTOR_SHIFT);
@@ -836,7 +829,7 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		 * instruction intercepts above never interrupt a delivery. */
 		if (__builtin_expect(vmcb->control.exit_int_info & EVENTINJ_VALID, 0)) {
 			vmcb->control.event_inj = vmcb->control.exit_int_info;
-			if (tcg_inject_kick) {
+			if (tcg_inject_fix) {
 				s->entry_extra |= ENTRY_KICK;
 				/* A V_IRQ delivery the exit cut short: EXITINTINFO
 				 * holds it (or the fault it raised); V_IRQ must not

@@ -93,7 +93,7 @@ enum svm_exit_code {
 /* V_INTR control (VMCB offset 0x60, APM 15.21.4, with V_INTR_VECTOR at
  * 0x64 in the same u64): a virtual interrupt request, for its VINTR
  * intercept (an interrupt window) and, under QEMU TCG, to inject an
- * external interrupt (hv/svm/svm.c, tcg_inject_kick). */
+ * external interrupt (hv/svm/svm.c, tcg_inject_fix). */
 #define V_IRQ BIT(8)
 #define V_INTR_PRIO_MAX (0xFull << 16)
 #define V_IGN_TPR BIT(20)
