@@ -132,6 +132,7 @@ class Run:
     hv_exit: str = None        # from the serial log
     error: str = ""            # why this is a crash, when it is one
     note: str = ""             # what Bochs said when it had to be killed at the timeout
+    restarts: int = 0          # starts lost to the VNC port race (run_to_log)
     bochs_log_path: str = ""
     bad_msrs_allowed: object = None   # platforms.Platform.bad_msrs_allowed
     pred_cmd_refusals: int = 0        # refusals the scenario expects (its guest's own writes)
@@ -167,9 +168,40 @@ class Run:
         return None
 
 
+# Bochs 2.7's VNC server (gui/rfb.cc) binds one socket to 5900, 5901, ... in
+# turn with SO_REUSEADDR and listens on the first it got. Two Bochs starting
+# at the same instant can both bind the same port before either listens:
+# the second's listen fails, its socket stays bound, every further bind
+# fails, and it panics "RFB could not bind any port between 5900 and 5949"
+# before the machine runs. Seen now and then with two Bochs at
+# a time (a few runs of the whole suite here). Nothing of the guest has run
+# then, so the harness starts it again, and says so in the scenario's line.
+RFB_RACE = "RFB could not bind any port"
+RFB_RESTARTS = 3
+
+
+def lost_rfb_race(res, serial_log):
+    """Did this run end before the machine ran, on the VNC port race?"""
+    return (not res.timed_out and RFB_RACE in res.stderr and
+            (not os.path.exists(serial_log) or os.path.getsize(serial_log) == 0))
+
+
 def run_to_log(cmd, serial_log, bochs_log, timeout, cwd=ROOT, bad_msrs_allowed=None):
     """Run Bochs (stdin /dev/null, stdout+stderr into bochs_log) under a timeout,
-    then read hv's outcome from the serial log."""
+    then read hv's outcome from the serial log. A start lost to the VNC port
+    race (RFB_RACE, above) is started again, at most RFB_RESTARTS times."""
+    restarts = 0
+    while True:
+        res = run_once(cmd, serial_log, bochs_log, timeout, cwd, bad_msrs_allowed)
+        if restarts == RFB_RESTARTS or not lost_rfb_race(res, serial_log):
+            res.restarts = restarts
+            return res
+        restarts += 1
+        time.sleep(0.2 * restarts)
+
+
+def run_once(cmd, serial_log, bochs_log, timeout, cwd=ROOT, bad_msrs_allowed=None):
+    """One Bochs run (run_to_log)."""
     start = time.monotonic()
     res = Run(bochs_log_path=rel(bochs_log), bad_msrs_allowed=bad_msrs_allowed)
     for stale in (serial_log, bochs_log):

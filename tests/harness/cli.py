@@ -257,6 +257,9 @@ def _run_scenario(sc, accel_name, verbose, platform):
     if run.timed_out and getattr(run, "note", ""):
         reason += "; " + run.note
     notes = []
+    if getattr(run, "restarts", 0):
+        notes.append("Bochs started %d more time%s: its VNC server lost the port race (tests/harness/bochs.py)"
+                     % (run.restarts, "" if run.restarts == 1 else "s"))
     if reason is None and log.trace:
         n = "%d trace line%s" % (len(log.trace), "" if len(log.trace) == 1 else "s")
         if not sc.oracle:

@@ -607,6 +607,32 @@ class Bochs(unittest.TestCase):
             self.assertEqual(run.outcome, "timeout")
             self.assertIn(">>PANIC<<", run.note)
 
+    RFB = "00000000000p[RFB   ] >>PANIC<< RFB could not bind any port between 5900 and 5949"
+
+    def test_rfb_race_restarts(self):
+        with tempfile.TemporaryDirectory() as d:
+            serial, blog, tries = Path(d) / "s.log", Path(d) / "b.log", Path(d) / "tries"
+            # loses the race twice, then runs
+            cmd = self.fake_bochs(d, 'echo x >> %s\nif [ $(wc -l < %s) -le 2 ]; then echo "%s"; exit 1; fi\n'
+                                  'printf "hv: exit pass\\r\\n" > %s\nexit 1\n' % (tries, tries, self.RFB, serial))
+            run = bochs.run_to_log(cmd, serial, blog, 10, d)
+            self.assertEqual((run.outcome, run.restarts), ("pass", 2))
+            self.assertEqual(len(tries.read_text().split()), 3)
+            # always loses: given up after RFB_RESTARTS more starts, a crash with the reason
+            tries.unlink()
+            cmd = self.fake_bochs(d, 'echo x >> %s\necho "%s"\nexit 1\n' % (tries, self.RFB))
+            run = bochs.run_to_log(cmd, serial, blog, 10, d)
+            self.assertEqual((run.outcome, run.restarts), ("crash", bochs.RFB_RESTARTS))
+            self.assertIn("RFB could not bind", run.error)
+            self.assertEqual(len(tries.read_text().split()), bochs.RFB_RESTARTS + 1)
+            # the same panic after the guest printed something: not restarted
+            tries.unlink()
+            cmd = self.fake_bochs(d, 'echo x >> %s\nprintf "hv: booting\\r\\n" > %s\necho "%s"\nexit 1\n'
+                                  % (tries, serial, self.RFB))
+            run = bochs.run_to_log(cmd, serial, blog, 10, d)
+            self.assertEqual((run.outcome, run.restarts), ("crash", 0))
+            self.assertEqual(len(tries.read_text().split()), 1)
+
 
 if __name__ == "__main__":
     unittest.main()
