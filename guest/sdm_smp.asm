@@ -127,12 +127,15 @@ start:
         shr rdx, 32
         mov ecx, TSC_DEADLINE
         wrmsr
-.wait_timer:
-        cmp dword [timer_count], 1
+.wait_timer:                        ; (SDM Vol. 3A 6.8.3: STI's shadow holds the
+        cli                         ; interrupt until HLT has begun, so a tick
+        cmp dword [timer_count], 1  ; between the compare and HLT is not lost)
         jae .timer_ok
+        sti
         hlt                         ; the timer interrupt wakes it
         jmp .wait_timer
 .timer_ok:
+        sti
         mov ecx, TSC_DEADLINE       ; 11.5.4.1: reads 0 once it fired
         rdmsr
         or eax, edx

@@ -429,7 +429,13 @@ static bool svm_irq_window(struct vcpu *v, unsigned want)
 	/* (Not during hv's NMI-window single step: the frame would hold its TF.) */
 	bool can = (sv(v)->vmcb->save.rflags & RFLAGS_IF) && !(c->interrupt_shadow & INTERRUPT_SHADOW) &&
 		   !(c->event_inj & EVENTINJ_VALID) && !sv(v)->nmi_step;
-	if (can || !want) {
+	/* QEMU TCG (7.2) does not load the VMCB's interrupt shadow at VMRUN
+	 * (helper_vmrun ignores INT_STATE): a window requested inside an
+	 * STI shadow exits at once, and the interrupt then goes in before the
+	 * shadowed instruction, the HLT of `sti; hlt` included, which the
+	 * handler returns to. There the request waits for the next exit (the
+	 * HLT's own, or any other: irq_check stays set). */
+	if (can || !want || (tcg_inject_fix && (c->interrupt_shadow & INTERRUPT_SHADOW))) {
 		c->v_intr &= ~(u64)V_IRQ;
 		c->intercept_misc1 &= ~INTERCEPT_VINTR;
 	} else {
