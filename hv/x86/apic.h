@@ -16,8 +16,10 @@ bool apic_x2apic_mode(void);
 void apic_timer_oneshot_tsc(u64 tsc);
 void apic_timer_oneshot_ticks(u32 ticks);
 u32 apic_timer_ticks(u64 tsc);
-void apic_timer_interrupt(void);
-void apic_eoi(void);   /* from the IDT: record the tick, EOI */
+/* The IDT's handlers of VEC_TIMER (records the tick, EOI) and VEC_WAKE (EOI). */
+struct interrupt_frame;
+void apic_timer_isr(struct interrupt_frame *f);
+void apic_wake_isr(struct interrupt_frame *f);
 /* Did this CPU's timer fire since the last call? Its flag's slot, from
  * apic_timer_slot() on that CPU, kept so no APIC id is read each time. */
 unsigned apic_timer_slot(void);

@@ -52,12 +52,6 @@ void trap_handler(struct trap_frame *f)
 	case EXC_NMI:
 		__atomic_add_fetch(&host_nmis, 1, __ATOMIC_RELAXED);
 		return;
-	case VEC_TIMER:
-		apic_timer_interrupt();
-		return;
-	case VEC_WAKE:
-		apic_eoi();
-		return;
 	case VEC_SPURIOUS:
 		return;     /* no EOI for the spurious vector (SDM Vol. 3 10.9) */
 	default:
