@@ -11,6 +11,8 @@
 #include "exits.h"
 #include "policy.h"
 #include "vplat_state.h"
+#include "x86/apic.h"
+#include "x86/cpu.h"
 #include "x86/spinlock.h"
 
 struct vm_exit {
@@ -140,7 +142,21 @@ struct pcpu {
 	u64 timer_at;                    /* the TSC hv's timer is armed for while a vCPU runs */
 	unsigned timer_slot;             /* its "fired" flag (apic_timer_take_slot) */
 	unsigned nsleepers;              /* vCPUs with timer_sleep == this pCPU (atomic) */
+	unsigned fast_left;              /* fast exits left before the run loop looks at the clock (sched.c) */
 };
+
+/* The vCPU running on p armed its guest timer for dl (TSC, 0: none): hv's
+ * timer is moved earlier if dl comes before what it is armed for; a later
+ * one is looked at when that fires (sched_timer.c re-arms). In line: the
+ * exit handler and the backends' fast paths (vplat_fast_wrmsr) call it. */
+static inline void pcpu_timer_shorten(struct pcpu *p, u64 dl)
+{
+	if (dl && dl < p->timer_at) {
+		u64 now = rdtsc();
+		p->timer_at = dl;
+		apic_timer_oneshot_tsc(dl > now ? dl - now : 1);
+	}
+}
 
 /* Has vm ended (result set)? */
 static inline bool vm_ended(const struct vm *vm)

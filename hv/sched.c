@@ -219,7 +219,7 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	u64 dispatched = now, t0 = dispatched, t1;
 	if (v->irq_check)
 		vplat_deliver(v);              /* a guest interrupt came while it was away */
-	unsigned fast_left = FAST_EXIT_BUDGET;
+	p->fast_left = FAST_EXIT_BUDGET;   /* (shared with the backends' fast paths) */
 	if (__builtin_expect(!vm->first_entry_tsc, 0))
 		__atomic_compare_exchange_n(&vm->first_entry_tsc, &(u64){ 0 }, dispatched, false,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
@@ -235,10 +235,10 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 		 * event delivery, hostile-db-loop), and after FAST_EXIT_BUDGET fast
 		 * exits in a row; so the VM's time and its run limit are still
 		 * counted in full (docs/benchmarks.md). */
-		if (__builtin_expect(action == ACTION_RESUME && ((FAST_EXITS >> e.reason) & 1) && --fast_left &&
+		if (__builtin_expect(action == ACTION_RESUME && ((FAST_EXITS >> e.reason) & 1) && --p->fast_left &&
 				     !vm_ended(vm), 1))
 			continue;
-		fast_left = FAST_EXIT_BUDGET;
+		p->fast_left = FAST_EXIT_BUDGET;
 		/* An INIT came (vplat.c start_ap) and this exit lets the vCPU leave
 		 * the pCPU (VT-x: its VMCS is clear after these): switch it out;
 		 * its next dispatch takes it to wait-for-SIPI. */

@@ -68,15 +68,6 @@ bool sched_timer_tick(struct pcpu *p, struct vcpu *v)
 	return false;
 }
 
-void sched_timer_deadline(struct pcpu *p, u64 dl)
-{
-	if (dl && dl < p->timer_at) {
-		u64 now = rdtsc();
-		p->timer_at = dl;
-		apic_timer_oneshot_tsc(dl > now ? dl - now : 1);
-	}
-}
-
 void sched_timer_rearm(struct pcpu *p, struct vcpu *v)
 {
 	u64 now = rdtsc();

@@ -11,10 +11,7 @@
 bool sched_timer_tick(struct pcpu *p, struct vcpu *v);
 /* v's guest-timer deadline may have changed: re-arm p's timer. */
 void sched_timer_rearm(struct pcpu *p, struct vcpu *v);
-/* The running vCPU armed its guest timer for dl (TSC, 0: none): hv's timer
- * is moved earlier if dl comes before what it is armed for; a later one is
- * looked at when that fires (sched_timer_tick re-arms). */
-void sched_timer_deadline(struct pcpu *p, u64 dl);
+/* (The running vCPU's new deadline: pcpu_timer_shorten, core.h.) */
 /* The run loop's parts of the same (sched.c): arm p's timer for v (next_sleeper:
  * sleepers_tick's answer), fire p's due sleepers (sleepers_tick asks the count in line). */
 void arm_timer(struct pcpu *p, struct vcpu *v, u64 now, u64 next_sleeper);

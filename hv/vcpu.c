@@ -559,21 +559,16 @@ static __attribute__((noinline)) enum exit_action intr_exit(struct vcpu *v, stru
 }
 
 /* WRMSR: the x2APIC writes of an interrupt's round trip (EOI, ICR, SELF
- * IPI) on a straight path, done and the interrupt they let through already
- * delivered (vplat_x2apic_fast_write); the rest, and any of those the APIC
- * refuses, through handle_msr. */
+ * IPI) and a TSC deadline on a straight path, done and the interrupt they
+ * let through already delivered (vplat_fast_wrmsr; the SVM backend takes
+ * most of them itself, in its fast path); the rest, and any of those the
+ * APIC refuses, through handle_msr. */
 static __attribute__((noinline)) enum exit_action msr_write_exit(struct vcpu *v, struct pcpu *p, struct vm_exit *e)
 {
 	u32 msr = (u32)v->regs.rcx;
 	u64 val = (v->regs.rax & 0xffffffffull) | (v->regs.rdx << 32);
-	if (vplat_x2apic_fast_msr(msr) && vplat_x2apic_fast_write(v, msr, val)) {
-		skip(v, e);
-		return ACTION_RESUME;
-	}
-	/* A tickless guest's timer (Linux re-arms it at every tick): hv's
-	 * timer moves only if the deadline comes first. */
-	if (msr == MSR_IA32_TSC_DEADLINE) {
-		sched_timer_deadline(p, vplat_tsc_deadline_write(v, val));
+	/* (A tickless guest's timer: Linux re-arms it at every tick.) */
+	if (vplat_fast_wrmsr(p, v, msr, val)) {
 		skip(v, e);
 		return ACTION_RESUME;
 	}

@@ -562,6 +562,15 @@ u64 vplat_tsc_deadline_write(struct vcpu *v, u64 val)
 	return dl;
 }
 
+bool vplat_fast_wrmsr(struct pcpu *p, struct vcpu *v, u32 msr, u64 val)
+{
+	if (msr == MSR_IA32_TSC_DEADLINE) {
+		pcpu_timer_shorten(p, vplat_tsc_deadline_write(v, val));
+		return true;
+	}
+	return vplat_x2apic_fast_msr(msr) && vplat_x2apic_fast_write(v, msr, val);
+}
+
 int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 {
 	struct vplat *pl = &v->vm->plat;

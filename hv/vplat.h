@@ -58,6 +58,14 @@ static inline bool vplat_x2apic_fast_msr(u32 msr)
  * mode, 0 disarms): no vector can become deliverable by it. Returns v's
  * timer deadline after it (0: none). */
 u64 vplat_tsc_deadline_write(struct vcpu *v, u64 val);
+/* A WRMSR the platform finishes by itself, v running on p: an x2APIC EOI,
+ * ICR or SELF IPI write the x2APIC accepts (the interrupt it lets through
+ * already delivered), or IA32_TSC_DEADLINE (hv's timer moved if it comes
+ * first). The exit handler's straight path and the backends' fast paths
+ * (docs/benchmarks.md, sixth pass). False: none of those, or one the
+ * x2APIC refuses; then nothing changed, and the exit handler's general
+ * path raises the #GP. */
+bool vplat_fast_wrmsr(struct pcpu *p, struct vcpu *v, u32 msr, u64 val);
 /* Has v's LAPIC a vector the priority rules let through? */
 bool vplat_irq_pending(struct vcpu *v);
 /* Called after the exits that can make a guest interrupt deliverable (an

@@ -15,6 +15,7 @@
 #include "../pagetable.h"
 #include "../spec.h"
 #include "../vendor.h"
+#include "../vplat.h"
 #include "../x86/apic.h"
 #include "../x86/cpu.h"
 #include "../x86/trap.h"
@@ -801,6 +802,7 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 		if (sp->asid_gen == 1 && vmcb->control.asid == 1)
 			vmcb->control.tlb_control = TLB_CONTROL_FLUSH_ALL;   /* first guest on this pCPU */
 	}
+enter:
 	vmcb->save.rax = v->regs.rax;
 	if (__builtin_expect(s->entry_extra, 0))
 		svm_enter_extra(p, v, s, sp);
@@ -858,6 +860,50 @@ static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 			return;
 		}
 		if (code == SVM_EXIT_MSR) {
+			/*
+			 * The fast path (like KVM's handle_fastpath_set_msr_irqoff;
+			 * docs/benchmarks.md, sixth pass): a WRMSR the platform
+			 * finishes by itself (an x2APIC EOI, ICR or self-IPI, a TSC
+			 * deadline: a timer tick's and an IPI's round trip) goes
+			 * straight back into the guest, as the exit handler would
+			 * send it (a fast exit, sched.c), counted the same and
+			 * within the run loop's budget of fast exits in a row. The
+			 * rest, and a length that does not decode (the exit handler
+			 * ends the VM), go the usual way.
+			 */
+			/*
+			 * The fast path (like KVM's handle_fastpath_set_msr_irqoff;
+			 * docs/benchmarks.md, sixth pass): a WRMSR the platform
+			 * finishes by itself (an x2APIC EOI, ICR or self-IPI, a TSC
+			 * deadline: a timer tick's and an IPI's round trip) goes
+			 * straight back into the guest, as the exit handler would
+			 * send it (a fast exit, sched.c), counted the same and
+			 * within the run loop's budget of fast exits in a row. The
+			 * rest, and a length that does not decode (the VM ends),
+			 * go to the exit handler. p is reloaded from the ASID
+			 * check's record (where v runs) and RIP advanced before
+			 * the call, so that nothing of this lives across VMRUN or
+			 * the call (no register saved for it on every exit).
+			 */
+			if (info1) {
+				e->reason = EXIT_MSR_WRITE;
+				u32 len = insn_len(v, INSN_WRMSR);
+				e->insn_len = len;
+				p = s->asid_pcpu;
+				if (!len || p->fast_left <= 1 || vm_ended(v->vm))
+					return;
+				u64 val = (v->regs.rax & 0xffffffffull) | (v->regs.rdx << 32);
+				vmcb->save.rip += len;
+				if (!vplat_fast_wrmsr(p, v, (u32)v->regs.rcx, val)) {
+					vmcb->save.rip -= e->insn_len;   /* the exit handler skips it */
+					return;
+				}
+				v->exits[EXIT_MSR_WRITE]++;
+				p = s->asid_pcpu;
+				p->fast_left--;
+				sp = p->vendor;
+				goto enter;
+			}
 			e->reason = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
 			kind = info1 ? INSN_WRMSR : INSN_RDMSR;
 			need_len = true;
