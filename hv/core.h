@@ -145,6 +145,20 @@ struct pcpu {
 	unsigned fast_left;              /* fast exits left before the run loop looks at the clock (sched.c) */
 };
 
+/* Arm p's timer for the earlier of v's slice end and v's guest timer (the
+ * sleepers are sched_timer.c's). In line: the run loop's tick and the
+ * backends' fast path of it (docs/benchmarks.md, sixth pass). */
+static inline void pcpu_timer_arm(struct pcpu *p, struct vcpu *v, u64 now, u64 next_sleeper)
+{
+	u64 target = p->slice_end_tsc, dl = v->lapic.timer_deadline;
+	if (dl && dl < target)
+		target = dl;
+	if (next_sleeper && next_sleeper < target)
+		target = next_sleeper;
+	p->timer_at = target;
+	apic_timer_oneshot_tsc(target > now ? target - now : 1);
+}
+
 /* The vCPU running on p armed its guest timer for dl (TSC, 0: none): hv's
  * timer is moved earlier if dl comes before what it is armed for; a later
  * one is looked at when that fires (sched_timer.c re-arms). In line: the

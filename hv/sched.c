@@ -208,7 +208,7 @@ static void run_vcpu(struct pcpu *p, struct vcpu *v)
 	u64 now = rdtsc();
 	p->slice_end_tsc = now + slice_tsc;
 	if (__builtin_expect(v->lapic.timer_deadline || p->nsleepers, 0)) {
-		arm_timer(p, v, now, sleepers_tick(p, now));
+		pcpu_timer_arm(p, v, now, sleepers_tick(p, now));
 	} else {
 		p->timer_at = p->slice_end_tsc;
 		apic_timer_oneshot_ticks(slice_ticks);

@@ -39,19 +39,6 @@ u64 sleepers_tick_some(struct pcpu *p, u64 now)
 	return next;
 }
 
-/* Arm p's timer for the earliest of v's slice end, v's guest timer and
- * p's sleepers (next_sleeper, 0: none). */
-void arm_timer(struct pcpu *p, struct vcpu *v, u64 now, u64 next_sleeper)
-{
-	u64 target = p->slice_end_tsc, dl = v->lapic.timer_deadline;
-	if (dl && dl < target)
-		target = dl;
-	if (next_sleeper && next_sleeper < target)
-		target = next_sleeper;
-	p->timer_at = target;
-	apic_timer_oneshot_tsc(target > now ? target - now : 1);
-}
-
 bool sched_timer_tick(struct pcpu *p, struct vcpu *v)
 {
 	u64 now = rdtsc();
@@ -64,12 +51,12 @@ bool sched_timer_tick(struct pcpu *p, struct vcpu *v)
 	 * it to be 10 us early rather than re-arm for the crumb. */
 	if (now + tsc_per_ms / 100 >= p->slice_end_tsc)
 		return true;
-	arm_timer(p, v, now, next);
+	pcpu_timer_arm(p, v, now, next);
 	return false;
 }
 
 void sched_timer_rearm(struct pcpu *p, struct vcpu *v)
 {
 	u64 now = rdtsc();
-	arm_timer(p, v, now, sleepers_tick(p, now));
+	pcpu_timer_arm(p, v, now, sleepers_tick(p, now));
 }

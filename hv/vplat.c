@@ -673,6 +673,17 @@ bool vplat_timer_fire(struct vcpu *v, u64 now)
 	return r;
 }
 
+void vplat_timer_tick(struct vcpu *v, u64 now)
+{
+	struct vplat *pl = &v->vm->plat;
+	spin_lock(&pl->lock);
+	if (lapic_advance(&v->lapic, now))
+		v->irq_check = true;   /* (in vain if the LVT is masked: deliver_locked clears it) */
+	if (v->irq_check)
+		deliver_locked(v);
+	spin_unlock(&pl->lock);
+}
+
 bool vplat_irq_pending(struct vcpu *v)
 {
 	struct vplat *pl = &v->vm->plat;

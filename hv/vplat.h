@@ -85,6 +85,9 @@ void vplat_wake(struct vcpu *v);
 /* Fire v's APIC timer if it is due at `now` (guest TSC); true if that left
  * an interrupt to deliver. */
 bool vplat_timer_fire(struct vcpu *v, u64 now);
+/* The same for v running on this pCPU, and what is deliverable to it then
+ * delivered, under one lock (the backends' fast path of a tick). */
+void vplat_timer_tick(struct vcpu *v, u64 now);
 /* Could this APIC's timer wake its halted vCPU (armed, unmasked)? */
 static inline bool vplat_timer_can_wake(const struct lapic *l)
 {

@@ -776,6 +776,51 @@ static __attribute__((noinline)) void svm_enter_extra(struct pcpu *p, struct vcp
 		svm_enter(&v->regs, va_to_pa(vmcb), va_to_pa(sp->host));
 }
 
+/*
+ * The fast path of an INTR exit (like KVM's fast path for its preemption
+ * timer; docs/benchmarks.md, sixth pass): hv takes the host interrupt (its
+ * timer, a wake IPI), and when nothing is left for the run loop (not the
+ * slice's end, no sleeper on this pCPU, no console input to poll, no INIT,
+ * the VM still running, budget left) it does what the exit handler's INTR
+ * path (vcpu.c intr_exit, sched_timer_tick) would: fire v's guest timer if
+ * due, re-arm hv's timer for the slice end or v's next deadline, deliver a
+ * waiting interrupt, decide the PAUSE intercept; then v enters again. True:
+ * done. False: the exit handler does it all (the timer's flag untouched: it
+ * is taken only on the way in).
+ */
+static __attribute__((noinline)) bool svm_fast_intr(struct vcpu *v, struct svm_vcpu *s)
+{
+	struct pcpu *p = s->asid_pcpu;   /* where v runs (svm_run's ASID check) */
+	if (p->fast_left <= 1)
+		return false;
+	sti();                           /* take the pending host interrupt now */
+	__asm__ volatile("nop");
+	cli();
+	u64 now = rdtsc();
+	if (__atomic_load_n(&p->nsleepers, __ATOMIC_RELAXED) || vplat_console_vm || v->init_req ||
+	    vm_ended(v->vm) || now + tsc_per_ms / 100 >= p->slice_end_tsc)
+		return false;
+	if (apic_timer_take_slot(p->timer_slot)) {
+		u64 dl = v->lapic.timer_deadline;
+		if (dl && now >= dl)
+			vplat_timer_tick(v, now);   /* fired and delivered */
+		else if (v->irq_check)
+			vplat_deliver(v);
+		pcpu_timer_arm(p, v, now, 0);
+	} else if (v->irq_check) {
+		vplat_deliver(v);            /* a wake IPI's interrupt check */
+	}
+	if (s->pause_sw) {               /* svm_enter_extra's decision, here */
+		if (__atomic_load_n(&p->rq_head, __ATOMIC_RELAXED))
+			s->vmcb->control.intercept_misc1 |= INTERCEPT_PAUSE;
+		else
+			s->vmcb->control.intercept_misc1 &= ~INTERCEPT_PAUSE;
+	}
+	v->exits[EXIT_INTR]++;
+	p->fast_left--;
+	return true;
+}
+
 static void svm_run(struct pcpu *p, struct vcpu *v, struct vm_exit *e)
 {
 	struct svm_vcpu *s = sv(v);
@@ -982,6 +1027,11 @@ enter:
 			e->reason = EXIT_XSETBV;
 			break;
 		case SVM_EXIT_INTR:
+			if (svm_fast_intr(v, s)) {
+				p = s->asid_pcpu;   /* (as after the WRMSR fast path) */
+				sp = p->vendor;
+				goto enter;
+			}
 			if (s->pause_sw)
 				s->entry_extra |= ENTRY_PAUSE;
 			/* fall through */

@@ -146,6 +146,13 @@ void apic_init_cpu(void)
 	lapic_write(LAPIC_LVT_ERROR, LVT_MASKED);
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | VEC_TIMER);
 	lapic_write(LAPIC_TIMER_DIV, TIMER_DIV_16);
+	/* Stopped (a count the firmware left running is cancelled: SDM Vol. 3A
+	 * 11.5.4, an initial count of 0 stops the timer), then one-shot and
+	 * unmasked for good: arming it is then one write of the initial count
+	 * (apic_timer_oneshot_ticks). The calibration's count of 2^32 - 1
+	 * cannot run out within its 5 ms windows. */
+	lapic_write(LAPIC_TIMER_INIT, 0);
+	lapic_write(LAPIC_LVT_TIMER, VEC_TIMER);
 }
 
 void apic_report_mode(void)
@@ -395,7 +402,7 @@ void apic_calibrate(enum clock_source want, u64 rsdp)
 
 /* ---- timer and interrupts -------------------------------------------------- */
 
-u32 apic_timer_ticks(u64 tsc)
+static inline u32 ticks_of(u64 tsc)
 {
 	/* The factor is below 2^32, so neither product overflows; +1: the
 	 * calibration's own error must not make it early either. */
@@ -404,15 +411,20 @@ u32 apic_timer_ticks(u64 tsc)
 	return ticks > 0xffffffffull ? 0xffffffffu : (u32)ticks;
 }
 
+u32 apic_timer_ticks(u64 tsc)
+{
+	return ticks_of(tsc);
+}
+
+/* (The LVT is one-shot and unmasked since apic_init_cpu.) */
 void apic_timer_oneshot_ticks(u32 ticks)
 {
-	lapic_write(LAPIC_LVT_TIMER, VEC_TIMER);          /* one-shot, unmasked */
 	lapic_write(LAPIC_TIMER_INIT, ticks);
 }
 
 void apic_timer_oneshot_tsc(u64 tsc)
 {
-	apic_timer_oneshot_ticks(apic_timer_ticks(tsc));
+	lapic_write(LAPIC_TIMER_INIT, ticks_of(tsc));
 }
 
 /*
