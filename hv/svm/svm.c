@@ -861,11 +861,44 @@ enter:
 	e->raw = code;
 	enum insn_kind kind = INSN_CPUID;
 	bool need_len = false;
-	/* The two commonest decoded exits first: one compare each, not the jump
-	 * table's range checks (docs/benchmarks.md). */
+	/* The commonest decoded exits first (CPUID, WRMSR, VMMCALL): one
+	 * compare each, not the jump table's range checks (docs/benchmarks.md). */
 	if (code == SVM_EXIT_CPUID) {
 		e->reason = EXIT_CPUID;
 		need_len = true;
+	} else if (code == SVM_EXIT_MSR && info1) {
+		/*
+		 * A WRMSR second (an instruction intercept: never in an event's
+		 * delivery either), for the fast path (like KVM's
+		 * handle_fastpath_set_msr_irqoff; docs/benchmarks.md, sixth
+		 * pass): a WRMSR the platform finishes by itself (an x2APIC EOI,
+		 * ICR or self-IPI, a TSC deadline: a timer tick's and an IPI's
+		 * round trip) goes straight back into the guest, as the exit
+		 * handler would send it (a fast exit, sched.c), counted the same
+		 * and within the run loop's budget of fast exits in a row. The
+		 * rest, and a length that does not decode (the VM ends), go to
+		 * the exit handler. p is reloaded from the ASID check's record
+		 * (where v runs) and RIP advanced before the call, so that
+		 * nothing of this lives across VMRUN or the call (no register
+		 * saved for it on every exit).
+		 */
+		e->reason = EXIT_MSR_WRITE;
+		u32 len = insn_len(v, INSN_WRMSR);
+		e->insn_len = len;
+		p = s->asid_pcpu;
+		if (!len || p->fast_left <= 1 || vm_ended(v->vm))
+			return;
+		u64 val = (v->regs.rax & 0xffffffffull) | (v->regs.rdx << 32);
+		vmcb->save.rip += len;
+		if (!vplat_fast_wrmsr(p, v, (u32)v->regs.rcx, val)) {
+			vmcb->save.rip -= e->insn_len;   /* the exit handler skips it */
+			return;
+		}
+		v->exits[EXIT_MSR_WRITE]++;
+		p = s->asid_pcpu;
+		p->fast_left--;
+		sp = p->vendor;
+		goto enter;
 	} else if (code == SVM_EXIT_VMMCALL) {
 		e->reason = EXIT_HYPERCALL;
 		e->cpl = vmcb->save.cpl;
@@ -891,9 +924,8 @@ enter:
 					vmcb->control.v_intr &= ~(u64)V_IRQ;
 			}
 		}
-		/* The exits of ports and of an interrupt's round trip (WRMSR
-		 * to the x2APIC, HLT) by compares in that order, the rest by
-		 * the switch (docs/benchmarks.md). */
+		/* The exits of ports, RDMSR and HLT by compares in that order,
+		 * the rest by the switch (docs/benchmarks.md). */
 		if (code == SVM_EXIT_IOIO) {
 			e->reason = EXIT_IO;
 			e->io.port = (u16)(info1 >> 16);
@@ -904,53 +936,9 @@ enter:
 			e->insn_len = (u32)(vmcb->control.exit_info2 - vmcb->save.rip);
 			return;
 		}
-		if (code == SVM_EXIT_MSR) {
-			/*
-			 * The fast path (like KVM's handle_fastpath_set_msr_irqoff;
-			 * docs/benchmarks.md, sixth pass): a WRMSR the platform
-			 * finishes by itself (an x2APIC EOI, ICR or self-IPI, a TSC
-			 * deadline: a timer tick's and an IPI's round trip) goes
-			 * straight back into the guest, as the exit handler would
-			 * send it (a fast exit, sched.c), counted the same and
-			 * within the run loop's budget of fast exits in a row. The
-			 * rest, and a length that does not decode (the exit handler
-			 * ends the VM), go the usual way.
-			 */
-			/*
-			 * The fast path (like KVM's handle_fastpath_set_msr_irqoff;
-			 * docs/benchmarks.md, sixth pass): a WRMSR the platform
-			 * finishes by itself (an x2APIC EOI, ICR or self-IPI, a TSC
-			 * deadline: a timer tick's and an IPI's round trip) goes
-			 * straight back into the guest, as the exit handler would
-			 * send it (a fast exit, sched.c), counted the same and
-			 * within the run loop's budget of fast exits in a row. The
-			 * rest, and a length that does not decode (the VM ends),
-			 * go to the exit handler. p is reloaded from the ASID
-			 * check's record (where v runs) and RIP advanced before
-			 * the call, so that nothing of this lives across VMRUN or
-			 * the call (no register saved for it on every exit).
-			 */
-			if (info1) {
-				e->reason = EXIT_MSR_WRITE;
-				u32 len = insn_len(v, INSN_WRMSR);
-				e->insn_len = len;
-				p = s->asid_pcpu;
-				if (!len || p->fast_left <= 1 || vm_ended(v->vm))
-					return;
-				u64 val = (v->regs.rax & 0xffffffffull) | (v->regs.rdx << 32);
-				vmcb->save.rip += len;
-				if (!vplat_fast_wrmsr(p, v, (u32)v->regs.rcx, val)) {
-					vmcb->save.rip -= e->insn_len;   /* the exit handler skips it */
-					return;
-				}
-				v->exits[EXIT_MSR_WRITE]++;
-				p = s->asid_pcpu;
-				p->fast_left--;
-				sp = p->vendor;
-				goto enter;
-			}
-			e->reason = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
-			kind = info1 ? INSN_WRMSR : INSN_RDMSR;
+		if (code == SVM_EXIT_MSR) {     /* a read (writes: above) */
+			e->reason = EXIT_MSR_READ;
+			kind = INSN_RDMSR;
 			need_len = true;
 			goto length;
 		}
