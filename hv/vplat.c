@@ -556,19 +556,9 @@ u64 vplat_tsc_deadline_write(struct vcpu *v, u64 val)
 {
 	struct vplat *pl = &v->vm->plat;
 	spin_lock(&pl->lock);
-	lapic_msr_write(&v->lapic, MSR_IA32_TSC_DEADLINE, val, 0);   /* always LAPIC_OK */
-	u64 dl = v->lapic.timer_deadline;
+	u64 dl = lapic_tsc_deadline_write(&v->lapic, val);
 	spin_unlock(&pl->lock);
 	return dl;
-}
-
-bool vplat_fast_wrmsr(struct pcpu *p, struct vcpu *v, u32 msr, u64 val)
-{
-	if (msr == MSR_IA32_TSC_DEADLINE) {
-		pcpu_timer_shorten(p, vplat_tsc_deadline_write(v, val));
-		return true;
-	}
-	return vplat_x2apic_fast_msr(msr) && vplat_x2apic_fast_write(v, msr, val);
 }
 
 int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
@@ -658,6 +648,24 @@ bool vplat_x2apic_fast_write(struct vcpu *v, u32 msr, u64 val)
 		return false;
 	}
 	return x2apic_write_done(v, pl, true);
+}
+
+bool vplat_fast_wrmsr(struct pcpu *p, struct vcpu *v, u32 msr, u64 val)
+{
+	if (msr == MSR_X2APIC_FIRST + (LAPIC_EOI >> 4)) {   /* a tick's EOI, the commonest */
+		struct vplat *pl = &v->vm->plat;
+		spin_lock(&pl->lock);
+		if (lapic_x2apic_eoi(&v->lapic, val) != LAPIC_OK) {
+			spin_unlock(&pl->lock);
+			return false;                        /* #GP: the exit handler's */
+		}
+		return x2apic_write_done(v, pl, true);
+	}
+	if (msr == MSR_IA32_TSC_DEADLINE) {
+		pcpu_timer_shorten(p, vplat_tsc_deadline_write(v, val));
+		return true;
+	}
+	return vplat_x2apic_fast_msr(msr) && vplat_x2apic_fast_write(v, msr, val);
 }
 
 bool vplat_timer_fire(struct vcpu *v, u64 now)

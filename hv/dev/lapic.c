@@ -561,6 +561,29 @@ int lapic_msr_read(struct lapic *l, u32 msr, u64 *val, u64 now)
 	return LAPIC_OK;
 }
 
+static inline void tsc_deadline_write(struct lapic *l, u64 val)
+{
+	if (lapic_mode(l) == LAPIC_MODE_DISABLED || timer_mode(l) != TIMER_TSC_DEADLINE)
+		return;                  /* ignored outside TSC-deadline mode */
+	l->tsc_deadline_msr = val;
+	l->timer_deadline = val;         /* 0 disarms; a past value fires now */
+	l->timer_period = 0;
+}
+
+int lapic_x2apic_eoi(struct lapic *l, u64 val)
+{
+	if (lapic_mode(l) != LAPIC_MODE_X2APIC || val)
+		return LAPIC_GP;           /* 11.12.1.2 */
+	do_eoi(l);
+	return LAPIC_OK;
+}
+
+u64 lapic_tsc_deadline_write(struct lapic *l, u64 val)
+{
+	tsc_deadline_write(l, val);
+	return l->timer_deadline;
+}
+
 int lapic_x2apic_irq_write(struct lapic *l, u32 msr, u64 val)
 {
 	if (lapic_mode(l) != LAPIC_MODE_X2APIC)
@@ -621,12 +644,7 @@ int lapic_x2apic_icr_single(struct lapic *l, u64 val, struct lapic *const *set, 
 int lapic_msr_write(struct lapic *l, u32 msr, u64 val, u64 now)
 {
 	if (msr == MSR_IA32_TSC_DEADLINE) {
-		if (lapic_mode(l) == LAPIC_MODE_DISABLED ||
-		    timer_mode(l) != TIMER_TSC_DEADLINE)
-			return LAPIC_OK; /* ignored outside TSC-deadline mode */
-		l->tsc_deadline_msr = val;
-		l->timer_deadline = val; /* 0 disarms; a past value fires now */
-		l->timer_period = 0;
+		tsc_deadline_write(l, val);
 		(void)now;
 		return LAPIC_OK;
 	}

@@ -152,6 +152,12 @@ int lapic_msr_write(struct lapic *l, u32 msr, u64 val, u64 now);
  * time (x2APIC EOI, ICR, SELF IPI), EOI and ICR on a short path: LAPIC_OK
  * or LAPIC_GP (also outside x2APIC mode), as lapic_msr_write. */
 int lapic_x2apic_irq_write(struct lapic *l, u32 msr, u64 val);
+/* Its two commonest cases alone (a timer tick's EOI and next deadline):
+ * the x2APIC EOI write (LAPIC_OK or LAPIC_GP, as above), and
+ * IA32_TSC_DEADLINE (always LAPIC_OK; ignored outside TSC-deadline mode),
+ * which returns the timer's deadline after it (0: none). */
+int lapic_x2apic_eoi(struct lapic *l, u64 val);
+u64 lapic_tsc_deadline_write(struct lapic *l, u64 val);
 /*
  * The common x2APIC ICR write (SDM 11.12.9, 11.6.1): a fixed, edge-triggered
  * IPI with a vector of 16 or more, by the self shorthand or to one physical
