@@ -140,7 +140,6 @@ struct pcpu {
 	u64 busy_tsc, start_tsc;
 	u64 slice_end_tsc;               /* when the running vCPU's slice ends */
 	u64 timer_at;                    /* the TSC hv's timer is armed for while a vCPU runs */
-	unsigned timer_slot;             /* its "fired" flag (apic_timer_take_slot) */
 	unsigned nsleepers;              /* vCPUs with timer_sleep == this pCPU (atomic) */
 	unsigned fast_left;              /* fast exits left before the run loop looks at the clock (sched.c) */
 };

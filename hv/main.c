@@ -72,7 +72,6 @@ static void pcpu_init(unsigned id)
 	desc_init_cpu(id);
 	apic_init_cpu();
 	p->apic_id = apic_id();
-	p->timer_slot = apic_timer_slot();
 	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT);
 	/* Guests may only ever use x87/SSE state: XCR0 = x87|SSE, so AVX and
 	 * wider registers (which hv does not switch) raise #UD in every guest. */

@@ -356,7 +356,6 @@ void sched_run(struct pcpu *p)
 				d = next > now ? next - now : 1;
 			apic_timer_oneshot_tsc(d);
 			sti_hlt();
-			apic_timer_take_slot(p->timer_slot);
 			vplat_input_poll();    /* console_input: polled once a slice at least */
 		}
 		p->idle = false;

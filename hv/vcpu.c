@@ -552,7 +552,9 @@ static __attribute__((noinline)) enum exit_action intr_exit(struct vcpu *v, stru
 	sti();                     /* take the pending host interrupt (timer) now */
 	__asm__ volatile("nop");
 	cli();
-	if (apic_timer_take_slot(p->timer_slot) && sched_timer_tick(p, v))
+	/* hv's timer or not (a wake IPI), the TSC says what is due: a timer
+	 * that fired early, or not at all, is armed again (sched_timer_tick). */
+	if (sched_timer_tick(p, v))
 		return ACTION_PREEMPT;     /* (an injected interrupt waits in the VMCB/VMCS) */
 	irq_check(v);              /* a guest timer, or an IPI's kick */
 	return ACTION_RESUME;

@@ -785,8 +785,7 @@ static __attribute__((noinline)) void svm_enter_extra(struct pcpu *p, struct vcp
  * path (vcpu.c intr_exit, sched_timer_tick) would: fire v's guest timer if
  * due, re-arm hv's timer for the slice end or v's next deadline, deliver a
  * waiting interrupt, decide the PAUSE intercept; then v enters again. True:
- * done. False: the exit handler does it all (the timer's flag untouched: it
- * is taken only on the way in).
+ * done. False: the exit handler does it all.
  */
 static __attribute__((noinline)) bool svm_fast_intr(struct vcpu *v, struct svm_vcpu *s)
 {
@@ -800,16 +799,14 @@ static __attribute__((noinline)) bool svm_fast_intr(struct vcpu *v, struct svm_v
 	if (__atomic_load_n(&p->nsleepers, __ATOMIC_RELAXED) || vplat_console_vm || v->init_req ||
 	    vm_ended(v->vm) || now + tsc_per_ms / 100 >= p->slice_end_tsc)
 		return false;
-	if (apic_timer_take_slot(p->timer_slot)) {
-		u64 dl = v->lapic.timer_deadline;
-		if (dl && now >= dl)
-			vplat_timer_tick(v, now);   /* fired and delivered */
-		else if (v->irq_check)
-			vplat_deliver(v);
-		pcpu_timer_arm(p, v, now, 0);
-	} else if (v->irq_check) {
+	/* (hv's timer or a wake IPI: the TSC says what is due, and hv's
+	 * timer is armed again either way, as sched_timer_tick does.) */
+	u64 dl = v->lapic.timer_deadline;
+	if (dl && now >= dl)
+		vplat_timer_tick(v, now);    /* fired and delivered */
+	else if (v->irq_check)
 		vplat_deliver(v);            /* a wake IPI's interrupt check */
-	}
+	pcpu_timer_arm(p, v, now, 0);
 	if (s->pause_sw) {               /* svm_enter_extra's decision, here */
 		if (__atomic_load_n(&p->rq_head, __ATOMIC_RELAXED))
 			s->vmcb->control.intercept_misc1 |= INTERCEPT_PAUSE;

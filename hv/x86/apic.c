@@ -54,10 +54,6 @@ static u64 apic_ticks_per_ms;
  * with the clocks), so a delay converted with it never ends early. */
 static u64 ticks_per_tsc_fx;
 u64 tsc_per_ms;
-/* Timer flags by APIC id; ids of 256 and more (x2APIC) take the slots after 256. */
-static volatile bool timer_fired[256 + CFG_MAX_PCPUS];
-static u32 big_ids[CFG_MAX_PCPUS];
-static unsigned nbig;
 
 static inline u32 lapic_read(u32 reg)
 {
@@ -89,16 +85,6 @@ u32 apic_id(void)
 bool apic_x2apic_mode(void)
 {
 	return x2apic;
-}
-
-static unsigned fired_slot(u32 id)
-{
-	if (id < 256)
-		return id;
-	for (unsigned i = 0; i < nbig; i++)
-		if (big_ids[i] == id)
-			return 256 + i;
-	return 0;   /* unreachable: apic_init_cpu registered every id */
 }
 
 /* Called once on the boot CPU before anything else touches the LAPIC. */
@@ -133,9 +119,6 @@ void apic_init_cpu(void)
 			wrmsr(MSR_APIC_BASE, base |= APIC_BASE_ENABLE);
 		if (!(base & APIC_BASE_EXTD))
 			wrmsr(MSR_APIC_BASE, base | APIC_BASE_EXTD);
-		u32 id = apic_id();
-		if (id >= 256 && nbig < CFG_MAX_PCPUS && !fired_slot(id))
-			big_ids[nbig++] = id;   /* pCPUs register one at a time (smp.c) */
 	} else {
 		wrmsr(MSR_APIC_BASE, base | APIC_BASE_ENABLE);
 		lapic = pa_to_va(base & ~0xfffull);
@@ -428,46 +411,20 @@ void apic_timer_oneshot_tsc(u64 tsc)
 }
 
 /*
- * hv's two commonest host interrupts, straight from the IDT (desc.c): the
- * timer (one per guest timer tick or slice) and the wake IPI, taken at
- * intr_exit's sti. GCC's interrupt attribute saves only the registers the
- * body uses, where entry.S's common path saves all fifteen and calls C
- * (docs/benchmarks.md, sixth pass). Both read the APIC in line and call
- * nothing.
+ * hv's host interrupts, straight from the IDT (desc.c): its timer (one per
+ * guest timer tick or slice) and the wake IPI, taken at intr_exit's sti or
+ * the idle loop's HLT. Neither records anything: whoever takes them looks
+ * at the TSC (p->timer_at, sched_timer_tick), so the handler only EOIs.
+ * GCC's interrupt attribute saves only the registers the body uses, where
+ * entry.S's common path saves all fifteen and calls C (docs/benchmarks.md,
+ * sixth pass).
  */
 struct interrupt_frame;
 
-__attribute__((interrupt)) void apic_timer_isr(struct interrupt_frame *f)
+__attribute__((interrupt)) void apic_eoi_isr(struct interrupt_frame *f)
 {
 	(void)f;
-	u32 id = read_apic_id();
-	unsigned slot = id;
-	if (__builtin_expect(id >= 256, 0)) {
-		slot = 0;             /* unreachable: apic_init_cpu registered every id */
-		for (unsigned i = 0; i < nbig; i++)
-			if (big_ids[i] == id)
-				slot = 256 + i;
-	}
-	timer_fired[slot] = true;
 	lapic_write(LAPIC_EOI, 0);
-}
-
-__attribute__((interrupt)) void apic_wake_isr(struct interrupt_frame *f)
-{
-	(void)f;
-	lapic_write(LAPIC_EOI, 0);   /* the IPI only ends a VMRUN or a HLT */
-}
-
-unsigned apic_timer_slot(void)
-{
-	return fired_slot(apic_id());
-}
-
-bool apic_timer_take_slot(unsigned slot)
-{
-	bool f = timer_fired[slot];
-	timer_fired[slot] = false;
-	return f;
 }
 
 /*

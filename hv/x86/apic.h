@@ -16,14 +16,10 @@ bool apic_x2apic_mode(void);
 void apic_timer_oneshot_tsc(u64 tsc);
 void apic_timer_oneshot_ticks(u32 ticks);
 u32 apic_timer_ticks(u64 tsc);
-/* The IDT's handlers of VEC_TIMER (records the tick, EOI) and VEC_WAKE (EOI). */
+/* The IDT's handler of VEC_TIMER and VEC_WAKE: an EOI, nothing recorded
+ * (whether hv's timer is due is read from the TSC: p->timer_at). */
 struct interrupt_frame;
-void apic_timer_isr(struct interrupt_frame *f);
-void apic_wake_isr(struct interrupt_frame *f);
-/* Did this CPU's timer fire since the last call? Its flag's slot, from
- * apic_timer_slot() on that CPU, kept so no APIC id is read each time. */
-unsigned apic_timer_slot(void);
-bool apic_timer_take_slot(unsigned slot);
+void apic_eoi_isr(struct interrupt_frame *f);
 u32 apic_id(void);
 void apic_send_init(u32 apic);
 void apic_send_sipi(u32 apic, u8 page);

@@ -41,8 +41,8 @@ enum { IST_DF = 1, IST_NMI = 2, IST_MC = 3 };
 static void build_idt(void)
 {
 	for (int v = 0; v < 256; v++) {
-		/* hv's timer and wake IPI have lean handlers of their own (apic.c) */
-		u64 a = v == VEC_TIMER ? (u64)apic_timer_isr : v == VEC_WAKE ? (u64)apic_wake_isr : isr_stub_table[v];
+		/* hv's timer and wake IPI have a lean handler of their own (apic.c) */
+		u64 a = v == VEC_TIMER || v == VEC_WAKE ? (u64)apic_eoi_isr : isr_stub_table[v];
 		idt[v] = (struct idt_gate){
 			.offset_lo = (u16)a, .selector = SEL_CODE,
 			.ist = v == EXC_DF ? IST_DF : v == EXC_NMI ? IST_NMI : v == 18 ? IST_MC : 0,
