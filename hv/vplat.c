@@ -685,6 +685,18 @@ void vplat_timer_tick(struct vcpu *v, u64 now)
 {
 	struct vplat *pl = &v->vm->plat;
 	spin_lock(&pl->lock);
+	/* The commonest case straight: nothing else pending or in service,
+	 * the window open; then the outcome of lapic_advance plus
+	 * deliver_locked, without looking for the highest vector twice. */
+	int vec = lapic_timer_direct_vector(&v->lapic);
+	if (vec >= 0 && !v->lapic.nmi_pending && static_call_vendor_irq_window(v, WINDOW_INTR)) {
+		lapic_timer_fire_in_service(&v->lapic, now, (u8)vec);
+		static_call_vendor_inject_event(v, false, (u8)vec);
+		v->irqs_injected++;
+		v->irq_check = false;          /* IRR empty, no NMI */
+		spin_unlock(&pl->lock);
+		return;
+	}
 	if (lapic_advance(&v->lapic, now))
 		v->irq_check = true;   /* (in vain if the LVT is masked: deliver_locked clears it) */
 	if (v->irq_check)

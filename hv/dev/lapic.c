@@ -189,7 +189,7 @@ static void set_irr(struct lapic *l, u8 vector, bool level)
 		vec_clear(l->tmr, vector);
 }
 
-static void do_eoi(struct lapic *l)
+static inline __attribute__((always_inline)) void do_eoi(struct lapic *l)
 {
 	int v = sum_highest(l->isr, l->isr_sum);
 	if (v < 0)
@@ -367,14 +367,10 @@ static u32 timer_current(const struct lapic *l, u64 now)
 	return (u32)(left / timer_divisor(l));
 }
 
-bool lapic_advance(struct lapic *l, u64 now)
+/* The timer's own state after it fires at `now` (its interrupt aside). */
+static inline void timer_expired(struct lapic *l, u64 now)
 {
-	if (!l->timer_deadline || now < l->timer_deadline)
-		return false;
 	l->timer_fired++;
-	u32 lvt = l->lvt[LVT_TIMER];
-	if (!(lvt & LVT_MASKED))
-		set_irr(l, lvt & 0xFF, false);   /* lapic_raise_lvt's case for the timer: fixed, edge */
 	if (timer_mode(l) == TIMER_PERIODIC && l->timer_period) {
 		u64 k = (now - l->timer_deadline) / l->timer_period + 1;
 		l->timer_deadline += k * l->timer_period;
@@ -383,7 +379,32 @@ bool lapic_advance(struct lapic *l, u64 now)
 		if (timer_mode(l) == TIMER_TSC_DEADLINE)
 			l->tsc_deadline_msr = 0; /* 11.5.4.1 */
 	}
+}
+
+bool lapic_advance(struct lapic *l, u64 now)
+{
+	if (!l->timer_deadline || now < l->timer_deadline)
+		return false;
+	u32 lvt = l->lvt[LVT_TIMER];
+	if (!(lvt & LVT_MASKED))
+		set_irr(l, lvt & 0xFF, false);   /* lapic_raise_lvt's case for the timer: fixed, edge */
+	timer_expired(l, now);
 	return true;
+}
+
+int lapic_timer_direct_vector(const struct lapic *l)
+{
+	u32 lvt = l->lvt[LVT_TIMER], vec = lvt & 0xFF;
+	if ((lvt & LVT_MASKED) || vec < 16 || l->irr_sum || l->isr_sum || (l->tpr & 0xF0) >= (vec & 0xF0))
+		return -1;
+	return (int)vec;
+}
+
+void lapic_timer_fire_in_service(struct lapic *l, u64 now, u8 vec)
+{
+	sum_set(l->isr, &l->isr_sum, vec);   /* IRR, then taken at once: straight to ISR */
+	vec_clear(l->tmr, vec);              /* edge */
+	timer_expired(l, now);
 }
 
 u64 lapic_next_deadline(const struct lapic *l) { return l->timer_deadline; }
@@ -561,27 +582,12 @@ int lapic_msr_read(struct lapic *l, u32 msr, u64 *val, u64 now)
 	return LAPIC_OK;
 }
 
-static inline void tsc_deadline_write(struct lapic *l, u64 val)
-{
-	if (lapic_mode(l) == LAPIC_MODE_DISABLED || timer_mode(l) != TIMER_TSC_DEADLINE)
-		return;                  /* ignored outside TSC-deadline mode */
-	l->tsc_deadline_msr = val;
-	l->timer_deadline = val;         /* 0 disarms; a past value fires now */
-	l->timer_period = 0;
-}
-
 int lapic_x2apic_eoi(struct lapic *l, u64 val)
 {
 	if (lapic_mode(l) != LAPIC_MODE_X2APIC || val)
 		return LAPIC_GP;           /* 11.12.1.2 */
 	do_eoi(l);
 	return LAPIC_OK;
-}
-
-u64 lapic_tsc_deadline_write(struct lapic *l, u64 val)
-{
-	tsc_deadline_write(l, val);
-	return l->timer_deadline;
 }
 
 int lapic_x2apic_irq_write(struct lapic *l, u32 msr, u64 val)
@@ -644,7 +650,7 @@ int lapic_x2apic_icr_single(struct lapic *l, u64 val, struct lapic *const *set, 
 int lapic_msr_write(struct lapic *l, u32 msr, u64 val, u64 now)
 {
 	if (msr == MSR_IA32_TSC_DEADLINE) {
-		tsc_deadline_write(l, val);
+		lapic_tsc_deadline_write(l, val);
 		(void)now;
 		return LAPIC_OK;
 	}

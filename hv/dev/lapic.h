@@ -157,7 +157,15 @@ int lapic_x2apic_irq_write(struct lapic *l, u32 msr, u64 val);
  * IA32_TSC_DEADLINE (always LAPIC_OK; ignored outside TSC-deadline mode),
  * which returns the timer's deadline after it (0: none). */
 int lapic_x2apic_eoi(struct lapic *l, u64 val);
-u64 lapic_tsc_deadline_write(struct lapic *l, u64 val);
+static inline u64 lapic_tsc_deadline_write(struct lapic *l, u64 val)
+{
+	if (lapic_mode(l) != LAPIC_MODE_DISABLED && LVT_TIMER_MODE(l->lvt[LVT_TIMER]) == TIMER_TSC_DEADLINE) {
+		l->tsc_deadline_msr = val;
+		l->timer_deadline = val;   /* 0 disarms; a past value fires now */
+		l->timer_period = 0;
+	}                                  /* (ignored outside TSC-deadline mode) */
+	return l->timer_deadline;
+}
 /*
  * The common x2APIC ICR write (SDM 11.12.9, 11.6.1): a fixed, edge-triggered
  * IPI with a vector of 16 or more, by the self shorthand or to one physical
@@ -212,6 +220,14 @@ void lapic_raise_lvt(struct lapic *l, enum lapic_lvt which);
 
 /* Time: fire the timer if it is due at `now`; returns true if it fired. */
 bool lapic_advance(struct lapic *l, u64 now);
+/* The same for a vCPU that takes an interrupt at once (the backends' fast
+ * path of a tick), in two steps: the timer's vector if, once fired, it
+ * would be the one delivered (LVT unmasked, IRR and ISR empty, TPR below
+ * it), else -1 (the general way: lapic_advance); then, the timer being due
+ * and the guest able to take it, fire it straight into service (ISR), as
+ * lapic_advance and lapic_ack would. */
+int lapic_timer_direct_vector(const struct lapic *l);
+void lapic_timer_fire_in_service(struct lapic *l, u64 now, u8 vec);
 /* TSC of the next timer expiry, 0 if none is armed (masked timers count on). */
 u64 lapic_next_deadline(const struct lapic *l);
 
