@@ -49,7 +49,7 @@ bool sched_timer_tick(struct pcpu *p, struct vcpu *v)
 	vplat_input_poll();                    /* console_input: what hv's COM1 got */
 	/* The slice timer was armed just before slice_end_tsc was taken: allow
 	 * it to be 10 us early rather than re-arm for the crumb. */
-	if (now + tsc_per_ms / 100 >= p->slice_end_tsc)
+	if (now + tsc_per_10us >= p->slice_end_tsc)
 		return true;
 	pcpu_timer_arm(p, v, now, next);
 	return false;

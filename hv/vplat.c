@@ -552,7 +552,7 @@ void vplat_wake(struct vcpu *v)
 		apic_send_ipi(p->apic_id, VEC_WAKE);
 }
 
-u64 vplat_tsc_deadline_write(struct vcpu *v, u64 val)
+static inline __attribute__((always_inline)) u64 tsc_deadline_write(struct vcpu *v, u64 val)
 {
 	struct vplat *pl = &v->vm->plat;
 	spin_lock(&pl->lock);
@@ -560,6 +560,7 @@ u64 vplat_tsc_deadline_write(struct vcpu *v, u64 val)
 	spin_unlock(&pl->lock);
 	return dl;
 }
+
 
 int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 {
@@ -662,7 +663,7 @@ bool vplat_fast_wrmsr(struct pcpu *p, struct vcpu *v, u32 msr, u64 val)
 		return x2apic_write_done(v, pl, true);
 	}
 	if (msr == MSR_IA32_TSC_DEADLINE) {
-		pcpu_timer_shorten(p, vplat_tsc_deadline_write(v, val));
+		pcpu_timer_shorten(p, tsc_deadline_write(v, val));
 		return true;
 	}
 	return vplat_x2apic_fast_msr(msr) && vplat_x2apic_fast_write(v, msr, val);

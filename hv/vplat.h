@@ -54,10 +54,6 @@ static inline bool vplat_x2apic_fast_msr(u32 msr)
 	return msr == MSR_X2APIC_FIRST + (LAPIC_EOI >> 4) || msr == MSR_X2APIC_FIRST + (LAPIC_ICR_LO >> 4) ||
 	       msr == MSR_X2APIC_FIRST + (LAPIC_SELF_IPI >> 4);
 }
-/* WRMSR IA32_TSC_DEADLINE (SDM Vol. 3A 11.5.4.1: ignored outside TSC-deadline
- * mode, 0 disarms): no vector can become deliverable by it. Returns v's
- * timer deadline after it (0: none). */
-u64 vplat_tsc_deadline_write(struct vcpu *v, u64 val);
 /* A WRMSR the platform finishes by itself, v running on p: an x2APIC EOI,
  * ICR or SELF IPI write the x2APIC accepts (the interrupt it lets through
  * already delivered), or IA32_TSC_DEADLINE (hv's timer moved if it comes

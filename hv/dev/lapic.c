@@ -392,14 +392,6 @@ bool lapic_advance(struct lapic *l, u64 now)
 	return true;
 }
 
-int lapic_timer_direct_vector(const struct lapic *l)
-{
-	u32 lvt = l->lvt[LVT_TIMER], vec = lvt & 0xFF;
-	if ((lvt & LVT_MASKED) || vec < 16 || l->irr_sum || l->isr_sum || (l->tpr & 0xF0) >= (vec & 0xF0))
-		return -1;
-	return (int)vec;
-}
-
 void lapic_timer_fire_in_service(struct lapic *l, u64 now, u8 vec)
 {
 	sum_set(l->isr, &l->isr_sum, vec);   /* IRR, then taken at once: straight to ISR */

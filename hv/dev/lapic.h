@@ -226,7 +226,13 @@ bool lapic_advance(struct lapic *l, u64 now);
  * it), else -1 (the general way: lapic_advance); then, the timer being due
  * and the guest able to take it, fire it straight into service (ISR), as
  * lapic_advance and lapic_ack would. */
-int lapic_timer_direct_vector(const struct lapic *l);
+static inline int lapic_timer_direct_vector(const struct lapic *l)
+{
+	u32 lvt = l->lvt[LVT_TIMER], vec = lvt & 0xFF;
+	if ((lvt & LVT_MASKED) || vec < 16 || l->irr_sum || l->isr_sum || (l->tpr & 0xF0) >= (vec & 0xF0))
+		return -1;
+	return (int)vec;
+}
 void lapic_timer_fire_in_service(struct lapic *l, u64 now, u8 vec);
 /* TSC of the next timer expiry, 0 if none is armed (masked timers count on). */
 u64 lapic_next_deadline(const struct lapic *l);

@@ -797,7 +797,7 @@ static __attribute__((noinline)) bool svm_fast_intr(struct vcpu *v, struct svm_v
 	cli();
 	u64 now = rdtsc();
 	if (__atomic_load_n(&p->nsleepers, __ATOMIC_RELAXED) || vplat_console_vm || v->init_req ||
-	    vm_ended(v->vm) || now + tsc_per_ms / 100 >= p->slice_end_tsc)
+	    vm_ended(v->vm) || now + tsc_per_10us >= p->slice_end_tsc)
 		return false;
 	/* (hv's timer or a wake IPI: the TSC says what is due, and hv's
 	 * timer is armed again either way, as sched_timer_tick does.) */

@@ -54,6 +54,7 @@ static u64 apic_ticks_per_ms;
  * with the clocks), so a delay converted with it never ends early. */
 static u64 ticks_per_tsc_fx;
 u64 tsc_per_ms;
+u64 tsc_per_10us;   /* (the timer paths' slack, divided once) */
 
 static inline u32 lapic_read(u32 reg)
 {
@@ -371,6 +372,7 @@ void apic_calibrate(enum clock_source want, u64 rsdp)
 		apic_ticks_per_ms = 1000;   /* a LAPIC timer that does not count: guess 16 MHz */
 	/* (below 2^32: the LAPIC timer never counts faster than the TSC here;
 	 * if it did, the product in apic_timer_oneshot_tsc could overflow) */
+	tsc_per_10us = tsc_per_ms / 100;
 	ticks_per_tsc_fx = ((apic_ticks_per_ms << 32) + tsc_per_ms - 1) / tsc_per_ms;
 	if (ticks_per_tsc_fx > 0xffffffffull)
 		ticks_per_tsc_fx = 0xffffffffull;

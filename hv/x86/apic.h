@@ -24,6 +24,6 @@ u32 apic_id(void);
 void apic_send_init(u32 apic);
 void apic_send_sipi(u32 apic, u8 page);
 void apic_send_ipi(u32 apic, u8 vector);
-extern u64 tsc_per_ms;
+extern u64 tsc_per_ms, tsc_per_10us;
 
 #endif
