@@ -651,21 +651,31 @@ bool vplat_x2apic_fast_write(struct vcpu *v, u32 msr, u64 val)
 	return x2apic_write_done(v, pl, true);
 }
 
+/* vplat_fast_wrmsr's cases, each its own function (tail calls: no case
+ * pays for the registers of another). */
+static __attribute__((noinline)) bool fast_eoi(struct vcpu *v, u64 val)
+{
+	struct vplat *pl = &v->vm->plat;
+	spin_lock(&pl->lock);
+	if (lapic_x2apic_eoi(&v->lapic, val) != LAPIC_OK) {
+		spin_unlock(&pl->lock);
+		return false;                        /* #GP: the exit handler's */
+	}
+	return x2apic_write_done(v, pl, true);
+}
+
+static __attribute__((noinline)) bool fast_tsc_deadline(struct pcpu *p, struct vcpu *v, u64 val)
+{
+	pcpu_timer_shorten(p, tsc_deadline_write(v, val));
+	return true;
+}
+
 bool vplat_fast_wrmsr(struct pcpu *p, struct vcpu *v, u32 msr, u64 val)
 {
-	if (msr == MSR_X2APIC_FIRST + (LAPIC_EOI >> 4)) {   /* a tick's EOI, the commonest */
-		struct vplat *pl = &v->vm->plat;
-		spin_lock(&pl->lock);
-		if (lapic_x2apic_eoi(&v->lapic, val) != LAPIC_OK) {
-			spin_unlock(&pl->lock);
-			return false;                        /* #GP: the exit handler's */
-		}
-		return x2apic_write_done(v, pl, true);
-	}
-	if (msr == MSR_IA32_TSC_DEADLINE) {
-		pcpu_timer_shorten(p, tsc_deadline_write(v, val));
-		return true;
-	}
+	if (msr == MSR_X2APIC_FIRST + (LAPIC_EOI >> 4))      /* a tick's EOI, the commonest */
+		return fast_eoi(v, val);
+	if (msr == MSR_IA32_TSC_DEADLINE)
+		return fast_tsc_deadline(p, v, val);
 	return vplat_x2apic_fast_msr(msr) && vplat_x2apic_fast_write(v, msr, val);
 }
 

@@ -390,7 +390,10 @@ void apic_calibrate(enum clock_source want, u64 rsdp)
 static inline u32 ticks_of(u64 tsc)
 {
 	/* The factor is below 2^32, so neither product overflows; +1: the
-	 * calibration's own error must not make it early either. */
+	 * calibration's own error must not make it early either. A delay
+	 * below 2^32 TSC ticks (a timer tick's) needs the one product. */
+	if (!(tsc >> 32))
+		return (u32)((tsc * ticks_per_tsc_fx + 0xffffffffull) >> 32) + 1;
 	u64 ticks = (tsc >> 32) * ticks_per_tsc_fx +
 		    (((tsc & 0xffffffffull) * ticks_per_tsc_fx + 0xffffffffull) >> 32) + 1;
 	return ticks > 0xffffffffull ? 0xffffffffu : (u32)ticks;
