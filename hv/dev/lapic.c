@@ -53,7 +53,6 @@ static const u32 lvt_writable[LVT_COUNT] = {
 	[LVT_ERROR] = 0x000100FF,
 };
 
-static bool vec_test(const u32 *r, unsigned v) { return r[v >> 5] & (1u << (v & 31)); }
 static void vec_set(u32 *r, unsigned v) { r[v >> 5] |= 1u << (v & 31); }
 static void vec_clear(u32 *r, unsigned v) { r[v >> 5] &= ~(1u << (v & 31)); }
 
@@ -189,15 +188,7 @@ static void set_irr(struct lapic *l, u8 vector, bool level)
 		vec_clear(l->tmr, vector);
 }
 
-static inline __attribute__((always_inline)) void do_eoi(struct lapic *l)
-{
-	int v = sum_highest(l->isr, l->isr_sum);
-	if (v < 0)
-		return;
-	sum_clear(l->isr, &l->isr_sum, (unsigned)v);
-	if (vec_test(l->tmr, (unsigned)v) && l->ops.eoi)
-		l->ops.eoi(l->ops.ctx, (u8)v);
-}
+#define do_eoi lapic_do_eoi
 
 void lapic_accept_msg(struct lapic *l, const struct irq_msg *m)
 {
@@ -367,20 +358,6 @@ static u32 timer_current(const struct lapic *l, u64 now)
 	return (u32)(left / timer_divisor(l));
 }
 
-/* The timer's own state after it fires at `now` (its interrupt aside). */
-static inline void timer_expired(struct lapic *l, u64 now)
-{
-	l->timer_fired++;
-	if (timer_mode(l) == TIMER_PERIODIC && l->timer_period) {
-		u64 k = (now - l->timer_deadline) / l->timer_period + 1;
-		l->timer_deadline += k * l->timer_period;
-	} else {
-		l->timer_deadline = 0; /* one-shot ends; TSC-deadline disarms */
-		if (timer_mode(l) == TIMER_TSC_DEADLINE)
-			l->tsc_deadline_msr = 0; /* 11.5.4.1 */
-	}
-}
-
 bool lapic_advance(struct lapic *l, u64 now)
 {
 	if (!l->timer_deadline || now < l->timer_deadline)
@@ -388,15 +365,8 @@ bool lapic_advance(struct lapic *l, u64 now)
 	u32 lvt = l->lvt[LVT_TIMER];
 	if (!(lvt & LVT_MASKED))
 		set_irr(l, lvt & 0xFF, false);   /* lapic_raise_lvt's case for the timer: fixed, edge */
-	timer_expired(l, now);
+	lapic_timer_expired(l, now);
 	return true;
-}
-
-void lapic_timer_fire_in_service(struct lapic *l, u64 now, u8 vec)
-{
-	sum_set(l->isr, &l->isr_sum, vec);   /* IRR, then taken at once: straight to ISR */
-	vec_clear(l->tmr, vec);              /* edge */
-	timer_expired(l, now);
 }
 
 u64 lapic_next_deadline(const struct lapic *l) { return l->timer_deadline; }
@@ -571,14 +541,6 @@ int lapic_msr_read(struct lapic *l, u32 msr, u64 *val, u64 now)
 	if (reg_read(l, off, &v, now, true) != 0)
 		return LAPIC_GP;
 	*val = v;
-	return LAPIC_OK;
-}
-
-int lapic_x2apic_eoi(struct lapic *l, u64 val)
-{
-	if (lapic_mode(l) != LAPIC_MODE_X2APIC || val)
-		return LAPIC_GP;           /* 11.12.1.2 */
-	do_eoi(l);
 	return LAPIC_OK;
 }
 

@@ -156,7 +156,6 @@ int lapic_x2apic_irq_write(struct lapic *l, u32 msr, u64 val);
  * the x2APIC EOI write (LAPIC_OK or LAPIC_GP, as above), and
  * IA32_TSC_DEADLINE (always LAPIC_OK; ignored outside TSC-deadline mode),
  * which returns the timer's deadline after it (0: none). */
-int lapic_x2apic_eoi(struct lapic *l, u64 val);
 static inline u64 lapic_tsc_deadline_write(struct lapic *l, u64 val)
 {
 	if (lapic_mode(l) != LAPIC_MODE_DISABLED && LVT_TIMER_MODE(l->lvt[LVT_TIMER]) == TIMER_TSC_DEADLINE) {
@@ -233,7 +232,6 @@ static inline int lapic_timer_direct_vector(const struct lapic *l)
 		return -1;
 	return (int)vec;
 }
-void lapic_timer_fire_in_service(struct lapic *l, u64 now, u8 vec);
 /* TSC of the next timer expiry, 0 if none is armed (masked timers count on). */
 u64 lapic_next_deadline(const struct lapic *l);
 
@@ -286,5 +284,45 @@ static inline void lapic_ack(struct lapic *l, u8 vector)
 }
 /* Processor priority (PPR), SDM 11.8.3.1. */
 u32 lapic_ppr(const struct lapic *l);
+
+/* (Defined here, after the IRR/ISR helpers they use.) */
+static inline void lapic_do_eoi(struct lapic *l)
+{
+	int v = lapic_sum_highest(l->isr, l->isr_sum);
+	if (v < 0)
+		return;
+	lapic_sum_clear(l->isr, &l->isr_sum, (unsigned)v);
+	if ((l->tmr[(unsigned)v >> 5] & (1u << (v & 31))) && l->ops.eoi)
+		l->ops.eoi(l->ops.ctx, (u8)v);   /* level-triggered: to the IOAPICs */
+}
+static inline int lapic_x2apic_eoi(struct lapic *l, u64 val)
+{
+	if (lapic_mode(l) != LAPIC_MODE_X2APIC || val)
+		return LAPIC_GP;           /* 11.12.1.2 */
+	lapic_do_eoi(l);
+	return LAPIC_OK;
+}
+
+/* (The timer's own state after it fires at `now`, its interrupt aside:
+ * lapic_advance's second half.) */
+static inline void lapic_timer_expired(struct lapic *l, u64 now)
+{
+	l->timer_fired++;
+	u32 mode = LVT_TIMER_MODE(l->lvt[LVT_TIMER]);
+	if (mode == TIMER_PERIODIC && l->timer_period) {
+		u64 k = (now - l->timer_deadline) / l->timer_period + 1;
+		l->timer_deadline += k * l->timer_period;
+	} else {
+		l->timer_deadline = 0;     /* one-shot ends; TSC-deadline disarms */
+		if (mode == TIMER_TSC_DEADLINE)
+			l->tsc_deadline_msr = 0;   /* 11.5.4.1 */
+	}
+}
+static inline void lapic_timer_fire_in_service(struct lapic *l, u64 now, u8 vec)
+{
+	lapic_sum_set(l->isr, &l->isr_sum, vec);   /* IRR, then taken at once: straight to ISR */
+	l->tmr[vec >> 5] &= ~(1u << (vec & 31));   /* edge */
+	lapic_timer_expired(l, now);
+}
 
 #endif
