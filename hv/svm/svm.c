@@ -874,7 +874,10 @@ enter:
 		 * handler would send it (a fast exit, sched.c), counted the same
 		 * and within the run loop's budget of fast exits in a row. The
 		 * rest, and a length that does not decode (the VM ends), go to
-		 * the exit handler. p is reloaded from the ASID check's record
+		 * the exit handler. (A VM ended by another pCPU is noticed at
+		 * the latest at the budget's end or the next INTR exit, the
+		 * slice timer's: a WRMSR of these reaches nothing outside the
+		 * VM.) p is reloaded from the ASID check's record
 		 * (where v runs) and RIP advanced before the call, so that
 		 * nothing of this lives across VMRUN or the call (no register
 		 * saved for it on every exit).
@@ -883,7 +886,7 @@ enter:
 		u32 len = insn_len(v, INSN_WRMSR);
 		e->insn_len = len;
 		p = s->asid_pcpu;
-		if (!len || p->fast_left <= 1 || vm_ended(v->vm))
+		if (!len || p->fast_left <= 1)
 			return;
 		u64 val = (v->regs.rax & 0xffffffffull) | (v->regs.rdx << 32);
 		vmcb->save.rip += len;

@@ -105,6 +105,10 @@ static void detect_mode(void)
 		x2apic_locked = rdmsr(MSR_XAPIC_DISABLE_STATUS) & LEGACY_XAPIC_DISABLED;
 }
 
+struct interrupt_frame;
+static void eoi_isr_xapic(struct interrupt_frame *f);
+static void eoi_isr_x2apic(struct interrupt_frame *f);
+
 void apic_init_cpu(void)
 {
 	/* 8259: mask every line on both controllers so no stray IRQ arrives. */
@@ -112,6 +116,10 @@ void apic_init_cpu(void)
 	outb(0xa1, 0xff);
 
 	detect_mode();
+	/* hv's timer and wake IPI: the lean EOI-only handler of this mode */
+	u64 isr = x2apic ? (u64)eoi_isr_x2apic : (u64)eoi_isr_xapic;
+	desc_set_gate(VEC_TIMER, isr);
+	desc_set_gate(VEC_WAKE, isr);
 	u64 base = rdmsr(MSR_APIC_BASE);
 	if (x2apic) {
 		/* An AP may come out of INIT-SIPI in xAPIC mode: enable, then EXTD
@@ -416,7 +424,7 @@ void apic_timer_oneshot_tsc(u64 tsc)
 }
 
 /*
- * hv's host interrupts, straight from the IDT (desc.c): its timer (one per
+ * hv's host interrupts, straight from the IDT (apic_init_cpu): its timer (one per
  * guest timer tick or slice) and the wake IPI, taken at intr_exit's sti or
  * the idle loop's HLT. Neither records anything: whoever takes them looks
  * at the TSC (p->timer_at, sched_timer_tick), so the handler only EOIs.
@@ -424,12 +432,19 @@ void apic_timer_oneshot_tsc(u64 tsc)
  * entry.S's common path saves all fifteen and calls C (docs/benchmarks.md,
  * sixth pass).
  */
-struct interrupt_frame;
 
-__attribute__((interrupt)) void apic_eoi_isr(struct interrupt_frame *f)
+/* One for each mode, so neither tests the mode nor saves the other's
+ * registers (xAPIC: one store; x2APIC: one WRMSR). */
+__attribute__((interrupt)) static void eoi_isr_xapic(struct interrupt_frame *f)
 {
 	(void)f;
-	lapic_write(LAPIC_EOI, 0);
+	*(volatile u32 *)(lapic + LAPIC_EOI) = 0;
+}
+
+__attribute__((interrupt)) static void eoi_isr_x2apic(struct interrupt_frame *f)
+{
+	(void)f;
+	wrmsr(X2APIC_MSR(LAPIC_EOI), 0);
 }
 
 /*

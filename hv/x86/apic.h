@@ -16,10 +16,9 @@ bool apic_x2apic_mode(void);
 void apic_timer_oneshot_tsc(u64 tsc);
 void apic_timer_oneshot_ticks(u32 ticks);
 u32 apic_timer_ticks(u64 tsc);
-/* The IDT's handler of VEC_TIMER and VEC_WAKE: an EOI, nothing recorded
- * (whether hv's timer is due is read from the TSC: p->timer_at). */
-struct interrupt_frame;
-void apic_eoi_isr(struct interrupt_frame *f);
+/* (apic_init_cpu sets the IDT's handler of VEC_TIMER and VEC_WAKE: an
+ * EOI, nothing recorded; whether hv's timer is due is read from the TSC,
+ * p->timer_at.) */
 u32 apic_id(void);
 void apic_send_init(u32 apic);
 void apic_send_sipi(u32 apic, u8 page);

@@ -9,7 +9,6 @@
 #include "../config.h"
 #include "cpu.h"
 #include "trap.h"
-#include "apic.h"
 
 
 struct __attribute__((packed)) tss64 {
@@ -41,8 +40,7 @@ enum { IST_DF = 1, IST_NMI = 2, IST_MC = 3 };
 static void build_idt(void)
 {
 	for (int v = 0; v < 256; v++) {
-		/* hv's timer and wake IPI have a lean handler of their own (apic.c) */
-		u64 a = v == VEC_TIMER || v == VEC_WAKE ? (u64)apic_eoi_isr : isr_stub_table[v];
+		u64 a = isr_stub_table[v];   /* (apic_init_cpu replaces VEC_TIMER's and VEC_WAKE's) */
 		idt[v] = (struct idt_gate){
 			.offset_lo = (u16)a, .selector = SEL_CODE,
 			.ist = v == EXC_DF ? IST_DF : v == EXC_NMI ? IST_NMI : v == 18 ? IST_MC : 0,
@@ -51,6 +49,13 @@ static void build_idt(void)
 		};
 	}
 	idt_built = true;
+}
+
+void desc_set_gate(u8 vec, u64 addr)
+{
+	idt[vec].offset_lo = (u16)addr;
+	idt[vec].offset_mid = (u16)(addr >> 16);
+	idt[vec].offset_hi = (u32)(addr >> 32);
 }
 
 /* Load GDT, TSS and IDT on the calling CPU; reload every segment register. */

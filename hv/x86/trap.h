@@ -20,6 +20,9 @@ void trap_handler(struct trap_frame *f);
 /* NMIs hv took (counted, never fatal: trap.c). */
 extern u64 host_nmis;
 void desc_init_cpu(unsigned cpu);
+/* Point the IDT's gate of vec at a handler of its own (the table is shared:
+ * every CPU sees it at once). */
+void desc_set_gate(u8 vec, u64 addr);
 /* hv's selectors (desc.c) and table bases, for VMX host-state fields. */
 #define SEL_CODE 0x08
 #define SEL_DATA 0x10
