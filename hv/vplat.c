@@ -651,9 +651,9 @@ bool vplat_x2apic_fast_write(struct vcpu *v, u32 msr, u64 val)
 	return x2apic_write_done(v, pl, true);
 }
 
-/* vplat_fast_wrmsr's cases, each its own function (tail calls: no case
- * pays for the registers of another). */
-static __attribute__((noinline)) bool fast_eoi(struct vcpu *v, u64 val)
+/* vplat_fast_wrmsr's cases (vplat.h), each its own function: no case pays
+ * for the registers of another. */
+bool vplat_fast_eoi(struct vcpu *v, u64 val)
 {
 	struct vplat *pl = &v->vm->plat;
 	spin_lock(&pl->lock);
@@ -664,20 +664,12 @@ static __attribute__((noinline)) bool fast_eoi(struct vcpu *v, u64 val)
 	return x2apic_write_done(v, pl, true);
 }
 
-static __attribute__((noinline)) bool fast_tsc_deadline(struct pcpu *p, struct vcpu *v, u64 val)
+bool vplat_fast_tsc_deadline(struct pcpu *p, struct vcpu *v, u64 val)
 {
 	pcpu_timer_shorten(p, tsc_deadline_write(v, val));
 	return true;
 }
 
-bool vplat_fast_wrmsr(struct pcpu *p, struct vcpu *v, u32 msr, u64 val)
-{
-	if (msr == MSR_X2APIC_FIRST + (LAPIC_EOI >> 4))      /* a tick's EOI, the commonest */
-		return fast_eoi(v, val);
-	if (msr == MSR_IA32_TSC_DEADLINE)
-		return fast_tsc_deadline(p, v, val);
-	return vplat_x2apic_fast_msr(msr) && vplat_x2apic_fast_write(v, msr, val);
-}
 
 bool vplat_timer_fire(struct vcpu *v, u64 now)
 {

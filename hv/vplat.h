@@ -61,7 +61,16 @@ static inline bool vplat_x2apic_fast_msr(u32 msr)
  * (docs/benchmarks.md, sixth pass). False: none of those, or one the
  * x2APIC refuses; then nothing changed, and the exit handler's general
  * path raises the #GP. */
-bool vplat_fast_wrmsr(struct pcpu *p, struct vcpu *v, u32 msr, u64 val);
+bool vplat_fast_eoi(struct vcpu *v, u64 val);
+bool vplat_fast_tsc_deadline(struct pcpu *p, struct vcpu *v, u64 val);
+static inline bool vplat_fast_wrmsr(struct pcpu *p, struct vcpu *v, u32 msr, u64 val)
+{
+	if (msr == MSR_X2APIC_FIRST + (LAPIC_EOI >> 4))      /* a tick's EOI, the commonest */
+		return vplat_fast_eoi(v, val);
+	if (msr == MSR_IA32_TSC_DEADLINE)
+		return vplat_fast_tsc_deadline(p, v, val);
+	return vplat_x2apic_fast_msr(msr) && vplat_x2apic_fast_write(v, msr, val);
+}
 /* Has v's LAPIC a vector the priority rules let through? */
 bool vplat_irq_pending(struct vcpu *v);
 /* Called after the exits that can make a guest interrupt deliverable (an
