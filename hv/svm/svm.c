@@ -855,7 +855,6 @@ enter:
 
 	u64 code = vmcb->control.exit_code;
 	u64 info1 = vmcb->control.exit_info1;
-	e->raw = code;
 	enum insn_kind kind = INSN_CPUID;
 	bool need_len = false;
 	/* The commonest decoded exits first (CPUID, WRMSR, VMMCALL): one
@@ -905,6 +904,7 @@ enter:
 		kind = INSN_VMMCALL;
 		need_len = true;
 	} else {
+		e->raw = code;            /* (for the exits that may be reported by it) */
 		e->insn_len = 0;          /* unless a case below sets it */
 		if ((u32)code == SVM_EXIT_INVALID) {
 			e->reason = EXIT_INVALID;
