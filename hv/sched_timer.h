@@ -11,10 +11,10 @@
 bool sched_timer_tick(struct pcpu *p, struct vcpu *v);
 /* v's guest-timer deadline may have changed: re-arm p's timer. */
 void sched_timer_rearm(struct pcpu *p, struct vcpu *v);
-/* (The running vCPU's new deadline: pcpu_timer_shorten, core.h.) */
-/* The run loop's parts of the same (sched.c): fire p's due sleepers
- * (sleepers_tick asks the count in line; pcpu_timer_arm, core.h, arms p's
- * timer for v with sleepers_tick's answer). */
+/* (The running vCPU's new deadline: pcpu_timer_shorten, core.h.) The run
+ * loop's part (sched.c): fire p's due sleepers (sleepers_tick asks the
+ * count in line; pcpu_timer_arm, core.h, arms p's timer for v with
+ * sleepers_tick's answer). */
 u64 sleepers_tick_some(struct pcpu *p, u64 now);
 static inline u64 sleepers_tick(struct pcpu *p, u64 now)
 {

@@ -561,7 +561,6 @@ static inline __attribute__((always_inline)) u64 tsc_deadline_write(struct vcpu 
 	return dl;
 }
 
-
 int vplat_lapic_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
 {
 	struct vplat *pl = &v->vm->plat;
@@ -669,7 +668,6 @@ bool vplat_fast_tsc_deadline(struct pcpu *p, struct vcpu *v, u64 val)
 	pcpu_timer_shorten(p, tsc_deadline_write(v, val));
 	return true;
 }
-
 
 bool vplat_timer_fire(struct vcpu *v, u64 now)
 {

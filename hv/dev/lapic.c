@@ -188,8 +188,6 @@ static void set_irr(struct lapic *l, u8 vector, bool level)
 		vec_clear(l->tmr, vector);
 }
 
-#define do_eoi lapic_do_eoi
-
 void lapic_accept_msg(struct lapic *l, const struct irq_msg *m)
 {
 	switch (m->delivery) {
@@ -424,7 +422,7 @@ static int reg_write(struct lapic *l, u32 off, u32 val, u64 now, bool x2)
 	case LAPIC_EOI:
 		if (x2 && val)
 			return LAPIC_GP; /* 11.12.1.2: non-zero EOI writes #GP */
-		do_eoi(l);
+		lapic_do_eoi(l);
 		return 0;
 	case LAPIC_SVR:
 		l->svr = val & SVR_MASK;
@@ -552,7 +550,7 @@ int lapic_x2apic_irq_write(struct lapic *l, u32 msr, u64 val)
 	case MSR_X2APIC_FIRST + (LAPIC_EOI >> 4):
 		if (val)
 			return LAPIC_GP;   /* 11.12.1.2: non-zero EOI writes #GP */
-		do_eoi(l);
+		lapic_do_eoi(l);
 		return LAPIC_OK;
 	case MSR_X2APIC_FIRST + (LAPIC_ICR_LO >> 4):
 		l->icr_lo = (u32)val & ICR_LO_MASK;

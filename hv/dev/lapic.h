@@ -152,10 +152,10 @@ int lapic_msr_write(struct lapic *l, u32 msr, u64 val, u64 now);
  * time (x2APIC EOI, ICR, SELF IPI), EOI and ICR on a short path: LAPIC_OK
  * or LAPIC_GP (also outside x2APIC mode), as lapic_msr_write. */
 int lapic_x2apic_irq_write(struct lapic *l, u32 msr, u64 val);
-/* Its two commonest cases alone (a timer tick's EOI and next deadline):
- * the x2APIC EOI write (LAPIC_OK or LAPIC_GP, as above), and
- * IA32_TSC_DEADLINE (always LAPIC_OK; ignored outside TSC-deadline mode),
- * which returns the timer's deadline after it (0: none). */
+/* A timer tick's two writes alone: IA32_TSC_DEADLINE here (ignored outside
+ * TSC-deadline mode; returns the timer's deadline after it, 0: none), the
+ * x2APIC EOI (lapic_x2apic_eoi, LAPIC_OK or LAPIC_GP) at the end of this
+ * file, after the IRR/ISR helpers it uses. */
 static inline u64 lapic_tsc_deadline_write(struct lapic *l, u64 val)
 {
 	if (lapic_mode(l) != LAPIC_MODE_DISABLED && LVT_TIMER_MODE(l->lvt[LVT_TIMER]) == TIMER_TSC_DEADLINE) {
